@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+
+namespace Accel.Types;
+
+/// <summary>
+/// Scalar conversions between the storage formats and fp32. Each is exact where the target
+/// can represent the value; narrowing conversions round to nearest, ties to even.
+/// </summary>
+public static class NumericFormats
+{
+    /// <summary>Decodes a bfloat16 bit pattern.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float BF16ToF32(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    /// <summary>Encodes fp32 as bfloat16, round to nearest even (NaN stays NaN).</summary>
+    public static ushort F32ToBF16(float value)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value))
+        {
+            return (ushort)((u >> 16) | 0x40);
+        }
+
+        uint rounding = 0x7FFF + ((u >> 16) & 1);
+        return (ushort)((u + rounding) >> 16);
+    }
+
+    /// <summary>Decodes an IEEE binary16 bit pattern.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float F16ToF32(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+
+    /// <summary>Encodes fp32 as IEEE binary16 (round to nearest even).</summary>
+    public static ushort F32ToF16(float value) => BitConverter.HalfToUInt16Bits((Half)value);
+
+    private static readonly float[] E4M3Table = BuildE4M3Table();
+
+    private static float[] BuildE4M3Table()
+    {
+        var table = new float[256];
+        for (int b = 0; b < 256; b++)
+        {
+            table[b] = DecodeE4M3Slow((byte)b);
+        }
+
+        return table;
+    }
+
+    private static float DecodeE4M3Slow(byte b)
+    {
+        int sign = (b >> 7) & 1;
+        int exp = (b >> 3) & 0xF;
+        int man = b & 0x7;
+        float v;
+        if (exp == 0xF && man == 0x7)
+        {
+            return float.NaN;
+        }
+
+        if (exp == 0)
+        {
+            v = man / 8f * MathF.Pow(2, -6);
+        }
+        else
+        {
+            v = (1 + man / 8f) * MathF.Pow(2, exp - 7);
+        }
+
+        return sign == 1 ? -v : v;
+    }
+
+    /// <summary>Decodes an FP8 e4m3fn byte (no infinities, S.1111.111 is NaN, max 448).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float E4M3ToF32(byte bits) => E4M3Table[bits];
+
+    /// <summary>The 256-entry decode table of e4m3fn, for kernels that upload it.</summary>
+    public static ReadOnlySpan<float> E4M3DecodeTable => E4M3Table;
+
+    /// <summary>
+    /// Encodes fp32 as e4m3fn: round to nearest even, saturating to ±448 (values beyond the
+    /// range are clamped, as the DeepSeek quantiser clamps before the cast); NaN maps to NaN.
+    /// </summary>
+    public static byte F32ToE4M3(float value)
+    {
+        if (float.IsNaN(value))
+        {
+            return 0x7F;
+        }
+
+        byte sign = (byte)(value < 0 || (value == 0 && float.IsNegative(value)) ? 0x80 : 0);
+        float a = MathF.Min(MathF.Abs(value), 448f);
+        // Search the 127 non-negative finite codes for the nearest, ties to even mantissa.
+        int best = 0;
+        float bestErr = float.PositiveInfinity;
+        for (int code = 0; code < 0x7F; code++)
+        {
+            float err = MathF.Abs(E4M3Table[code] - a);
+            if (err < bestErr || (err == bestErr && (code & 1) == 0))
+            {
+                best = code;
+                bestErr = err;
+            }
+        }
+
+        return (byte)(sign | best);
+    }
+
+    private static readonly float[] E2M1Table = [0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f];
+
+    /// <summary>The 16-entry decode table of e2m1 (bit 3 is the sign).</summary>
+    public static ReadOnlySpan<float> E2M1DecodeTable => E2M1Table;
+
+    /// <summary>Decodes one e2m1 nibble (low 4 bits of <paramref name="nibble"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float E2M1ToF32(int nibble) => E2M1Table[nibble & 0xF];
+
+    /// <summary>Encodes fp32 as the nearest e2m1 nibble (ties to the even code), saturating at ±6.</summary>
+    public static byte F32ToE2M1(float value)
+    {
+        int best = 0;
+        float bestErr = float.PositiveInfinity;
+        int signBit = value < 0 ? 8 : 0;
+        float a = MathF.Abs(value);
+        for (int code = 0; code < 8; code++)
+        {
+            float err = MathF.Abs(E2M1Table[code] - a);
+            if (err < bestErr)
+            {
+                best = code;
+                bestErr = err;
+            }
+        }
+
+        return (byte)(best | signBit);
+    }
+
+    /// <summary>Decodes a UE8M0 scale byte: 2^(u-127); 255 is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float UE8M0ToF32(byte u) => u == 255 ? float.NaN : MathF.ScaleB(1f, u - 127);
+
+    /// <summary>Encodes a positive power of two (or rounds up to one) as a UE8M0 byte.</summary>
+    public static byte F32ToUE8M0(float value)
+    {
+        if (!(value > 0) || float.IsInfinity(value))
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), value, "A UE8M0 scale must be positive and finite.");
+        }
+
+        int e = (int)MathF.Ceiling(MathF.Log2(value));
+        return (byte)Math.Clamp(e + 127, 0, 254);
+    }
+}
