@@ -1,0 +1,55 @@
+using Accel.Graph;
+using Accel.Types;
+
+namespace Accel.Backends;
+
+/// <summary>Enumerates devices cheaply and opens backends on them (ggml "reg", IREE driver).</summary>
+public interface IBackendProvider
+{
+    /// <summary>Provider name (<c>reference</c>, <c>ilgpu</c>, <c>opencl</c>, <c>cpu</c>, <c>ascend</c>, ...).</summary>
+    string Name { get; }
+
+    /// <summary>Every device this provider knows, present or not; never throws for a missing runtime.</summary>
+    IReadOnlyList<DeviceDescriptor> EnumerateDevices();
+
+    /// <summary>Opens a backend on a listed device; throws <see cref="Errors.BackendUnavailableException"/> if it cannot.</summary>
+    IBackend Create(DeviceDescriptor device);
+}
+
+/// <summary>A device buffer owned by one backend; disposing it frees the device memory.</summary>
+public interface IDeviceBuffer : IDisposable
+{
+    /// <summary>Name, dtype and concrete shape.</summary>
+    TensorDesc Desc { get; }
+
+    /// <summary>The backend that allocated it.</summary>
+    IBackend Owner { get; }
+}
+
+/// <summary>
+/// An opened device: reports what it supports, allocates buffers, moves bytes and executes one op
+/// node at a time over its own buffers. Validation happens once in <see cref="BackendBase"/>.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>The device this backend runs on.</summary>
+    DeviceDescriptor Device { get; }
+
+    /// <summary>Whether the node (with its input dtypes in <paramref name="graph"/>) runs here. Never throws.</summary>
+    OpSupport Supports(OpNode node, Graph.Graph graph);
+
+    /// <summary>Allocates a buffer; fails with <see cref="Errors.DeviceMemoryException"/> beyond the device's memory.</summary>
+    IDeviceBuffer Allocate(TensorDesc desc);
+
+    /// <summary>Copies host bytes into a buffer; the length must equal the buffer's size.</summary>
+    void Upload(IDeviceBuffer destination, ReadOnlySpan<byte> source);
+
+    /// <summary>Copies a buffer's bytes to the host; the length must equal the buffer's size.</summary>
+    void Download(IDeviceBuffer source, Span<byte> destination);
+
+    /// <summary>Runs one node. Absent optional inputs are null. Every output buffer is written in full.</summary>
+    void Execute(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs);
+
+    /// <summary>Waits until all work submitted so far has finished.</summary>
+    void Synchronize();
+}

@@ -1,0 +1,217 @@
+using System.Collections.Immutable;
+using Accel.Backends;
+using Accel.Errors;
+using Accel.Graph;
+using Accel.Passes;
+using Accel.Types;
+using Microsoft.Extensions.Logging;
+
+namespace Accel.Execution;
+
+/// <summary>Options of a <see cref="GraphSession"/>.</summary>
+/// <param name="Strict">Refuse to plan when a node would fall back to a later backend.</param>
+/// <param name="PlanCacheSize">How many token counts keep their plan and buffers between runs.</param>
+public sealed record SessionOptions(bool Strict = false, int PlanCacheSize = 4);
+
+/// <summary>
+/// Runs a graph on a chain of backends: weights are uploaded once, each token count gets a plan
+/// whose buffers are allocated once, and a run moves data only at its edges (and where a node
+/// falls back to another backend). Runs are serialised, so a session is safe to share.
+/// </summary>
+public sealed partial class GraphSession : IDisposable
+{
+    private readonly IReadOnlyList<IBackend> _chain;
+    private readonly ILogger? _logger;
+    private readonly SessionOptions _options;
+    private readonly Dictionary<(int Value, int Backend), IDeviceBuffer> _weights = [];
+    private readonly Dictionary<long, PlanInstance> _plans = [];
+    private readonly LinkedList<long> _lru = new();
+    private readonly Dictionary<string, HostTensor> _weightData;
+    private readonly Lock _gate = new();
+    private bool _disposed;
+
+    /// <summary>Validates the graph, places its nodes and uploads the weights each backend needs.</summary>
+    /// <param name="graph">The graph.</param>
+    /// <param name="chain">Backends in order of preference; the session does not own them.</param>
+    /// <param name="weights">One host tensor per weight value, by name.</param>
+    /// <param name="options">Options, or null for defaults.</param>
+    /// <param name="logger">Receives placement and fallback messages.</param>
+    public GraphSession(Graph.Graph graph, IReadOnlyList<IBackend> chain, IReadOnlyDictionary<string, HostTensor> weights,
+        SessionOptions? options = null, ILogger? logger = null)
+    {
+        Graph = new ValidatePass().Run(graph);
+        _chain = chain;
+        _options = options ?? new SessionOptions();
+        _logger = logger;
+        Placements = Planner.Place(Graph, chain, _options.Strict, logger);
+        _weightData = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+        foreach (var w in Graph.Weights)
+        {
+            if (!weights.TryGetValue(w.Name, out var data))
+            {
+                throw new InvalidInputException($"The weight '{w.Name}' ({w.Type.ShortName()}{w.Shape}) was not supplied.");
+            }
+
+            CheckTensor(w, data, 0, "weight");
+            _weightData[w.Name] = data;
+        }
+
+        try
+        {
+            UploadWeights();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The validated graph.</summary>
+    public Graph.Graph Graph { get; }
+
+    /// <summary>Where every node runs.</summary>
+    public ImmutableArray<NodePlacement> Placements { get; }
+
+    /// <summary>The backend chain.</summary>
+    public IReadOnlyList<IBackend> Backends => _chain;
+
+    /// <summary>Runs the graph. Inputs by name; returns every graph output by name.</summary>
+    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            long tokens = InferTokens(inputs);
+            var plan = GetPlan(tokens);
+            return plan.Run(inputs);
+        }
+    }
+
+    /// <summary>The plan for a token count (built on first use).</summary>
+    public ExecutionPlan PlanFor(long tokens)
+    {
+        lock (_gate)
+        {
+            return GetPlan(tokens).Plan;
+        }
+    }
+
+    private long InferTokens(IReadOnlyDictionary<string, HostTensor> inputs)
+    {
+        long? tokens = null;
+        foreach (var v in Graph.Inputs)
+        {
+            if (!inputs.TryGetValue(v.Name, out var data))
+            {
+                throw new InvalidInputException($"The input '{v.Name}' ({v.Type.ShortName()}{v.Shape}) was not supplied.");
+            }
+
+            for (int axis = 0; axis < v.Shape.Rank && axis < data.Shape.Rank; axis++)
+            {
+                var d = v.Shape[axis];
+                if (d.PerToken != 0)
+                {
+                    long t = (data.Shape[axis] - d.Constant) / d.PerToken;
+                    if (tokens is long known && known != t)
+                    {
+                        throw new InvalidInputException(
+                            $"The input '{v.Name}' has {data.Shape[axis]} rows but other inputs imply {known} tokens; give every input the same token count.");
+                    }
+
+                    tokens = t;
+                }
+            }
+        }
+
+        long result = Math.Max(tokens ?? 0, 0);
+        foreach (var v in Graph.Inputs)
+        {
+            CheckTensor(v, inputs[v.Name], result, "input");
+        }
+
+        return result;
+    }
+
+    private static void CheckTensor(Value v, HostTensor data, long tokens, string what)
+    {
+        var expected = v.Shape.Resolve(tokens);
+        if (data.Type != v.Type || data.Shape != expected)
+        {
+            throw new InvalidInputException(
+                $"The {what} '{v.Name}' must be {v.Type.ShortName()}{v.Shape} (here {v.Type.ShortName()}{expected}) but is {data}.");
+        }
+    }
+
+    private void UploadWeights()
+    {
+        foreach (var p in Placements)
+        {
+            foreach (int i in p.Node.Inputs.Where(i => i >= 0 && Graph.Values[i].Role == ValueRole.Weight))
+            {
+                if (_weights.ContainsKey((i, p.Backend)))
+                {
+                    continue;
+                }
+
+                var v = Graph.Values[i];
+                var data = _weightData[v.Name];
+                var buffer = _chain[p.Backend].Allocate(new TensorDesc(v.Name, v.Type, data.Shape));
+                _weights[(i, p.Backend)] = buffer;
+                _chain[p.Backend].Upload(buffer, data.ReadOnlyBytes);
+            }
+        }
+    }
+
+    private PlanInstance GetPlan(long tokens)
+    {
+        if (_plans.TryGetValue(tokens, out var cached))
+        {
+            _lru.Remove(tokens);
+            _lru.AddFirst(tokens);
+            return cached;
+        }
+
+        while (_plans.Count >= Math.Max(1, _options.PlanCacheSize))
+        {
+            long oldest = _lru.Last!.Value;
+            _lru.RemoveLast();
+            _plans.Remove(oldest, out var evicted);
+            evicted?.Dispose();
+        }
+
+        var plan = Planner.Plan(Graph, tokens, Placements);
+        _logger?.LogDebug("Planned {Steps} steps for {Tokens} tokens", plan.Steps.Length, tokens);
+        var instance = new PlanInstance(plan, _chain, _weights);
+        _plans[tokens] = instance;
+        _lru.AddFirst(tokens);
+        return instance;
+    }
+
+    /// <summary>Frees every buffer this session allocated (the backends stay open).</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            foreach (var p in _plans.Values)
+            {
+                p.Dispose();
+            }
+
+            foreach (var b in _weights.Values)
+            {
+                b.Dispose();
+            }
+
+            _plans.Clear();
+            _weights.Clear();
+        }
+    }
+}
