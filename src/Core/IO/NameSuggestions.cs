@@ -9,10 +9,17 @@ internal static class NameSuggestions
     /// <summary>Up to <paramref name="max"/> names from <paramref name="names"/>, closest first.</summary>
     public static IReadOnlyList<string> Closest(string missing, IEnumerable<string> names, int max = MaxSuggestions)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(max);
         var best = new List<(int Distance, string Name)>(max + 1);
+        if (max == 0)
+        {
+            return [];
+        }
+
         foreach (string name in names)
         {
-            int limit = best.Count == max ? best[^1].Distance : int.MaxValue;
+            // A name at the current worst distance can still win the tie on ordinal order.
+            int limit = best.Count == max ? best[^1].Distance + 1 : int.MaxValue;
             int d = Distance(missing, name, limit);
             if (d >= limit)
             {
