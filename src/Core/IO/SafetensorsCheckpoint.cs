@@ -7,9 +7,11 @@ namespace Accel.IO;
 
 /// <summary>
 /// The tensors of one safetensors file or of a folder of shards, seen as one set of names. A
-/// folder with a <see cref="IndexFileName"/> is opened through the index's <c>weight_map</c>;
-/// otherwise every <c>*.safetensors</c> file directly in the folder is a shard. A tensor name held
-/// by two shards is an error.
+/// folder with a <see cref="IndexFileName"/> is opened through the index's <c>weight_map</c>: only
+/// the shards it names are opened (other files in the folder are ignored), each must exist and hold
+/// the tensors mapped to it, and any further tensors those shards hold are included too. Without an
+/// index every <c>*.safetensors</c> file directly in the folder is a shard. A tensor name held by
+/// two shards is an error.
 /// </summary>
 public sealed class SafetensorsCheckpoint : IDisposable
 {
