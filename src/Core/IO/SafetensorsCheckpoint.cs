@@ -13,7 +13,7 @@ namespace Accel.IO;
 /// index every <c>*.safetensors</c> file directly in the folder is a shard. A tensor name held by
 /// two shards is an error.
 /// </summary>
-public sealed class SafetensorsCheckpoint : IDisposable
+public sealed class SafetensorsCheckpoint : ITensorSource, IDisposable
 {
     /// <summary>The index file name a sharded checkpoint folder may hold.</summary>
     public const string IndexFileName = "model.safetensors.index.json";

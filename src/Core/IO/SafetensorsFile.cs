@@ -12,7 +12,7 @@ namespace Accel.IO;
 /// file, so <see cref="GetBytes"/> is a bounds-safe zero-copy view. Instances are safe to read
 /// from several threads; the views stay valid until <see cref="Dispose"/>.
 /// </summary>
-public sealed unsafe class SafetensorsFile : IDisposable
+public sealed unsafe class SafetensorsFile : ITensorSource, IDisposable
 {
     private readonly SafetensorsHeader _header;
     private readonly MemoryMappedFile? _map;
