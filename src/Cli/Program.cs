@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Accel.Cli.Commands;
 
 namespace Accel.Cli;
 
@@ -9,6 +10,9 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("Accel: run Mixture-of-Experts layers on any accelerator.");
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(MoeCommand.Create());
+        root.Subcommands.Add(DevicesCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
