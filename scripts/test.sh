@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up (see setup.sh), runs every test suite except the slow and GPU-only categories, and
+# ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+results="TestResults"
+rm -rf "$results"
+dotnet test Accel.sln -c Release --no-build -nologo \
+  --filter "TestCategory!=slow&TestCategory!=gpu" \
+  --logger "trx" --results-directory "$results"
+status=$?
+
+passed=0; failed=0; skipped=0
+for f in "$results"/*.trx; do
+  [ -f "$f" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$f" | head -n 1)
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted) + $(get inconclusive)))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit "$status"
