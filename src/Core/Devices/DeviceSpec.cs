@@ -168,7 +168,7 @@ public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? Pro
     }
 
     private static string Suggest(string candidate) =>
-        Problem(candidate, out var spec) is null && spec is not null ? $"; did you mean '{spec}'?" : string.Empty;
+        Problem(candidate, out var spec) is null && spec is not null ? $" (did you mean '{spec}'?)" : string.Empty;
 
     private static string Check(string backend, int? ordinal, string? profileId)
     {

@@ -35,6 +35,11 @@ internal sealed class ProfileParser
     /// <summary>Parses <paramref name="json"/>; <paramref name="file"/> names it in messages.</summary>
     public static HardwareProfile Parse(string json, string file)
     {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            throw new ProfileException(file, "$", "the file is empty; expected a JSON object describing one device.");
+        }
+
         JsonDocument document;
         try
         {
@@ -47,11 +52,16 @@ internal sealed class ProfileParser
         }
         catch (JsonException e)
         {
+            // The reader's message ends with its own position and, sometimes, advice about reader
+            // options that do not apply to profile files; keep only the description.
             var reason = e.Message;
-            var cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
-            if (cut > 0)
+            foreach (var tail in new[] { " LineNumber:", " Change the reader options." })
             {
-                reason = reason[..cut];
+                var cut = reason.IndexOf(tail, StringComparison.Ordinal);
+                if (cut > 0)
+                {
+                    reason = reason[..cut];
+                }
             }
 
             var where = e.LineNumber is { } line
@@ -180,7 +190,7 @@ internal sealed class ProfileParser
         if (alignment.BaseValueAsInt64 is { } bytes && !BitOperations.IsPow2(bytes))
         {
             throw _json.Error(JsonNodeAt.ChildPath(alignmentNode.Path, "value"),
-                $"expected a power of two number of bytes, found {alignment}.");
+                $"expected a power-of-two number of bytes, found {alignment}.");
         }
 
         return new MemorySpec(
