@@ -46,14 +46,18 @@ public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? Pro
     public bool IsProfile => Backend == ProfileBackend;
 
     /// <summary>Parses a device string.</summary>
-    /// <exception cref="InvalidInputException">The text is not a valid device string; the message says why and lists the accepted forms.</exception>
+    /// <exception cref="InvalidInputException">
+    /// The text is not a valid device string; the message says why and lists the accepted forms.
+    /// </exception>
     public static DeviceSpec Parse(string text) =>
         TryParse(text, out var spec, out var error) ? spec : throw new InvalidInputException(error);
 
     /// <summary>Parses a device string without throwing.</summary>
     /// <param name="text">The device string.</param>
     /// <param name="spec">The parsed spec, or null on failure.</param>
-    /// <param name="error">Null on success; otherwise a sentence that says what is wrong and lists the accepted forms.</param>
+    /// <param name="error">
+    /// Null on success; otherwise a sentence that says what is wrong and lists the accepted forms.
+    /// </param>
     /// <returns>True when <paramref name="text"/> is a valid device string.</returns>
     public static bool TryParse(
         [NotNullWhen(true)] string? text,
@@ -159,7 +163,8 @@ public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? Pro
         if (ordinalText.Length > 1 && ordinalText[0] == '0')
         {
             var canonical = ordinalText.TrimStart('0');
-            return $"a leading zero in the ordinal '{ordinalText}'; write '{(canonical.Length == 0 ? "0" : canonical)}'";
+            var fixedText = canonical.Length == 0 ? "0" : canonical;
+            return $"a leading zero in the ordinal '{ordinalText}'; write '{fixedText}'";
         }
 
         return int.TryParse(ordinalText, NumberStyles.None, CultureInfo.InvariantCulture, out _)

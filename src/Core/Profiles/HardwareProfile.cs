@@ -34,7 +34,9 @@ public sealed record HardwareProfile(
     ValueList<MatchRule> Match,
     ValueList<string> Notes)
 {
-    /// <summary>The pattern every profile id matches: lower-case letters, digits and '-', not starting with '-'.</summary>
+    /// <summary>
+    /// The pattern every profile id matches: lower-case letters, digits and '-', not starting with '-'.
+    /// </summary>
     public const string IdPattern = "^[a-z0-9][a-z0-9-]*$";
 
     /// <summary>The peak throughput figure for <paramref name="dtype"/>, or null when the profile lists none.</summary>

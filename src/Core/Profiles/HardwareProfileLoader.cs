@@ -69,7 +69,8 @@ public sealed class HardwareProfileLoader(ILogger<HardwareProfileLoader>? logger
         if (!Directory.Exists(folder))
         {
             var hint = Path.GetFullPath(folder) == Path.GetFullPath(ShippedFolder)
-                ? " The shipped profiles are copied there by the Accel.Core build; rebuild, or pass a folder explicitly."
+                ? " The shipped profiles are copied there by the Accel.Core build; rebuild, or pass a folder " +
+                  "explicitly."
                 : " Create it or pass an existing folder.";
             throw new AccelException($"Hardware profile folder '{folder}' does not exist.{hint}");
         }

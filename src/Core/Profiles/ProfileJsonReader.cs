@@ -27,7 +27,9 @@ internal sealed class ProfileJsonReader(string file)
 
     public ProfileException Error(string path, string problem) => new(File, path, problem);
 
-    /// <summary>Opens an object, rejecting duplicates and (when <paramref name="allowed"/> is given) unknown fields.</summary>
+    /// <summary>
+    /// Opens an object, rejecting duplicates and (when <paramref name="allowed"/> is given) unknown fields.
+    /// </summary>
     public JsonObjectAt Object(JsonNodeAt node, IReadOnlyList<string>? allowed)
     {
         Expect(node, JsonValueKind.Object, "an object");

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text.Json;
+using Accel.Devices;
 using Accel.Errors;
 using Accel.Types;
 
@@ -107,6 +108,14 @@ internal sealed class ProfileParser
     private string Id(JsonNodeAt node)
     {
         var id = _json.String(node, "a profile id string");
+        if (DeviceSpec.BackendKeywords.Contains(id) || id == DeviceSpec.ProfileBackend)
+        {
+            throw _json.Error(node.Path,
+                "expected an id that is not a device-string keyword " +
+                $"({string.Join(", ", DeviceSpec.BackendKeywords)}, {DeviceSpec.ProfileBackend}), found '{id}'; " +
+                "such a profile could not be selected by id.");
+        }
+
         if (HardwareProfile.IsValidId(id))
         {
             return id;
@@ -264,7 +273,8 @@ internal sealed class ProfileParser
             if (!dtypes.Supported.Contains(type))
             {
                 throw _json.Error(entry.Path,
-                    $"a peak is given for '{name}', which is not in $.dtypes.supported; add it there or remove the peak.");
+                    $"a peak is given for '{name}', which is not in $.dtypes.supported; " +
+                    "add it there or remove the peak.");
             }
 
             peaks.Add(new DTypePeak(type, Figure(entry, FigureKind.OperationsPerSecond)));
@@ -368,7 +378,8 @@ internal sealed class ProfileParser
         if (value is not null && saysUnknown)
         {
             throw _json.Error(sourceNode.Path,
-                "the value is known, so expected a citation or \"estimate: <why>\", not an \"unknown:\"/\"n/a:\" source.");
+                "the value is known, so expected a citation or \"estimate: <why>\", " +
+                "not an \"unknown:\"/\"n/a:\" source.");
         }
 
         if (value is { } v)

@@ -45,7 +45,9 @@ public static class Roofline
     /// prediction needs is unknown or absent (a peak for the dtype when flops &gt; 0; the bandwidth
     /// when bytes &gt; 0).
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="flops"/> or <paramref name="bytes"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="flops"/> or <paramref name="bytes"/> is negative.
+    /// </exception>
     public static RooflineEstimate? Estimate(HardwareProfile profile, DType dtype, double flops, double bytes)
     {
         ArgumentNullException.ThrowIfNull(profile);
@@ -85,7 +87,9 @@ public static class Roofline
     /// The percentage of the roofline a measured time reaches (predicted / measured × 100), or null
     /// where a figure is unknown.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A count is negative or <paramref name="measuredSeconds"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A count is negative or <paramref name="measuredSeconds"/> is not positive.
+    /// </exception>
     public static double? PercentOfRoofline(
         HardwareProfile profile, DType dtype, double flops, double bytes, double measuredSeconds)
     {

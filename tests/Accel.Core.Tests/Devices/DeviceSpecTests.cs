@@ -20,7 +20,8 @@ public sealed class DeviceSpecTests
         yield return new TestCaseData("opencl:1", new DeviceSpec("opencl", 1));
         yield return new TestCaseData("auto", DeviceSpec.Auto);
         yield return new TestCaseData("ascend-910b", new DeviceSpec("profile", null, "ascend-910b"));
-        yield return new TestCaseData("cambricon-mlu370-x8", new DeviceSpec("profile", ProfileId: "cambricon-mlu370-x8"));
+        yield return new TestCaseData("cambricon-mlu370-x8",
+            new DeviceSpec("profile", ProfileId: "cambricon-mlu370-x8"));
         yield return new TestCaseData("cpu-host", new DeviceSpec("profile", ProfileId: "cpu-host"));
         yield return new TestCaseData("my-npu2", new DeviceSpec("profile", ProfileId: "my-npu2"));
     }
@@ -100,7 +101,8 @@ public sealed class DeviceSpecTests
         {
             Assert.That(ok, Is.False);
             Assert.That(spec, Is.Null);
-            Assert.That(error, Does.Contain("Accepted forms: reference, cpu, ilgpu-cpu, cuda, cuda:N, opencl, opencl:N, auto"));
+            Assert.That(error,
+                Does.Contain("Accepted forms: reference, cpu, ilgpu-cpu, cuda, cuda:N, opencl, opencl:N, auto"));
             Assert.That(error, Does.Contain("ascend-910b"));
             foreach (var part in expected)
             {

@@ -23,7 +23,8 @@ public sealed class MalformedProfileTests
         yield return new TestCaseData("{\n  \"id\": \"x\",\n  \"shim\": \n}", "$",
             new[] { "not valid JSON", "line 4, position 1" }).SetName("BadJson_MissingValue");
         yield return new TestCaseData("", "$", new[] { "the file is empty" }).SetName("BadJson_Empty");
-        yield return new TestCaseData("{ \"id\": \"x\", }", "$", new[] { "not valid JSON", "line 1, position 14", "trailing comma" })
+        yield return new TestCaseData("{ \"id\": \"x\", }", "$",
+                new[] { "not valid JSON", "line 1, position 14", "trailing comma" })
             .SetName("BadJson_TrailingComma");
         yield return new TestCaseData("[1, 2]", "$", new[] { "expected an object", "found an array" })
             .SetName("WrongType_RootIsArray");
@@ -108,6 +109,8 @@ public sealed class MalformedProfileTests
         yield return Case("BadId_Space", r => r["id"] = "my device",
             "$.id", "lower-case letters, digits and '-'", "found 'my device'");
         yield return Case("BadId_LeadingHyphen", r => r["id"] = "-x", "$.id", "found '-x'");
+        yield return Case("BadId_BackendKeyword", r => r["id"] = "cuda", "$.id", "not a device-string keyword",
+            "found 'cuda'");
 
         // Sources and cross-field rules.
         yield return Case("NullWithoutUnknownSource", r => r.At("memory.bandwidth")["value"] = null,

@@ -4,7 +4,9 @@ using NUnit.Framework;
 
 namespace Accel.Core.Tests.Profiles;
 
-/// <summary>Roofline arithmetic on the test profile: f32 peak 10 TFLOP/s, bandwidth 100 GB/s, f16 peak unknown.</summary>
+/// <summary>
+/// Roofline arithmetic on the test profile: f32 peak 10 TFLOP/s, bandwidth 100 GB/s, f16 peak unknown.
+/// </summary>
 [TestFixture]
 public sealed class RooflineTests
 {

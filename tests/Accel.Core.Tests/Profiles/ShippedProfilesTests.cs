@@ -5,7 +5,9 @@ using NUnit.Framework;
 
 namespace Accel.Core.Tests.Profiles;
 
-/// <summary>The profiles shipped in <c>hw-profiles/</c> load, follow the conventions and agree with the schema.</summary>
+/// <summary>
+/// The profiles shipped in <c>hw-profiles/</c> load, follow the conventions and agree with the schema.
+/// </summary>
 [TestFixture]
 public sealed class ShippedProfilesTests
 {
