@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(MoeCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(ExampleCommand.Create());
+        root.Subcommands.Add(ProfileCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
