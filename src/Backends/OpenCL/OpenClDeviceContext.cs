@@ -136,13 +136,16 @@ public sealed unsafe class OpenClDeviceContext : IDisposable
     }
 
     /// <summary>
-    /// Builds OpenCL C source for this device with <see cref="BuildOptions"/>; a compiler error
-    /// raises <see cref="KernelCompilationException"/> with the build log and <paramref name="opName"/>.
+    /// Builds OpenCL C source for this device; a compiler error raises
+    /// <see cref="KernelCompilationException"/> with the build log and <paramref name="opName"/>.
     /// </summary>
-    public OpenClProgram BuildProgram(string source, string opName)
+    /// <param name="source">OpenCL C source.</param>
+    /// <param name="opName">The op the program serves, for error messages.</param>
+    /// <param name="options">clBuildProgram options; null uses <see cref="BuildOptions"/>.</param>
+    public OpenClProgram BuildProgram(string source, string opName, string? options = null)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return OpenClProgram.FromSource(Api, Context, DeviceId, source, BuildOptions, opName);
+        return OpenClProgram.FromSource(Api, Context, DeviceId, source, options ?? BuildOptions, opName);
     }
 
     /// <summary>Waits until all enqueued launches and transfers have finished.</summary>
