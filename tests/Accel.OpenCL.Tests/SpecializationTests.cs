@@ -40,6 +40,19 @@ public sealed class SpecializationTests
     }
 
     [Test]
+    public void Implicitly_grouped_kernel_with_a_specialised_parameter_between_views()
+    {
+        var device = OpenClTestEnvironment.Device;
+        var method = KernelLaunchTests.Kernel(nameof(ToyKernels.ScaleSpecialized));
+        using var input = device.Upload<int>([1, 2, 3, 4, 5]);
+        using var output = device.Allocate<int>(5);
+        device.LoadKernel(method, [3]).LaunchAutoGrouped(5, input.View<int>(), output.View<int>(), 100);
+        Assert.That(output.ToArray<int>(), Is.EqualTo(new[] { 103, 106, 109, 112, 115 }));
+        device.LoadKernel(method, [-1]).LaunchAutoGrouped(5, input.View<int>(), output.View<int>(), 0);
+        Assert.That(output.ToArray<int>(), Is.EqualTo(new[] { -1, -2, -3, -4, -5 }));
+    }
+
+    [Test]
     public void Struct_type_argument_sizes_shared_memory()
     {
         var device = OpenClTestEnvironment.Device;

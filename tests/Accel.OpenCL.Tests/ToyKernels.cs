@@ -93,6 +93,11 @@ public static class ToyKernels
         }
     }
 
+    /// <summary>An implicitly grouped kernel with a specialised parameter between two views.</summary>
+    public static void ScaleSpecialized(Index1D i, ArrayView<int> input, SpecializedValue<int> factor,
+        ArrayView<int> output, int add) =>
+        output[i] = input[i] * factor + add;
+
     public static void Histogram(Index1D i, ArrayView<int> data, ArrayView<int> bins) =>
         Atomic.Add(ref bins[data[i]], 1);
 
