@@ -1,0 +1,42 @@
+namespace Accel.Backends.OpenCL;
+
+/// <summary>Settings of the OpenCL runtime.</summary>
+public sealed class OpenClOptions
+{
+    /// <summary>The environment variable that overrides the default program cache folder.</summary>
+    public const string CacheDirectoryVariable = "ACCEL_OPENCL_CACHE";
+
+    /// <summary>
+    /// Folder of the on-disk program cache. Null means: <c>$ACCEL_OPENCL_CACHE</c>, else
+    /// <c>$XDG_CACHE_HOME/accel/opencl</c>, else <c>~/.cache/accel/opencl</c>
+    /// (see <see cref="ResolveCacheDirectory"/>).
+    /// </summary>
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Whether compiled program binaries are kept on disk between processes (default true).</summary>
+    public bool EnableDiskCache { get; set; } = true;
+
+    /// <summary>Extra options appended to every <c>clBuildProgram</c> (e.g. <c>-cl-fast-relaxed-math</c>).</summary>
+    public string? ExtraBuildOptions { get; set; }
+
+    /// <summary>The cache folder these options select.</summary>
+    public string ResolveCacheDirectory()
+    {
+        if (!string.IsNullOrWhiteSpace(CacheDirectory))
+        {
+            return Path.GetFullPath(CacheDirectory);
+        }
+
+        var fromEnvironment = Environment.GetEnvironmentVariable(CacheDirectoryVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            return Path.GetFullPath(fromEnvironment);
+        }
+
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = !string.IsNullOrWhiteSpace(xdg)
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(root, "accel", "opencl");
+    }
+}
