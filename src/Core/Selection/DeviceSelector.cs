@@ -47,9 +47,12 @@ public sealed class DeviceSelector
     /// <summary>The chain <c>auto</c> walks when none is configured: cuda, opencl, ilgpu-cpu, cpu, reference.</summary>
     public static IReadOnlyList<string> DefaultFallbackChain { get; } = ["cuda", "opencl", "ilgpu-cpu", "cpu", "reference"];
 
-    /// <summary>The fallback chain in effect (configured, or <see cref="DefaultFallbackChain"/>).</summary>
+    /// <summary>
+    /// The fallback chain in effect: the configured one, or <see cref="DefaultFallbackChain"/> when
+    /// none is configured. A configured empty chain stays empty, so auto fails instead of guessing.
+    /// </summary>
     public IReadOnlyList<string> FallbackChain =>
-        _options.FallbackChain is { Count: > 0 } chain
+        _options.FallbackChain is { } chain
             ? [.. chain.Select(DeviceIdSyntax.Normalize).OfType<string>()]
             : DefaultFallbackChain;
 

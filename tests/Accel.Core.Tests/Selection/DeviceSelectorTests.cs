@@ -95,6 +95,13 @@ public sealed class DeviceSelectorTests
         Assert.That(e.Message, Does.Contain("Devices here: cuda:1, opencl:0, reference"));
     }
 
+    [Test]
+    public void An_empty_configured_chain_is_an_error_not_the_default()
+    {
+        var e = Assert.Throws<BackendUnavailableException>(() => Selector(chain: []).Select());
+        Assert.That(e!.Message, Does.Contain("fallback chain []"));
+    }
+
     [TestCase("cuda:0", "is not present: no NVIDIA driver")]
     [TestCase("opencl:7", "Unknown device 'opencl:7'")]
     [TestCase("ascend-910b", "Unknown device 'ascend-910b'")]
