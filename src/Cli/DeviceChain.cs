@@ -17,10 +17,13 @@ public sealed class DeviceChain : IDisposable
     public IBackend Primary => _backends[0];
 
     /// <summary>Opens <paramref name="deviceId"/> (an absent or unknown device is an error).</summary>
-    public static DeviceChain Open(string deviceId)
+    public static DeviceChain Open(string deviceId) => Open(new BackendRegistry(Providers.All()), deviceId);
+
+    /// <summary>Opens <paramref name="deviceId"/> of <paramref name="registry"/> (an absent or unknown device is an error).</summary>
+    public static DeviceChain Open(BackendRegistry registry, string deviceId)
     {
+        ArgumentNullException.ThrowIfNull(registry);
         var chain = new DeviceChain();
-        var registry = new BackendRegistry(Providers.All());
         chain._backends.Add(registry.Open(deviceId));
         if (deviceId != ReferenceProvider.DeviceId)
         {

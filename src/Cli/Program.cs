@@ -7,11 +7,15 @@ namespace Accel.Cli;
 public static class Program
 {
     /// <summary>Parses the command line and runs the chosen verb.</summary>
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(args, CliContext.FromProcess());
+
+    /// <summary>Runs the command line with the given environment and working directory (for tests and hosts).</summary>
+    public static int Run(string[] args, CliContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var root = new RootCommand("Accel: run Mixture-of-Experts layers on any accelerator.");
-        root.Subcommands.Add(RunCommand.Create());
-        root.Subcommands.Add(MoeCommand.Create());
+        root.Subcommands.Add(RunCommand.Create(context));
+        root.Subcommands.Add(MoeCommand.Create(context));
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(ExampleCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());

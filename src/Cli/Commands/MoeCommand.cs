@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Accel.Backends;
 using Accel.Errors;
 using Accel.Execution;
 using Accel.IO;
@@ -11,27 +12,33 @@ namespace Accel.Cli.Commands;
 public static class MoeCommand
 {
     /// <summary>Creates the verb.</summary>
-    public static Command Create()
+    public static Command Create(CliContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var config = new Option<FileInfo>("--config") { Description = "Hugging Face config.json of the model.", Required = true };
         var weights = new Option<string>("--weights") { Description = "Checkpoint: a .safetensors file, a folder of shards, or its index.json.", Required = true };
         var input = new Option<FileInfo>("--input") { Description = "Safetensors file with hidden_states [T, D] (f32, bf16 or f16) and, for hash layers, token_ids [T] (i32 or i64).", Required = true };
         var output = new Option<FileInfo>("--output") { Description = "Safetensors file to write: output [T, D] f32, topk_ids [T, K] i32 (rows ascending), topk_weights [T, K] f32.", Required = true };
         var layer = new Option<int?>("--layer") { Description = "Layer index (default: the first MoE layer)." };
-        var device = new Option<string>("--device") { Description = "Device to run on (see 'accel devices').", DefaultValueFactory = _ => "reference" };
-        var strict = new Option<bool>("--strict") { Description = "Fail instead of falling back to another backend for an unsupported op." };
+        var device = new Option<string?>("--device") { Description = RunCommand.DeviceHelp };
+        var strict = new Option<bool>("--strict") { Description = RunCommand.StrictHelp };
+        var explain = new Option<bool>("--explain") { Description = "Print the chosen device and why, and where every node of the graph runs." };
         var command = new Command("moe", "Run the MoE block (the mlp of one layer, without norm or residual) of a checkpoint.")
         {
-            config, weights, input, output, layer, device, strict,
+            config, weights, input, output, layer, device, strict, explain,
         };
-        command.SetAction(r => CliErrors.Guard(() => Run(r.GetValue(config)!, r.GetValue(weights)!, r.GetValue(input)!,
-            r.GetValue(output)!, r.GetValue(layer), r.GetValue(device)!, r.GetValue(strict))));
+        command.SetAction(r => CliErrors.Guard(() => Run(context, r.GetValue(config)!, r.GetValue(weights)!, r.GetValue(input)!,
+            r.GetValue(output)!, r.GetValue(layer), r.GetValue(device), CliContext.Flag(r, strict), r.GetValue(explain))));
         return command;
     }
 
-    private static int Run(FileInfo configFile, string weightsPath, FileInfo inputFile, FileInfo outputFile, int? layerArg,
-        string deviceId, bool strict)
+    private static int Run(CliContext context, FileInfo configFile, string weightsPath, FileInfo inputFile, FileInfo outputFile,
+        int? layerArg, string? deviceArg, bool? strictArg, bool explain)
     {
+        var registry = new BackendRegistry(Providers.All());
+        var selector = context.CreateSelector(registry);
+        var selection = selector.Select(deviceArg);
+        bool strict = selector.ResolveStrict(strictArg);
         using var checkpoint = SafetensorsCheckpoint.Open(weightsPath);
         CheckOutputPath(outputFile, [configFile.FullName, inputFile.FullName, .. checkpoint.Files.Select(f => f.Path), weightsPath]);
         var cfg = HfConfigReader.ReadFile(configFile.FullName);
@@ -43,8 +50,19 @@ public static class MoeCommand
         HostTensor? tokenIds = inputs.Contains(MoeLayerBuilder.TokenIds) ? inputs.Read(MoeLayerBuilder.TokenIds) : null;
 
         var loaded = MoeWeightLoader.Load(checkpoint, cfg, layer);
-        using var chain = DeviceChain.Open(deviceId);
+        using var chain = DeviceChain.Open(registry, selection.DeviceId);
         using var moe = new MoeLayer(cfg, layer, loaded, chain.Backends, new SessionOptions(Strict: strict));
+        if (explain)
+        {
+            Console.WriteLine($"device     {selection.DeviceId} ({selection.Device.Name})");
+            Console.WriteLine($"selected   {selection.Source.ToString().ToLowerInvariant()}: {selection.Reason}");
+            Console.WriteLine($"strict     {(strict ? "on" : "off")}");
+            foreach (var p in moe.Session.Placements)
+            {
+                Console.WriteLine(p);
+            }
+        }
+
         var result = moe.Run(hidden, tokenIds);
 
         string temp = Path.Combine(outputFile.DirectoryName!, $".{outputFile.Name}.{Guid.NewGuid():N}.tmp");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Accel.Backends;
 using Accel.Backends.Reference;
 using Accel.Errors;
 using Accel.Execution;
@@ -20,24 +21,33 @@ public static class RunCommand
     public const double Tolerance = 1e-5;
 
     /// <summary>Creates the verb.</summary>
-    public static Command Create()
+    public static Command Create(CliContext context)
     {
-        var device = new Option<string>("--device") { Description = "Device to run on (see 'accel devices').", DefaultValueFactory = _ => "reference" };
+        ArgumentNullException.ThrowIfNull(context);
+        var device = new Option<string?>("--device") { Description = DeviceHelp };
         var tokens = new Option<int>("--tokens") { Description = "Tokens in the batch.", DefaultValueFactory = _ => 16 };
         var layer = new Option<int>("--layer") { Description = "Layer index: below 3 is a hash layer (routes by token id).", DefaultValueFactory = _ => 3 };
         var seed = new Option<int>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 1234 };
-        var strict = new Option<bool>("--strict") { Description = "Fail instead of falling back to another backend for an unsupported op." };
+        var strict = new Option<bool>("--strict") { Description = StrictHelp };
         var explain = new Option<bool>("--explain") { Description = "Print where every node of the graph runs." };
         var command = new Command("run", "Run a scaled-down DeepSeek-V4 MoE layer on a device and check it against the reference.")
         {
             device, tokens, layer, seed, strict, explain,
         };
-        command.SetAction(r => CliErrors.Guard(() => Run(r.GetValue(device)!, r.GetValue(tokens), r.GetValue(layer),
-            r.GetValue(seed), r.GetValue(strict), r.GetValue(explain))));
+        command.SetAction(r => CliErrors.Guard(() => Run(context, r.GetValue(device), r.GetValue(tokens), r.GetValue(layer),
+            r.GetValue(seed), CliContext.Flag(r, strict), r.GetValue(explain))));
         return command;
     }
 
-    private static int Run(string deviceId, int tokens, int layer, int seed, bool strict, bool explain)
+    /// <summary>Help of <c>--device</c>, shared by the verbs that run a layer.</summary>
+    internal const string DeviceHelp = "Device to run on (see 'accel devices'). Default: ACCEL_DEVICE, then Accel:Device in " +
+        "appsettings.json (working directory or next to accel), then auto (the first usable device of Accel:FallbackChain).";
+
+    /// <summary>Help of <c>--strict</c>, shared by the verbs that run a layer.</summary>
+    internal const string StrictHelp = "Fail instead of falling back to another backend for an unsupported op. " +
+        "Default: ACCEL_STRICT=1, then Accel:Strict in appsettings.json.";
+
+    private static int Run(CliContext context, string? deviceArg, int tokens, int layer, int seed, bool? strictArg, bool explain)
     {
         if (tokens < 0)
         {
@@ -51,9 +61,20 @@ public static class RunCommand
         var ids = config.IsHashLayer(layer) ? SyntheticCheckpoint.TokenIds(tokens, config.Vocab, seed + 2) : null;
 
         var clock = Stopwatch.StartNew();
-        using var chain = DeviceChain.Open(deviceId);
+        var registry = new BackendRegistry(Providers.All());
+        var selector = context.CreateSelector(registry);
+        var selection = selector.Select(deviceArg);
+        bool strict = selector.ResolveStrict(strictArg);
+        using var chain = DeviceChain.Open(registry, selection.DeviceId);
         using var moe = new MoeLayer(config, layer, weights, chain.Backends, new SessionOptions(Strict: strict));
         double openMs = clock.Elapsed.TotalMilliseconds;
+        Console.WriteLine($"device     {chain.Primary.Device.Id} ({chain.Primary.Device.Name})");
+        Console.WriteLine($"selected   {selection.Source.ToString().ToLowerInvariant()}: {selection.Reason}");
+        if (strict)
+        {
+            Console.WriteLine("strict     on: an op fallback is an error");
+        }
+
         if (explain)
         {
             foreach (var p in moe.Session.Placements)
@@ -76,7 +97,6 @@ public static class RunCommand
         bool routingSame = result.TopkIds.ReadOnlyBytes.SequenceEqual(expected.TopkIds.ReadOnlyBytes);
         bool repeatable = first.Output.ReadOnlyBytes.SequenceEqual(result.Output.ReadOnlyBytes);
 
-        Console.WriteLine($"device     {chain.Primary.Device.Id} ({chain.Primary.Device.Name})");
         Console.WriteLine($"layer      DeepSeek-V4 mini, layer {layer} ({(config.IsHashLayer(layer) ? "hash" : "scored")}): " +
             $"hidden {config.Hidden}, {config.Experts} experts of width {config.ExpertWidth}, top-{config.TopK}, 1 shared; FP4 experts, FP8 shared");
         Console.WriteLine($"tokens     {tokens}");

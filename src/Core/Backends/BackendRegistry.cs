@@ -31,6 +31,18 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
     /// </summary>
     public IBackend Open(string id)
     {
+        var (provider, device) = Lookup(id);
+        return provider.Create(device);
+    }
+
+    /// <summary>
+    /// Returns the listed, usable device <paramref name="id"/> without opening it. An unknown or
+    /// absent device is the same error as in <see cref="Open"/>.
+    /// </summary>
+    public DeviceDescriptor Require(string id) => Lookup(id).Device;
+
+    private (IBackendProvider Provider, DeviceDescriptor Device) Lookup(string id)
+    {
         var match = Enumerate().FirstOrDefault(d => d.Device.Id == id);
         if (match.Provider is null)
         {
@@ -44,10 +56,14 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
                 $"Device '{id}' is not present: {match.Device.Note}. Devices here: {Usable()}.");
         }
 
-        return match.Provider.Create(match.Device);
+        return match;
     }
 
-    private string Usable() => string.Join(", ", Enumerate().Where(d => d.Device.IsUsable).Select(d => d.Device.Id));
+    private string Usable()
+    {
+        string usable = string.Join(", ", Enumerate().Where(d => d.Device.IsUsable).Select(d => d.Device.Id));
+        return usable.Length > 0 ? usable : "none (no provider lists a usable device; register one, e.g. AddReference())";
+    }
 
     private IReadOnlyList<(IBackendProvider Provider, DeviceDescriptor Device)> Enumerate() =>
         _devices ??= [.. _providers.SelectMany(p => p.EnumerateDevices().Select(d => (p, d)))];

@@ -1,0 +1,44 @@
+using Accel.Backends;
+using Accel.Moe;
+using Accel.Selection;
+using Accel.Types;
+
+namespace Accel.Hosting;
+
+/// <summary>
+/// A <see cref="MoeLayer"/> with the backends it was opened on. Thread-safe like
+/// <see cref="AccelSession"/>; Dispose frees its buffers, then closes its backends.
+/// </summary>
+public sealed class AccelMoeLayer : IDisposable
+{
+    private readonly BackendChain _chain;
+
+    internal AccelMoeLayer(DeviceSelection selection, BackendChain chain, MoeLayer layer)
+    {
+        Selection = selection;
+        _chain = chain;
+        Layer = layer;
+    }
+
+    /// <summary>The device choice and its reason.</summary>
+    public DeviceSelection Selection { get; }
+
+    /// <summary>The backends, the selected device first.</summary>
+    public IReadOnlyList<IBackend> Backends => _chain.Backends;
+
+    /// <summary>The underlying layer (config, graph, session).</summary>
+    public MoeLayer Layer { get; }
+
+    /// <summary>Runs the layer; see <see cref="MoeLayer.Run"/>.</summary>
+    /// <param name="hiddenStates">[T, D] activations (f32, bf16 or f16).</param>
+    /// <param name="tokenIds">[T] token ids, for hash layers.</param>
+    /// <returns>Output and routing.</returns>
+    public MoeResult Run(HostTensor hiddenStates, HostTensor? tokenIds = null) => Layer.Run(hiddenStates, tokenIds);
+
+    /// <summary>Frees the layer's device memory and closes its backends.</summary>
+    public void Dispose()
+    {
+        Layer.Dispose();
+        _chain.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using Accel.Backends;
+using Accel.Moe;
+using Accel.Selection;
+using Accel.Types;
+
+namespace Accel.Hosting;
+
+/// <summary>
+/// The entry point of an application that embeds Accel: lists devices, selects one by
+/// precedence (argument, <c>ACCEL_DEVICE</c>, <c>Accel:Device</c>, auto) and creates sessions and
+/// MoE layers that own their backends. Thread-safe; it holds no device memory itself.
+/// </summary>
+public interface IAccelRuntime
+{
+    /// <summary>Every device of every registered provider, present, emulated or absent.</summary>
+    IReadOnlyList<DeviceDescriptor> Devices { get; }
+
+    /// <summary>Chooses a device without opening it.</summary>
+    /// <param name="device">The explicitly named device, or null to use <c>ACCEL_DEVICE</c>, <c>Accel:Device</c> or auto.</param>
+    /// <returns>The device, where the choice came from, and why.</returns>
+    DeviceSelection Select(string? device = null);
+
+    /// <summary>
+    /// Opens the selected device (followed by <c>reference</c> for ops it lacks, when registered),
+    /// validates and places the graph, and uploads its weights.
+    /// </summary>
+    /// <param name="graph">The graph to run.</param>
+    /// <param name="weights">One host tensor per weight value, by name.</param>
+    /// <param name="device">The explicitly named device, or null.</param>
+    /// <param name="strict">Explicit strict mode, or null for <c>ACCEL_STRICT</c> / <c>Accel:Strict</c>.</param>
+    /// <returns>A session that releases its device memory and backends on Dispose.</returns>
+    AccelSession CreateSession(Graph.Graph graph, IReadOnlyDictionary<string, HostTensor> weights, string? device = null, bool? strict = null);
+
+    /// <summary>Builds one layer's MoE block on the selected device, like <see cref="CreateSession"/>.</summary>
+    /// <param name="config">The layer shape.</param>
+    /// <param name="layer">The layer index.</param>
+    /// <param name="weights">The layer's weights as loaded by <see cref="MoeWeightLoader"/>.</param>
+    /// <param name="device">The explicitly named device, or null.</param>
+    /// <param name="strict">Explicit strict mode, or null for <c>ACCEL_STRICT</c> / <c>Accel:Strict</c>.</param>
+    /// <returns>A layer that releases its device memory and backends on Dispose.</returns>
+    AccelMoeLayer CreateMoeLayer(MoeConfig config, int layer, IReadOnlyDictionary<string, HostTensor> weights,
+        string? device = null, bool? strict = null);
+}
