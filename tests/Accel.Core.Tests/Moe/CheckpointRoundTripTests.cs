@@ -57,7 +57,7 @@ public sealed class CheckpointRoundTripTests : SafetensorsTestBase
         foreach (var (name, t) in tensors)
         {
             Assert.That(ckpt.Describe(name).Type, Is.EqualTo(t.Type), name);
-            Assert.That(ckpt.GetBytes(name).ToArray(), Is.EqualTo(t.ReadOnlyBytes.ToArray()), name);
+            Assert.That(ckpt.GetBytes(name).SequenceEqual(t.ReadOnlyBytes), Is.True, name);
         }
 
         var fromFile = MoeWeightLoader.Load(ckpt, config, layer);
@@ -66,7 +66,7 @@ public sealed class CheckpointRoundTripTests : SafetensorsTestBase
         foreach (var (name, t) in inMemory)
         {
             Assert.That(fromFile[name].ToString(), Is.EqualTo(t.ToString()), name);
-            Assert.That(fromFile[name].ReadOnlyBytes.ToArray(), Is.EqualTo(t.ReadOnlyBytes.ToArray()), name);
+            Assert.That(fromFile[name].ReadOnlyBytes.SequenceEqual(t.ReadOnlyBytes), Is.True, name);
         }
 
         AssertBitwiseEqual(Run(config, layer, ckpt), Run(config, layer, new InMemoryTensorSource(tensors)));
