@@ -73,6 +73,24 @@ public sealed class LayerVsOracleTests
     public void Many_tokens_match_the_oracle(Family f) =>
         Compare(f.Config, f.Layer, SyntheticFormat.F32, OracleAssert.Hidden(64, f.Config.Hidden, seed: 64));
 
+    /// <summary>Legal but extreme shapes: one expert, K = E, one expert per group, groups of two with top-2 sums.</summary>
+    public static readonly Family[] Degenerate =
+    [
+        new("mixtral one expert", MoePresets.MixtralTiny with { Experts = 1, TopK = 1 }, 0),
+        new("qwen2 K = E", MoePresets.Qwen2MoeTiny with { TopK = 6 }, 1),
+        new("v3 one expert per group", V3SoftmaxMaxGroup with { Groups = 16, TopGroups = 4 }, 1),
+        new("v3 groups of two", MoePresets.DeepSeekV3Tiny with { Groups = 8, TopGroups = 3, TopK = 6 }, 2),
+        new("v4 K = 1", MoePresets.DeepSeekV4Tiny with { TopK = 1 }, 3),
+        new("v4 hash K = 1", MoePresets.DeepSeekV4Tiny with { TopK = 1 }, 1),
+    ];
+
+    public static IEnumerable<TestCaseData> DegenerateShapes() =>
+        Degenerate.SelectMany(f => ((int[])[0, 1, 7]).Select(t => new TestCaseData(f, t).SetArgDisplayNames(f.Name, $"T={t}")));
+
+    [TestCaseSource(nameof(DegenerateShapes))]
+    public void Degenerate_shapes_match_the_oracle(Family f, int tokens) =>
+        Compare(f.Config, f.Layer, SyntheticFormat.Fp8, OracleAssert.Hidden(tokens, f.Config.Hidden, seed: 21));
+
     public static IEnumerable<TestCaseData> BF16Inputs() =>
         Families.Select(f => new TestCaseData(f).SetArgDisplayNames(f.Name));
 
