@@ -77,7 +77,8 @@ public static partial class MoeWeightLoader
                     $"({(scaleDesc is null ? "none found" : $"found {scaleDesc}")}).");
             }
 
-            return (DType.F4E2M1, source.Read(name).Bytes.ToArray(), DType.UE8M0, expected, source.Read(scaleDesc.Name).Bytes.ToArray());
+            return (DType.F4E2M1, source.Read(name).Bytes.ToArray(), DType.UE8M0, expected,
+                CheckFinite(source.Read(scaleDesc.Name), scaleDesc.Name).Bytes.ToArray());
         }
 
         if (desc.Shape != new Shape(outDim, inDim))
@@ -100,7 +101,8 @@ public static partial class MoeWeightLoader
                             $"({(scaleDesc is null ? "none found" : $"found {scaleDesc}")}).");
                     }
 
-                    return (DType.F8E4M3, source.Read(name).Bytes.ToArray(), scaleDesc.Type, expected, source.Read(scaleDesc.Name).Bytes.ToArray());
+                    return (DType.F8E4M3, source.Read(name).Bytes.ToArray(), scaleDesc.Type, expected,
+                        CheckFinite(source.Read(scaleDesc.Name), scaleDesc.Name).Bytes.ToArray());
                 }
 
             default:

@@ -32,14 +32,18 @@ public static partial class MoeWeightLoader
         {
             w[N.HashTable] = LoadHashTable(source, p + "gate.tid2eid", config);
         }
-        else if (config.SelectionBias && TryGet(source, p + "gate.e_score_correction_bias", out var biasDesc))
+        else if (config.SelectionBias)
         {
-            Expect(source, biasDesc.Name, [config.Experts], "[n_routed_experts]");
-            w[N.RouterBias] = ToF32(source.Read(biasDesc.Name));
-        }
-        else if (config.SelectionBias && config.Family == MoeFamily.DeepSeekV4)
-        {
-            throw Missing(source, p + "gate.e_score_correction_bias", "DeepSeek-V4 scored layers carry a selection bias");
+            string biasName = p + "gate.e_score_correction_bias";
+            if (!TryGet(source, biasName, out _))
+            {
+                throw Missing(source, biasName, config.Family == MoeFamily.DeepSeekV4
+                    ? "DeepSeek-V4 scored layers carry a selection bias"
+                    : "the config's topk_method noaux_tc routes with a selection bias");
+            }
+
+            Expect(source, biasName, [config.Experts], "[n_routed_experts]");
+            w[N.RouterBias] = CheckFinite(ToF32(source.Read(biasName)), biasName);
         }
 
         foreach (string proj in N.Projections)
@@ -174,6 +178,30 @@ public static partial class MoeWeightLoader
         var similar = source.Names.Where(n => n.StartsWith(stem, StringComparison.Ordinal)).Take(5).ToArray();
         return new InvalidInputException($"The checkpoint lacks the tensor '{name}' ({why})." +
             (similar.Length > 0 ? $" Tensors with that prefix: {string.Join(", ", similar)}." : ""));
+    }
+
+    /// <summary>Refuses NaN or infinite values (and the UE8M0 NaN code 255) in a tensor that scales or shifts results.</summary>
+    private static HostTensor CheckFinite(HostTensor t, string name)
+    {
+        if (t.Type == DType.UE8M0)
+        {
+            int bad = t.ReadOnlyBytes.IndexOf((byte)255);
+            if (bad >= 0)
+            {
+                throw new InvalidInputException($"'{name}' holds the UE8M0 NaN code 255 at element {bad}; the checkpoint is corrupt.");
+            }
+
+            return t;
+        }
+
+        var values = t.ToF32();
+        int i = Array.FindIndex(values, v => !float.IsFinite(v));
+        if (i >= 0)
+        {
+            throw new InvalidInputException($"'{name}' holds {values[i]} at element {i}; every value must be finite.");
+        }
+
+        return t;
     }
 
     private static HostTensor ToF32(HostTensor t) => t.Type == DType.F32 ? t : HostTensor.FromF32(t.Shape, t.ToF32());

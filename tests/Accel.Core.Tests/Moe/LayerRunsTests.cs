@@ -31,3 +31,33 @@ public sealed class LayerRunsTests
         Assert.That(result.TopkIds.Shape[1], Is.EqualTo(config.TopK));
     }
 }
+
+public sealed class LoaderGuardTests
+{
+    [Test]
+    public void A_noaux_tc_config_without_the_bias_tensor_is_refused()
+    {
+        var config = MoePresets.DeepSeekV3Tiny;
+        var tensors = SyntheticCheckpoint.Create(config, 2, SyntheticFormat.F32);
+        tensors.Remove("model.layers.2.mlp.gate.e_score_correction_bias");
+        var e = Assert.Throws<Accel.Errors.InvalidInputException>(() => MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, 2));
+        Assert.That(e!.Message, Does.Contain("e_score_correction_bias").And.Contain("noaux_tc"));
+    }
+
+    [Test]
+    public void A_nan_block_scale_is_refused()
+    {
+        var config = MoePresets.DeepSeekV4Tiny;
+        var tensors = SyntheticCheckpoint.Create(config, 3, SyntheticFormat.Fp4);
+        string scale = tensors.Keys.First(k => k.EndsWith("experts.1.up_proj.scale", StringComparison.Ordinal));
+        tensors[scale].Bytes[2] = 255;
+        var e = Assert.Throws<Accel.Errors.InvalidInputException>(() => MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, 3));
+        Assert.That(e!.Message, Does.Contain(scale).And.Contain("NaN"));
+
+        var fp8 = SyntheticCheckpoint.Create(config, 3, SyntheticFormat.Fp8);
+        string f32Scale = fp8.Keys.First(k => k.EndsWith("experts.0.down_proj.weight_scale_inv", StringComparison.Ordinal));
+        fp8[f32Scale].AsSpan<float>()[0] = float.PositiveInfinity;
+        e = Assert.Throws<Accel.Errors.InvalidInputException>(() => MoeWeightLoader.Load(new InMemoryTensorSource(fp8), config, 3));
+        Assert.That(e!.Message, Does.Contain(f32Scale).And.Contain("finite"));
+    }
+}
