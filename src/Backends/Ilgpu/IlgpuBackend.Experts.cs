@@ -62,6 +62,12 @@ public sealed partial class IlgpuBackend
     {
         int count = Count(node, result.Desc.Shape.Elements);
         var limit = ((SwiGluAttributes)node.Attributes).Limit;
+        // As the reference: an empty weight tensor (T = 0) means no row weight, even on padding rows.
+        if (weights is { Desc.ByteSize: 0 })
+        {
+            weights = null;
+        }
+
         LaunchSwiGlu(gate.F32, up.F32, result.F32, gate.Dim(1), count, limit,
             weights?.F32, posToToken?.I32 ?? EmptyI32, posToSlot?.I32 ?? EmptyI32, weights?.Dim(1) ?? 0);
     }
