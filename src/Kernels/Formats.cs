@@ -20,20 +20,20 @@ public static class Decode
     {
         uint sign = (uint)(bits >> 15) << 31;
         int exponent = (bits >> 10) & 0x1F;
-        uint mantissa = (uint)(bits & 0x3FF);
+        int mantissa = bits & 0x3FF;
         if (exponent == 0)
         {
-            // m * 2^-24 is exact in fp32.
+            // m * 2^-24 is exact in fp32 (int, not uint: an unsigned conversion would go through double).
             float v = mantissa * (1f / 16777216f);
             return sign != 0 ? -v : v;
         }
 
         if (exponent == 0x1F)
         {
-            return Interop.IntAsFloat(sign | 0x7F800000u | (mantissa << 13));
+            return Interop.IntAsFloat(sign | 0x7F800000u | ((uint)mantissa << 13));
         }
 
-        return Interop.IntAsFloat(sign | ((uint)(exponent + 112) << 23) | (mantissa << 13));
+        return Interop.IntAsFloat(sign | ((uint)(exponent + 112) << 23) | ((uint)mantissa << 13));
     }
 
     /// <summary>FP8 e4m3fn byte to fp32: bias 7, subnormal m/8 * 2^-6, S.1111.111 is NaN, no infinities.</summary>
