@@ -1,4 +1,5 @@
 using Accel.Backends;
+using Accel.Backends.Ilgpu;
 using Accel.Backends.Reference;
 
 namespace Accel.Cli;
@@ -7,5 +8,5 @@ namespace Accel.Cli;
 public static class Providers
 {
     /// <summary>Creates every provider.</summary>
-    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider()];
+    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider(), new IlgpuProvider()];
 }
