@@ -69,7 +69,7 @@ public sealed class PlantedDefectTests
     [Test]
     public void A_one_element_overrun_fails_exactly_the_cases_that_use_the_op()
     {
-        using var arena = new ArenaBackend(overrun: OpKind.Permute);
+        using var arena = new ArenaBackend(OpKind.Permute, ArenaDefect.Overrun);
         using var runner = new ConformanceRunner();
         foreach (var c in Cases)
         {
@@ -107,5 +107,28 @@ public sealed class PlantedDefectTests
                 Assert.That(r.Status, Is.EqualTo(CaseStatus.Ok), $"{c.Id}: {r.Detail}");
             }
         }
+    }
+
+    [Test]
+    public void A_one_element_underrun_is_caught_by_the_guard_before_the_output()
+    {
+        using var arena = new ArenaBackend(OpKind.RouterGemm, ArenaDefect.Underrun);
+        using var runner = new ConformanceRunner();
+        var c = CaseCatalog.Quick.First(x => x.Op == OpKind.RouterGemm);
+        var r = runner.Run(c, arena);
+        Assert.That(r.Status, Is.EqualTo(CaseStatus.Fail));
+        Assert.That(r.Detail, Does.Contain("before the start"));
+    }
+
+    [TestCase(OpKind.RouterScore)]
+    [TestCase(OpKind.ExpertHistogram)]
+    [TestCase(OpKind.ActQuantFp8)]
+    public void An_output_left_unwritten_fails(OpKind op)
+    {
+        using var arena = new ArenaBackend(op, ArenaDefect.Unwritten);
+        using var runner = new ConformanceRunner();
+        var c = CaseCatalog.Quick.First(x => x.Op == op);
+        var r = runner.Run(c, arena);
+        Assert.That(r.Status, Is.EqualTo(CaseStatus.Fail), "the poison left in the output must not pass");
     }
 }

@@ -53,13 +53,24 @@ internal sealed class PerturbingBackend(IBackend inner, OpKind? target, params O
     public void Dispose() { }
 }
 
+/// <summary>What an <see cref="ArenaBackend"/> gets wrong on its target op.</summary>
+internal enum ArenaDefect
+{
+    /// <summary>Writes one element past the end of the first output.</summary>
+    Overrun,
+    /// <summary>Writes one element before the start of the first output.</summary>
+    Underrun,
+    /// <summary>Leaves the first output as it was (never writes it).</summary>
+    Unwritten,
+}
+
 /// <summary>
 /// A host backend laid out like a device heap: every buffer is a slice of one byte arena, handed
 /// out back to back with no padding, and freed all at once when the last buffer goes. It computes
-/// with the reference backend. With <paramref name="overrun"/> set, nodes of that kind write one
-/// element past the end of their first output, into whatever was allocated next.
+/// with the reference backend. With <paramref name="target"/> set, nodes of that kind suffer
+/// <paramref name="defect"/>: an overrun or underrun lands in whatever was allocated next to the output.
 /// </summary>
-internal sealed class ArenaBackend(OpKind? overrun = null, int capacity = 64 << 20)
+internal sealed class ArenaBackend(OpKind? target = null, ArenaDefect defect = ArenaDefect.Overrun, int capacity = 64 << 20)
     : BackendBase(new DeviceDescriptor("arena", "arena", "Host arena (test)", DeviceKind.Cpu, capacity, DeviceStatus.Emulated), capacity)
 {
     private readonly byte[] _arena = new byte[capacity];
@@ -88,16 +99,21 @@ internal sealed class ArenaBackend(OpKind? overrun = null, int capacity = 64 << 
         try
         {
             _compute.Execute(node, ins, outs);
+            bool defective = node.Kind == target;
             for (int i = 0; i < outs.Length; i++)
             {
-                _compute.Download(outs[i], Slice((ArenaBuffer)outputs[i]));
+                if (!(defective && i == 0 && defect == ArenaDefect.Unwritten))
+                {
+                    _compute.Download(outs[i], Slice((ArenaBuffer)outputs[i]));
+                }
             }
 
-            if (node.Kind == overrun)
+            if (defective && defect != ArenaDefect.Unwritten)
             {
                 var o = (ArenaBuffer)outputs[0];
                 int element = Math.Max(1, o.Desc.Type.Bits() / 8);
-                _arena.AsSpan(o.Offset + (int)o.Desc.ByteSize, element).Clear();
+                int at = defect == ArenaDefect.Overrun ? o.Offset + (int)o.Desc.ByteSize : o.Offset - element;
+                _arena.AsSpan(at, element).Clear();
             }
         }
         finally

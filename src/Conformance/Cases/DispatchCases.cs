@@ -45,7 +45,7 @@ internal static class DispatchCases
             }
         }
 
-        foreach (int t in new[] { 0, 37 })
+        foreach (int t in RouterCases.Tokens)
         {
             foreach (var (e, k) in new[] { (1, 1), (16, 4), (61, 6) })
             {

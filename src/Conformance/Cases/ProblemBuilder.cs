@@ -1,5 +1,4 @@
 using Accel.Graph;
-using Accel.Moe;
 using Accel.Types;
 
 namespace Accel.Conformance.Cases;
@@ -117,36 +116,57 @@ internal static class Gen
     }
 
     /// <summary>
-    /// A projection weight [E, out, in] (or [out, in] when <paramref name="stacked"/> is false) with
-    /// values ~ U(-1, 1) * sqrt(3 / in), stored as <paramref name="type"/> with its scale if any.
+    /// A projection weight [E, out, in] (or [out, in] when <paramref name="stacked"/> is false) of
+    /// RMS about sqrt(3 / in). Float types hold U(-a, a) values. FP8 and FP4 weights hold random
+    /// codes (every e4m3 code but NaN, every e2m1 nibble) and a random scale per block spanning
+    /// 2^-3 to 2^3 around the base, so a device that reads the scale of the wrong block, or
+    /// mishandles a partial block, is far off rather than nearly right.
     /// </summary>
     public static (HostTensor Weight, HostTensor? Scale) Projection(CaseRandom rng, string type, int experts, int o, int i, bool stacked)
     {
         float a = MathF.Sqrt(3f / Math.Max(i, 1));
-        var w = rng.Floats((long)experts * o * i, -a, a);
         long[] dims = stacked ? [experts, o, i] : [o, i];
+        long elements = (long)experts * o * i;
         if (!IsQuantized(type))
         {
-            return (Float(w, type, dims), null);
+            return (Float(rng.Floats(elements, -a, a), type, dims), null);
         }
 
-        var bytes = new List<byte>();
-        var scales = new List<byte>();
-        Shape? scaleShape = null;
-        DType scaleType = DType.UE8M0;
-        for (int e = 0; e < experts; e++)
+        if (type == Fp4)
         {
-            var slice = w.AsSpan(e * o * i, o * i);
-            var (q, s) = type == Fp4 ? Quantize.Fp4Packed(slice, o, i) : Quantize.Fp8Blocks(slice, o, i, type == Fp8Ue8m0);
-            bytes.AddRange(q.ReadOnlyBytes.ToArray());
-            scales.AddRange(s.ReadOnlyBytes.ToArray());
-            scaleShape = s.Shape;
-            scaleType = s.Type;
+            var packed = new byte[elements / 2];
+            for (int k = 0; k < packed.Length; k++) { packed[k] = (byte)rng.Next(256); }
+            int blocks = (i + 31) / 32;
+            var scales = Ue8m0(rng, (long)experts * o * blocks, a / 2.93f);
+            long[] sdims = stacked ? [experts, o, blocks] : [o, blocks];
+            return (new HostTensor(DType.F4E2M1, new Shape(dims), packed), new HostTensor(DType.UE8M0, new Shape(sdims), scales));
         }
 
-        var weightType = type == Fp4 ? DType.F4E2M1 : DType.F8E4M3;
-        var sdims = stacked ? new long[] { experts, scaleShape![0], scaleShape[1] } : [scaleShape![0], scaleShape[1]];
-        return (new HostTensor(weightType, new Shape(dims), [.. bytes]), new HostTensor(scaleType, new Shape(sdims), [.. scales]));
+        var codes = new byte[elements];
+        for (long k = 0; k < elements; k++)
+        {
+            byte b;
+            do { b = (byte)rng.Next(256); } while ((b & 0x7F) == 0x7F);
+            codes[k] = b;
+        }
+
+        int bo = (o + 127) / 128, bi = (i + 127) / 128;
+        long[] bdims = stacked ? [experts, bo, bi] : [bo, bi];
+        long count = (long)experts * bo * bi;
+        float rms = a / 95f; // the RMS of a uniformly drawn e4m3 code is about 95
+        var scale = type == Fp8Ue8m0
+            ? new HostTensor(DType.UE8M0, new Shape(bdims), Ue8m0(rng, count, rms))
+            : HostTensor.FromF32(new Shape(bdims), Enumerable.Range(0, (int)count)
+                .Select(_ => rms * MathF.ScaleB(1f, rng.Next(7) - 3) * rng.Uniform(0.75f, 1.25f)).ToArray());
+        return (new HostTensor(DType.F8E4M3, new Shape(dims), codes), scale);
+    }
+
+    private static byte[] Ue8m0(CaseRandom rng, long count, float around)
+    {
+        int center = 127 + (int)MathF.Round(MathF.Log2(around));
+        var s = new byte[count];
+        for (long k = 0; k < count; k++) { s[k] = (byte)(center + rng.Next(7) - 3); }
+        return s;
     }
 
     /// <summary>
