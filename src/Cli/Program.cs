@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(MoeCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -30,7 +30,7 @@ internal static class QuantCases
             }
         }
 
-        yield return new("DequantFp8Block", Gen.Fp8, ("experts", 16), ("out", 1024), ("in", 520)) { Slow = true };
+        yield return new("DequantFp8Block", Gen.Fp8, ("experts", 8), ("out", 1024), ("in", 520)) { Slow = true };
     }
 
     /// <summary>Builds the problem of a case.</summary>
