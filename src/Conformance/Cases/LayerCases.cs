@@ -47,8 +47,8 @@ internal static class LayerCases
         new(ConformanceCase.LayerName, type, ("family", family), ("preset", preset), ("layer", layer), ("tokens", tokens), ("align", align));
 
     /// <summary>
-    /// Builds the problem. Weights come from the first attempt's seed so regeneration only draws
-    /// new activations (and token ids); <paramref name="rng"/> is the attempt's source.
+    /// Builds the problem. Weights come from a seed of their own (the id plus "/weights") so
+    /// regeneration only draws new activations (and token ids); <paramref name="rng"/> is the attempt's source.
     /// </summary>
     public static CaseProblem Build(ConformanceCase c, CaseRandom rng)
     {
@@ -62,7 +62,7 @@ internal static class LayerCases
             Gen.Fp4 => SyntheticFormat.Fp4,
             _ => throw new ArgumentException($"{c.Id}: no synthetic checkpoint format for '{c.Type}'.", nameof(c)),
         };
-        int weightSeed = new CaseRandom(c.Seed()).NextSeed();
+        int weightSeed = new CaseRandom(CaseRandom.SeedOf(c.Id + "/weights")).NextSeed(); // independent of the activations
         var tensors = SyntheticCheckpoint.Create(config, layer, format, weightSeed);
         var weights = MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, layer);
         var graph = MoeLayerBuilder.Build(config, layer, weights);
