@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(ExampleCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
