@@ -37,7 +37,10 @@ public static class KernelCatalog
     public static IReadOnlyList<WeightFormat> QuantizedFormats { get; } =
         [WeightFormat.Fp8F32Scale, WeightFormat.Fp8Ue8m0Scale, WeightFormat.Fp4];
 
-    /// <summary>The format of a weight of <paramref name="weight"/> dtype with a scale of <paramref name="scale"/> dtype, or null.</summary>
+    /// <summary>
+    /// The format of a weight of <paramref name="weight"/> dtype with a scale of <paramref name="scale"/>
+    /// dtype, or null when no kernel reads that combination.
+    /// </summary>
     public static WeightFormat? FormatOf(DType weight, DType? scale) => (weight, scale) switch
     {
         (DType.F32, null) => WeightFormat.F32,

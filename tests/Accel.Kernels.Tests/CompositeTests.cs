@@ -30,7 +30,8 @@ public sealed class CompositeTests
         var (graph, weights) = v3 ? V3Layer() : V4Layer();
         graph = new SegmentAlignmentPass(alignment).Run(graph);
         var r = new TestRng(tokens * 3 + alignment);
-        var data = new CaseData(graph, weights, new() { ["x"] = HostTensor.FromF32(new Shape(tokens, D), r.Floats(tokens * D, -2, 2)) });
+        var x = HostTensor.FromF32(new Shape(tokens, D), r.Floats(tokens * D, -2, 2));
+        var data = new CaseData(graph, weights, new() { ["x"] = x });
         var expected = Conformance.RunSession(data, Backends.Reference);
         var actual = Conformance.RunSession(data, backend);
         foreach (var (name, e) in expected)

@@ -140,10 +140,12 @@ public sealed class ExpertOpTests
         }
     }
 
-    public static string Name(DType type, DType? scale) => scale is null ? type.ShortName() : $"{type.ShortName()}/{scale.Value.ShortName()}";
+    public static string Name(DType type, DType? scale) =>
+        scale is null ? type.ShortName() : $"{type.ShortName()}/{scale.Value.ShortName()}";
 
     /// <summary>A weight [E, out, in] (or [out, in]) of the given format with its scale.</summary>
-    public static (HostTensor Weight, HostTensor? Scale) MakeWeight(TestRng r, DType type, DType? scale, long e, long o, long i, bool stacked) =>
+    public static (HostTensor Weight, HostTensor? Scale) MakeWeight(TestRng r, DType type, DType? scale,
+        long e, long o, long i, bool stacked) =>
         type switch
         {
             DType.F8E4M3 => r.Fp8Weight(scale!.Value, e, o, i, stacked),

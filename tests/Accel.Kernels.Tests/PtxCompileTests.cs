@@ -24,7 +24,8 @@ public sealed class PtxCompileTests
         string? ptxas = PtxasLocator.Find();
         if (ptxas is null)
         {
-            Assert.Ignore("ptxas was not found: run tools/get-ptxas.sh (installs it into .tools/ptxas), put it on PATH, or set ACCEL_PTXAS.");
+            Assert.Ignore("ptxas was not found: run tools/get-ptxas.sh (installs it into .tools/ptxas), " +
+                "put it on PATH, or set ACCEL_PTXAS.");
         }
 
         var arch = new CudaArchitecture(major, minor);

@@ -15,7 +15,10 @@ public sealed class RoutingOpTests
 
     private static IEnumerable<OpCase> All()
     {
-        foreach (var (t, d, type) in new[] { (0, 7, DType.F32), (1, 33, DType.F32), (5, 100, DType.BF16), (37, 19, DType.F16), (3, 1, DType.F32) })
+        foreach (var (t, d, type) in new[]
+        {
+            (0, 7, DType.F32), (1, 33, DType.F32), (5, 100, DType.BF16), (37, 19, DType.F16), (3, 1, DType.F32),
+        })
         {
             yield return new($"RmsNorm T{t} D{d} {type.ShortName()}", () =>
             {
@@ -28,7 +31,10 @@ public sealed class RoutingOpTests
             });
         }
 
-        foreach (var (t, d, e, type) in new[] { (0, 5, 3, DType.F32), (1, 37, 17, DType.BF16), (19, 37, 17, DType.F32), (6, 20, 5, DType.F16) })
+        foreach (var (t, d, e, type) in new[]
+        {
+            (0, 5, 3, DType.F32), (1, 37, 17, DType.BF16), (19, 37, 17, DType.F32), (6, 20, 5, DType.F16),
+        })
         {
             yield return new($"RouterGemm T{t} D{d} E{e} {type.ShortName()}", () =>
             {

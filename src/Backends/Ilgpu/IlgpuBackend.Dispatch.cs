@@ -64,7 +64,8 @@ public sealed partial class IlgpuBackend
         var table = Scratch("permutation", DType.I32, Count(node, (long)chunks * experts)).I32;
         var (status, tag) = StatusFor(node);
         var countPass = KernelCatalog.Plain(typeof(DispatchKernels), nameof(DispatchKernels.PermutationCount));
-        Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, int, int, int, int, ArrayView<int>, int>>(countPass)(
+        Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, int, int, int, int,
+            ArrayView<int>, int>>(countPass)(
             Stream, PerItem(chunks), idx.I32, table, count, PermutationChunk, chunks, experts, status, tag);
         var basePass = KernelCatalog.Plain(typeof(DispatchKernels), nameof(DispatchKernels.PermutationBase));
         Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<int>, ArrayView<int>, int, int, ArrayView<int>, int>>(basePass)(
@@ -119,6 +120,8 @@ public sealed partial class IlgpuBackend
         Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>>(method)(
             Stream, Elementwise(count), a.F32, b.F32, c.F32, count);
     }
+
+    // The empty views below point into the 4-int status buffer, so even a speculative read stays in bounds.
 
     /// <summary>An empty float view for absent optional inputs (never read by the kernels).</summary>
     private ArrayView<float> EmptyF32 => _status.View.BaseView.Cast<float>().SubView(0, 0);

@@ -105,7 +105,8 @@ public sealed partial class IlgpuBackend
         string problem = status[0] switch
         {
             KernelStatus.TokenIdOutOfRange =>
-                $"token id {value} at position {position} is outside the hash table; check the token ids against the checkpoint's vocabulary.",
+                $"token id {value} at position {position} is outside the hash table; " +
+                "check the token ids against the checkpoint's vocabulary.",
             KernelStatus.TableEntryOutOfRange =>
                 $"tid2eid entry {position} is {value}, which is not an expert id.",
             KernelStatus.DuplicateExpert =>

@@ -21,11 +21,13 @@ public sealed partial class IlgpuBackend
         switch (format)
         {
             case WeightFormat.F32:
-                Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>>(method)(
+                Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int,
+                    float>>(method)(
                     Stream, PerRow(rows), x.F32, weight.F32, y.F32, width, eps);
                 break;
             default:
-                Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int, float>>(method)(
+                Kernel<Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int,
+                    float>>(method)(
                     Stream, PerRow(rows), x.F32, weight.As<ushort>(), y.F32, width, eps);
                 break;
         }
