@@ -64,7 +64,7 @@ internal static class ReferenceDispatch
                 {
                     var limit = ((SwiGluAttributes)node.Attributes).Limit;
                     bool weighted = i[2] is not null;
-                    ReferenceOps.SwiGlu(In(0).F32, In(1).F32, o[0].F32, Dim(In(0), 1), limit,
+                    ReferenceOps.SwiGlu(In(0).F32, In(1).F32, o[0].F32, Dim(In(0), 1), limit, weighted,
                         weighted ? In(2).F32 : default, weighted ? In(3).I32 : default, weighted ? In(4).I32 : default,
                         weighted ? Dim(In(2), 1) : 0);
                     break;

@@ -46,10 +46,10 @@ public static partial class ReferenceOps
 
     /// <summary>
     /// OP-13: g = min(gate, L), u = clamp(up, -L, L) when a limit is set; a = silu(g) * u; times
-    /// the row's routing weight w[pos_to_token[r], pos_to_slot[r]] when given (0 for empty rows).
+    /// the row's routing weight w[pos_to_token[r], pos_to_slot[r]] when <paramref name="weighted"/> (0 for empty rows).
     /// </summary>
     public static void SwiGlu(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> a, int width, float? limit,
-        ReadOnlySpan<float> weights, ReadOnlySpan<int> posToToken, ReadOnlySpan<int> posToSlot, int k)
+        bool weighted, ReadOnlySpan<float> weights, ReadOnlySpan<int> posToToken, ReadOnlySpan<int> posToSlot, int k)
     {
         for (int i = 0; i < a.Length; i++)
         {
@@ -61,7 +61,7 @@ public static partial class ReferenceOps
             }
 
             double v = g / (1.0 + Math.Exp(-g)) * u;
-            if (!weights.IsEmpty)
+            if (weighted)
             {
                 int r = i / width;
                 int t = posToToken[r];
@@ -86,7 +86,7 @@ public static partial class ReferenceOps
         var act = new float[rows * inter];
         Linear(x, w1, h1);
         Linear(x, w3, h3);
-        SwiGlu(h1, h3, act, inter, limit, default, default, default, 0);
+        SwiGlu(h1, h3, act, inter, limit, false, default, default, default, 0);
         Linear(act, w2, z);
         if (expertGate.IsEmpty)
         {

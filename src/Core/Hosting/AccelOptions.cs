@@ -28,7 +28,7 @@ public sealed class AccelOptions
     /// <summary>
     /// The order in which <c>auto</c> tries devices; an entry matches a device id exactly or up to
     /// its ordinal (<c>cuda</c> matches <c>cuda:0</c>). Default = null:
-    /// <c>cuda, opencl, ilgpu-cpu, cpu, reference</c> (<see cref="Selection.DeviceSelector.DefaultFallbackChain"/>).
+    /// <c>cuda, opencl, cpu, ilgpu-cpu, reference</c> (<see cref="Selection.DeviceSelector.DefaultFallbackChain"/>).
     /// </summary>
     public IList<string>? FallbackChain { get; set; }
 

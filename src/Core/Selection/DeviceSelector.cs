@@ -45,7 +45,7 @@ public sealed class DeviceSelector
     }
 
     /// <summary>The chain <c>auto</c> walks when none is configured: cuda, opencl, ilgpu-cpu, cpu, reference.</summary>
-    public static IReadOnlyList<string> DefaultFallbackChain { get; } = ["cuda", "opencl", "ilgpu-cpu", "cpu", "reference"];
+    public static IReadOnlyList<string> DefaultFallbackChain { get; } = ["cuda", "opencl", "cpu", "ilgpu-cpu", "reference"];
 
     /// <summary>
     /// The fallback chain in effect: the configured one, or <see cref="DefaultFallbackChain"/> when

@@ -73,7 +73,7 @@ public sealed class DeviceSelectorTests
     [Test]
     public void The_default_chain_prefers_cuda_then_opencl_and_ends_with_reference()
     {
-        Assert.That(DeviceSelector.DefaultFallbackChain, Is.EqualTo(new[] { "cuda", "opencl", "ilgpu-cpu", "cpu", "reference" }));
+        Assert.That(DeviceSelector.DefaultFallbackChain, Is.EqualTo(new[] { "cuda", "opencl", "cpu", "ilgpu-cpu", "reference" }));
         var onlyReference = new BackendRegistry([new ReferenceProvider()]);
         Assert.That(Selector(registry: onlyReference).Select().DeviceId, Is.EqualTo("reference"));
     }
