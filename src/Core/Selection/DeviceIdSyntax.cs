@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using Accel.Devices;
 
 namespace Accel.Selection;
 
@@ -7,7 +7,7 @@ namespace Accel.Selection;
 /// digits, '.', '_' and '-', optionally followed by <c>:N</c> (<c>reference</c>, <c>ilgpu-cpu</c>,
 /// <c>cuda:0</c>, <c>opencl:1</c>, a profile id such as <c>ascend-910b</c>, or <c>auto</c>).
 /// </summary>
-internal static partial class DeviceIdSyntax
+internal static class DeviceIdSyntax
 {
     /// <summary>What a user may write, for error messages.</summary>
     public const string Forms = "reference, cpu, ilgpu-cpu, cuda[:N], opencl[:N], auto or a hardware profile id";
@@ -16,14 +16,11 @@ internal static partial class DeviceIdSyntax
     public static string? Normalize(string? text) =>
         string.IsNullOrWhiteSpace(text) ? null : text.Trim().ToLowerInvariant();
 
-    /// <summary>True when <paramref name="id"/> (already normalised) is a well-formed device string.</summary>
-    public static bool IsWellFormed(string id) => Pattern().IsMatch(id);
+    /// <summary>True when <paramref name="id"/> (already normalised) is a well-formed device string (<see cref="DeviceSpec"/>).</summary>
+    public static bool IsWellFormed(string id) => DeviceSpec.TryParse(id, out _, out _);
 
     /// <summary>True when a fallback-chain entry matches the device id: equal, or equal up to <c>:N</c>.</summary>
     public static bool Matches(string entry, string deviceId) =>
         deviceId == entry || (deviceId.StartsWith(entry, StringComparison.Ordinal)
             && deviceId.Length > entry.Length && deviceId[entry.Length] == ':');
-
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9._-]*(:[0-9]+)?$", RegexOptions.CultureInvariant)]
-    private static partial Regex Pattern();
 }
