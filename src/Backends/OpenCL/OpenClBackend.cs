@@ -21,6 +21,7 @@ public sealed class OpenClBackend : BackendBase, IKernelCacheStats
     private readonly OpenClEngine _engine;
     private readonly KernelDispatcher _dispatcher;
     private readonly Lock _gate = new();
+    private readonly Dictionary<OpKind, string> _unbuildable = [];
 
     private OpenClBackend(DeviceDescriptor device, OpenClDeviceContext context, OpenClOptions options)
         : base(device, options.MemoryLimitBytes ?? context.Device.GlobalMemoryBytes)
@@ -100,7 +101,18 @@ public sealed class OpenClBackend : BackendBase, IKernelCacheStats
     }
 
     /// <inheritdoc/>
-    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph) => KernelDispatcher.Supports(node, graph);
+    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph)
+    {
+        lock (_gate)
+        {
+            if (_unbuildable.TryGetValue(node.Kind, out var reason))
+            {
+                return OpSupport.No($"a kernel of {node.Kind} did not build on {Device.Id}: {reason}");
+            }
+        }
+
+        return KernelDispatcher.Supports(node, graph);
+    }
 
     /// <inheritdoc/>
     protected override IDeviceBuffer AllocateCore(TensorDesc desc) => AllocateBuffer(desc, counted: true);
@@ -153,6 +165,13 @@ public sealed class OpenClBackend : BackendBase, IKernelCacheStats
             try
             {
                 _dispatcher.Execute(node, inputs, outputs);
+            }
+            catch (KernelCompilationException e)
+            {
+                // The device cannot build this op's kernel: later support checks say so, so a
+                // session can place the op elsewhere.
+                _unbuildable[node.Kind] = e.Message.Split('\n')[0];
+                throw;
             }
             catch (Exception e) when (e is not AccelException)
             {
