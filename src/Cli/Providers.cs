@@ -1,5 +1,6 @@
 using Accel.Backends;
 using Accel.Backends.Ilgpu;
+using Accel.Backends.OpenCL;
 using Accel.Backends.Reference;
 
 namespace Accel.Cli;
@@ -8,5 +9,5 @@ namespace Accel.Cli;
 public static class Providers
 {
     /// <summary>Creates every provider.</summary>
-    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider(), new IlgpuProvider()];
+    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider(), new IlgpuProvider(), new OpenClProvider()];
 }

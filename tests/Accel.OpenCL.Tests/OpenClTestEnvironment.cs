@@ -13,6 +13,7 @@ public sealed class OpenClTestEnvironment
 {
     private static OpenClRuntime? runtime;
     private static OpenClDeviceContext? context;
+    private static OpenClBackend? backend;
 
     /// <summary>A fresh folder under the system temp folder, removed at the end of the run.</summary>
     public static string CacheRoot { get; } =
@@ -33,6 +34,16 @@ public sealed class OpenClTestEnvironment
         }
     }
 
+    /// <summary>An <see cref="OpenClBackend"/> on the first device, shared by the op and layer tests.</summary>
+    public static OpenClBackend Backend
+    {
+        get
+        {
+            RequireDevice();
+            return backend ??= OpenClBackend.Create(Runtime, 0);
+        }
+    }
+
     public static void RequireDevice()
     {
         if (Runtime.Devices.Count == 0)
@@ -44,6 +55,8 @@ public sealed class OpenClTestEnvironment
     [OneTimeTearDown]
     public void TearDown()
     {
+        backend?.Dispose();
+        backend = null;
         context?.Dispose();
         context = null;
         if (Directory.Exists(CacheRoot))

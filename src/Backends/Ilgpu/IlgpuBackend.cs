@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Accel.Backends.KernelDispatch;
 using Accel.Errors;
 using Accel.Graph;
 using Accel.Kernels;
@@ -22,9 +23,8 @@ public sealed partial class IlgpuBackend : BackendBase
 {
     private readonly Context _context;
     private readonly Accelerator _accelerator;
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> _status;
-    private readonly List<OpNode> _checkedNodes = [];
-    private readonly Dictionary<string, IlgpuBuffer> _scratch = [];
+    private readonly IlgpuEngine _engine;
+    private readonly KernelDispatcher _dispatcher;
     private readonly Lock _gate = new();
 
     private IlgpuBackend(DeviceDescriptor device, Context context, Accelerator accelerator, IlgpuOptions options,
@@ -34,28 +34,30 @@ public sealed partial class IlgpuBackend : BackendBase
         _context = context;
         _accelerator = accelerator;
         Options = options;
-        GemmTile = options.GemmTile is { } t
-            ? Specialisations.FindTile(t.M, t.N, t.K) ?? throw new ArgumentException(
-                $"No GEMM tile {t.M}x{t.N}x{t.K} is shipped; choose one of {string.Join(", ", Specialisations.Tiles)}.")
-            : Specialisations.BestTile(accelerator.MaxNumThreadsPerGroup, accelerator.MaxSharedMemoryPerGroup);
-        RowGroup = options.RowGroupSize is int g
-            ? Specialisations.FindRowGroup(g) ?? throw new ArgumentException(
-                $"No row group of {g} threads is shipped; choose one of {string.Join(", ", Specialisations.RowGroups)}.")
-            : Specialisations.BestRowGroup(accelerator.MaxNumThreadsPerGroup);
-        ElementGroup = Math.Min(256, accelerator.MaxNumThreadsPerGroup);
-        MaxElementGroups = Math.Max(1, accelerator.MaxNumThreads / ElementGroup * 4);
-        _status = accelerator.Allocate1D<int>(KernelStatus.Length);
-        _status.MemSetToZero();
+        _engine = new IlgpuEngine(this, accelerator);
+        _dispatcher = new KernelDispatcher(_engine, IlgpuProvider.ProviderName, options.GemmTile, options.RowGroupSize);
     }
 
     /// <summary>The options the backend was opened with.</summary>
     public IlgpuOptions Options { get; }
 
     /// <summary>The GEMM tile every GEMM launch uses.</summary>
-    public GemmTileSpec GemmTile { get; }
+    public GemmTileSpec GemmTile => _dispatcher.GemmTile;
 
     /// <summary>The row-group size of the per-token reductions.</summary>
-    public RowGroupSpec RowGroup { get; }
+    public RowGroupSpec RowGroup => _dispatcher.RowGroup;
+
+    /// <summary>Number of kernels loaded so far (each closed kernel method is loaded once).</summary>
+    public int LoadedKernelCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _engine.LoadedCount;
+            }
+        }
+    }
 
     /// <summary>
     /// The segment alignment this backend prefers: the GEMM tile height, so that with
@@ -65,10 +67,10 @@ public sealed partial class IlgpuBackend : BackendBase
     public int PreferredSegmentAlignment => GemmTile.M;
 
     /// <summary>Threads per group of the elementwise kernels.</summary>
-    internal int ElementGroup { get; }
+    internal int ElementGroup => _dispatcher.ElementGroup;
 
     /// <summary>Most groups an elementwise (grid-stride) launch uses.</summary>
-    internal int MaxElementGroups { get; }
+    internal int MaxElementGroups => _dispatcher.MaxElementGroups;
 
     /// <summary>Sets up an ILGPU context the way the backends use it (also used by the PTX compile check).</summary>
     public static void ConfigureContext(Context.Builder builder)
@@ -123,14 +125,22 @@ public sealed partial class IlgpuBackend : BackendBase
     }
 
     /// <inheritdoc/>
-    protected override IDeviceBuffer AllocateCore(TensorDesc desc)
+    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph) => KernelDispatcher.Supports(node, graph);
+
+    /// <inheritdoc/>
+    protected override IDeviceBuffer AllocateCore(TensorDesc desc) => AllocateBuffer(desc, counted: true);
+
+    /// <summary>A buffer outside the memory budget (the kernels' status word).</summary>
+    internal IlgpuBuffer AllocateUncounted(TensorDesc desc) => AllocateBuffer(desc, counted: false);
+
+    private IlgpuBuffer AllocateBuffer(TensorDesc desc, bool counted)
     {
         lock (_gate)
         {
             try
             {
                 var memory = _accelerator.Allocate1D<byte>(Math.Max(desc.ByteSize, 16));
-                return new IlgpuBuffer(this, desc, memory);
+                return new IlgpuBuffer(this, desc, memory, counted);
             }
             catch (Exception e) when (e is not AccelException)
             {
@@ -161,7 +171,7 @@ public sealed partial class IlgpuBackend : BackendBase
     {
         lock (_gate)
         {
-            CheckStatus();
+            _dispatcher.CheckStatus();
             if (!destination.IsEmpty)
             {
                 var view = ((IlgpuBuffer)source).Bytes;
@@ -184,20 +194,18 @@ public sealed partial class IlgpuBackend : BackendBase
                 throw new BackendException(Device.Backend, $"Waiting for {Device.Id} failed: {e.Message}", e);
             }
 
-            CheckStatus();
+            _dispatcher.CheckStatus();
         }
     }
 
     /// <inheritdoc/>
     protected override void ExecuteCore(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
     {
-        var i = inputs.Select(b => (IlgpuBuffer?)b).ToArray();
-        var o = outputs.Select(b => (IlgpuBuffer)b).ToArray();
         lock (_gate)
         {
             try
             {
-                Run(node, i, o);
+                _dispatcher.Execute(node, inputs, outputs);
             }
             catch (Exception e) when (e is not AccelException)
             {
@@ -220,40 +228,9 @@ public sealed partial class IlgpuBackend : BackendBase
 
         lock (_gate)
         {
-            foreach (var b in _scratch.Values)
-            {
-                b.Dispose();
-            }
-
-            _scratch.Clear();
-            _status.Dispose();
+            _dispatcher.Dispose();
             _accelerator.Dispose();
             _context.Dispose();
         }
-    }
-
-    /// <summary>
-    /// A backend-owned work buffer named <paramref name="slot"/> of at least <paramref name="elements"/>
-    /// elements, reused by later nodes (all work runs in order on one stream). It counts against the
-    /// memory limit; growing it first waits for the device.
-    /// </summary>
-    private IlgpuBuffer Scratch(string slot, DType type, long elements)
-    {
-        long bytes = type.ByteSize(elements);
-        if (_scratch.TryGetValue(slot, out var existing))
-        {
-            if (existing.Desc.ByteSize >= bytes)
-            {
-                return existing;
-            }
-
-            _accelerator.Synchronize();
-            existing.Dispose();
-            _scratch.Remove(slot);
-        }
-
-        var created = (IlgpuBuffer)Allocate(new TensorDesc($"scratch:{slot}", type, new Shape(Math.Max(elements, 1))));
-        _scratch[slot] = created;
-        return created;
     }
 }

@@ -11,11 +11,13 @@ namespace Accel.Backends.Ilgpu;
 internal sealed class IlgpuBuffer : IDeviceBuffer
 {
     private readonly IlgpuBackend _owner;
+    private readonly bool _counted;
     private MemoryBuffer1D<byte, Stride1D.Dense>? _memory;
 
-    public IlgpuBuffer(IlgpuBackend owner, TensorDesc desc, MemoryBuffer1D<byte, Stride1D.Dense> memory)
+    public IlgpuBuffer(IlgpuBackend owner, TensorDesc desc, MemoryBuffer1D<byte, Stride1D.Dense> memory, bool counted = true)
     {
         _owner = owner;
+        _counted = counted;
         _memory = memory;
         Desc = desc;
     }
@@ -55,7 +57,10 @@ internal sealed class IlgpuBuffer : IDeviceBuffer
         if (memory is not null)
         {
             memory.Dispose();
-            _owner.Release(this);
+            if (_counted)
+            {
+                _owner.Release(this);
+            }
         }
     }
 }

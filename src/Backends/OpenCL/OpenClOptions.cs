@@ -19,6 +19,15 @@ public sealed class OpenClOptions
     /// <summary>Extra options appended to every <c>clBuildProgram</c> (e.g. <c>-cl-fast-relaxed-math</c>).</summary>
     public string? ExtraBuildOptions { get; set; }
 
+    /// <summary>GEMM tile as (M, N, K), one of the shipped tiles; null picks the largest that fits the device.</summary>
+    public (int M, int N, int K)? GemmTile { get; set; }
+
+    /// <summary>Threads of the row-reduction groups (16, 64 or 256); null picks the largest that fits the device.</summary>
+    public int? RowGroupSize { get; set; }
+
+    /// <summary>Bytes the backend may allocate; null for the device's global memory.</summary>
+    public long? MemoryLimitBytes { get; set; }
+
     /// <summary>The cache folder these options select.</summary>
     public string ResolveCacheDirectory()
     {

@@ -100,6 +100,11 @@ public static class RunCommand
         Console.WriteLine($"layer      DeepSeek-V4 mini, layer {layer} ({(config.IsHashLayer(layer) ? "hash" : "scored")}): " +
             $"hidden {config.Hidden}, {config.Experts} experts of width {config.ExpertWidth}, top-{config.TopK}, 1 shared; FP4 experts, FP8 shared");
         Console.WriteLine($"tokens     {tokens}");
+        if (chain.Primary is IKernelCacheStats cache)
+        {
+            Console.WriteLine($"kernels    {cache.KernelsBuilt} built, {cache.KernelsFromDiskCache} from disk cache");
+        }
+
         Console.WriteLine($"time       open {openMs:F1} ms, first run {firstMs:F2} ms, second run {steadyMs:F2} ms");
         Console.WriteLine($"error      {error:E2} norm-wise relative to reference (tolerance {Tolerance:E0}); routing {(routingSame ? "identical" : "DIFFERENT")}; repeat runs {(repeatable ? "bitwise equal" : "DIFFER")}");
         int fallbacks = moe.Session.Placements.Count(p => p.IsFallback);
