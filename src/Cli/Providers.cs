@@ -1,6 +1,7 @@
 using Accel.Backends;
 using Accel.Backends.Ilgpu;
 using Accel.Backends.Reference;
+using Accel.Backends.Shims;
 
 namespace Accel.Cli;
 
@@ -8,5 +9,5 @@ namespace Accel.Cli;
 public static class Providers
 {
     /// <summary>Creates every provider.</summary>
-    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider(), new IlgpuProvider()];
+    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider(), new IlgpuProvider(), new ShimProvider()];
 }
