@@ -5,6 +5,19 @@ using Accel.Types;
 
 namespace Accel.Backends.Shims;
 
+/// <summary>A shim backend without its runtime type: for tools and tests that inspect any shim.</summary>
+public interface IShimBackend : IBackend
+{
+    /// <summary>The vendor runtime.</summary>
+    IShimRuntime ShimRuntime { get; }
+
+    /// <summary>The hardware profile applied.</summary>
+    HardwareProfile Profile { get; }
+
+    /// <summary>The memory limit applied (the profile's device memory), or null where it is unknown.</summary>
+    long? MemoryLimitBytes { get; }
+}
+
 /// <summary>
 /// A vendor shim as an Accel backend: applies the hardware profile (dtype legalisation, padding of
 /// allocations to the alignment and tile multiples, the device memory limit) and hands memory,
@@ -12,7 +25,7 @@ namespace Accel.Backends.Shims;
 /// its execution target (emulated) or the vendor library (native).
 /// </summary>
 /// <typeparam name="TRuntime">The vendor runtime interface.</typeparam>
-public sealed class ShimBackend<TRuntime> : BackendBase
+public sealed class ShimBackend<TRuntime> : BackendBase, IShimBackend
     where TRuntime : IShimRuntime
 {
     /// <summary>Opens the shim over <paramref name="runtime"/>, which it then owns.</summary>
@@ -24,6 +37,9 @@ public sealed class ShimBackend<TRuntime> : BackendBase
 
     /// <summary>The vendor runtime.</summary>
     public TRuntime Runtime { get; }
+
+    /// <inheritdoc/>
+    public IShimRuntime ShimRuntime => Runtime;
 
     /// <summary>The hardware profile applied.</summary>
     public HardwareProfile Profile => Runtime.Profile;
@@ -114,7 +130,7 @@ public sealed class ShimBackend<TRuntime> : BackendBase
         var ins = inputs.Select(b => ((ShimBuffer?)b)?.Memory).ToArray();
         foreach (var (w, s) in DTypeLegalizer.WeightInputs(node.Kind))
         {
-            if (w < ins.Length && inputs[w] is ShimBuffer { } weight && DTypeLegalizer.IsQuantized(weight.Desc.Type) && weight.IsConverted)
+            if (s >= 0 && w < ins.Length && inputs[w] is ShimBuffer { } weight && DTypeLegalizer.IsQuantized(weight.Desc.Type) && weight.IsConverted)
             {
                 if (weight.Pending)
                 {
