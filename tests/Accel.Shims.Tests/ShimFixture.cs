@@ -22,7 +22,11 @@ internal static class ShimFixture
     public static ProfileCatalog Catalog => Shipped.Value;
 
     /// <summary>Opens the shim of a shipped profile.</summary>
-    public static IBackend Open(string id) => new ShimProvider(Catalog).Create(new ShimProvider(Catalog).EnumerateDevices().Single(d => d.Id == id));
+    public static IBackend Open(string id)
+    {
+        var provider = new ShimProvider(Catalog);
+        return provider.Create(provider.EnumerateDevices().Single(d => d.Id == id));
+    }
 
     /// <summary>
     /// Writes a user profile derived from the shipped <paramref name="baseId"/> into a fresh temp

@@ -70,7 +70,8 @@ public static class DTypeLegalizer
             string name = $"input '{value.Name}' ({value.Type.ShortName()})";
             if (value.Role != ValueRole.Weight)
             {
-                return OpSupport.No($"{profile.Id} lacks {value.Type.ShortName()} and converts only weights ({rule}); {name} is computed at run time.");
+                return OpSupport.No($"{profile.Id} lacks {value.Type.ShortName()} and converts only weights ({rule}); " +
+                    $"{name} is computed at run time.");
             }
 
             bool ok = IsQuantized(value.Type)
@@ -80,7 +81,8 @@ public static class DTypeLegalizer
                     : pairs.Any(p => p.Weight == i) && IsElementwise(value.Type, rule.To!.Value);
             if (!ok)
             {
-                return OpSupport.No($"{profile.Id} lacks {value.Type.ShortName()}; the rule {rule} has no conversion for {name} of {node.Kind}.");
+                return OpSupport.No(
+                    $"{profile.Id} lacks {value.Type.ShortName()}; the rule {rule} has no conversion for {name} of {node.Kind}.");
             }
         }
 
@@ -90,7 +92,8 @@ public static class DTypeLegalizer
             if (Lacking(profile, value.Type, out var why) is not null || why.Length > 0)
             {
                 return OpSupport.No(why.Length > 0 ? why
-                    : $"{profile.Id} lacks {value.Type.ShortName()} and converts only weights; output '{value.Name}' would be {value.Type.ShortName()}.");
+                    : $"{profile.Id} lacks {value.Type.ShortName()} and converts only weights; " +
+                      $"output '{value.Name}' would be {value.Type.ShortName()}.");
             }
         }
 

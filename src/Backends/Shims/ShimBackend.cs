@@ -130,11 +130,15 @@ public sealed class ShimBackend<TRuntime> : BackendBase, IShimBackend
         var ins = inputs.Select(b => ((ShimBuffer?)b)?.Memory).ToArray();
         foreach (var (w, s) in DTypeLegalizer.WeightInputs(node.Kind))
         {
-            if (s >= 0 && w < ins.Length && inputs[w] is ShimBuffer { } weight && DTypeLegalizer.IsQuantized(weight.Desc.Type) && weight.IsConverted)
+            if (s >= 0 && w < ins.Length && inputs[w] is ShimBuffer { IsConverted: true } weight
+                && DTypeLegalizer.IsQuantized(weight.Desc.Type))
             {
-                if (weight.Pending)
+                lock (weight)
                 {
-                    Fold(weight, (ShimBuffer)inputs[s]!);
+                    if (weight.Pending)
+                    {
+                        Fold(weight, (ShimBuffer)inputs[s]!);
+                    }
                 }
 
                 ins[s] = null;

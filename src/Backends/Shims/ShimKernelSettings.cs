@@ -29,7 +29,8 @@ public sealed record ShimKernelSettings(CpuEmulationGeometry Geometry, GemmTile 
         var notes = new List<string>();
         var tile = Specialisations.FindTile(want.M, want.N, want.K) is { } exact && exact.Threads <= maxGroup
             ? exact
-            : Specialisations.Tiles.LastOrDefault(t => t.Threads <= maxGroup && want.M % t.M == 0 && want.N % t.N == 0 && want.K % t.K == 0)
+            : Specialisations.Tiles.LastOrDefault(t =>
+                  t.Threads <= maxGroup && want.M % t.M == 0 && want.N % t.N == 0 && want.K % t.K == 0)
               ?? Specialisations.Tiles[0];
         if (tile.M != want.M || tile.N != want.N || tile.K != want.K)
         {

@@ -48,7 +48,8 @@ public sealed class CnrtRuntime : EmulatedRuntime, ICambriconRuntime
     public CnrtDim3 DefaultDim => new(UnionClusters(DefaultType) * CoresPerCluster);
 
     /// <inheritdoc/>
-    public override string LaunchShape => $"{DefaultType} dim.x {DefaultDim.X} ({Clusters} cluster(s) x {CoresPerCluster} cores) on {TargetId}";
+    public override string LaunchShape =>
+        $"{DefaultType} dim.x {DefaultDim.X} ({Clusters} cluster(s) x {CoresPerCluster} cores) on {TargetId}";
 
     /// <inheritdoc/>
     protected override int BaseAlignment => Math.Max(1, Profile.Memory.EffectiveAlignment);

@@ -71,7 +71,10 @@ public interface ICambriconRuntime : IShimRuntime
     /// <summary>Checks a task type and dimension against the clusters (what the driver refuses).</summary>
     void ValidateTask(CnrtDim3 dim, CnrtFunctionType type);
 
-    /// <summary>Invokes <paramref name="kernel"/> with <paramref name="dim"/> tasks of <paramref name="type"/> on <paramref name="queue"/>.</summary>
+    /// <summary>
+    /// Invokes <paramref name="kernel"/> with <paramref name="dim"/> tasks of <paramref name="type"/>
+    /// on <paramref name="queue"/>.
+    /// </summary>
     void InvokeKernel(CnrtKernel kernel, CnrtDim3 dim, CnrtFunctionType type, CnrtQueue queue);
 
     /// <summary>Waits for <paramref name="queue"/> (<c>cnrtQueueSync</c>).</summary>
