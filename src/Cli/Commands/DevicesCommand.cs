@@ -9,12 +9,13 @@ namespace Accel.Cli.Commands;
 public static class DevicesCommand
 {
     /// <summary>Creates the verb.</summary>
-    public static Command Create()
+    public static Command Create(CliContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var command = new Command("devices", "List every backend and device, present, emulated or absent, and why.");
         command.SetAction(_ => CliErrors.Guard(() =>
         {
-            var registry = new BackendRegistry(Providers.All());
+            var registry = new BackendRegistry(Providers.All(context));
             var table = new Table().AddColumns("device", "backend", "status", "name", "memory", "note");
             foreach (var d in registry.Devices)
             {
