@@ -21,6 +21,7 @@ public static class DTypeLegalizer
         OpKind.RmsNorm or OpKind.RouterGemm => [(1, -1)],
         OpKind.GroupedGemm => [(1, 2)],
         OpKind.SharedExpert => [(1, 2), (3, 4), (5, 6), (7, -1)],
+        OpKind.DequantFp8Block or OpKind.DequantFp4 => [(0, 1)],
         _ => [],
     };
 

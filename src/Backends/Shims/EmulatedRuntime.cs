@@ -118,7 +118,7 @@ public abstract class EmulatedRuntime : IShimRuntime
     public void CopyToHost(DeviceMemory device, Span<byte> host) => Ilgpu.Download(device.Target, host);
 
     /// <summary>A device-to-device copy (staged through the host in the emulation).</summary>
-    protected void CopyOnDevice(DeviceMemory destination, DeviceMemory source)
+    public void CopyOnDevice(DeviceMemory destination, DeviceMemory source)
     {
         var staging = new byte[source.Desc.ByteSize];
         Ilgpu.Download(source.Target, staging);

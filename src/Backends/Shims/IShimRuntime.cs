@@ -49,6 +49,9 @@ public interface IShimRuntime : IDisposable
     /// <summary>Copies device memory to the host.</summary>
     void CopyToHost(DeviceMemory device, Span<byte> host);
 
+    /// <summary>Copies device memory to device memory of the same size.</summary>
+    void CopyOnDevice(DeviceMemory destination, DeviceMemory source);
+
     /// <summary>Launches the kernels of one op node over the vendor's execution units.</summary>
     void Launch(OpNode node, IReadOnlyList<DeviceMemory?> inputs, IReadOnlyList<DeviceMemory> outputs);
 

@@ -145,6 +145,13 @@ public sealed class ShimBackend<TRuntime> : BackendBase, IShimBackend
             }
         }
 
+        if (node.Kind is OpKind.DequantFp8Block or OpKind.DequantFp4 && ins[1] is null)
+        {
+            // The weight was dequantised when its scales were folded in: the op is a copy.
+            Runtime.CopyOnDevice(((ShimBuffer)outputs[0]).Memory, ((ShimBuffer)inputs[0]!).Memory);
+            return;
+        }
+
         Runtime.Launch(node, ins, [.. outputs.Select(b => ((ShimBuffer)b).Memory)]);
     }
 
