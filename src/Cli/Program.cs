@@ -16,7 +16,7 @@ public static class Program
         var root = new RootCommand("Accel: run Mixture-of-Experts layers on any accelerator.");
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(MoeCommand.Create(context));
-        root.Subcommands.Add(DevicesCommand.Create());
+        root.Subcommands.Add(DevicesCommand.Create(context));
         root.Subcommands.Add(ExampleCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());

@@ -2,6 +2,8 @@ using Accel.Backends;
 using Accel.Backends.Ilgpu;
 using Accel.Backends.OpenCL;
 using Accel.Backends.Reference;
+using Accel.Backends.Shims;
+using Accel.Profiles;
 
 namespace Accel.Cli;
 
@@ -9,5 +11,24 @@ namespace Accel.Cli;
 public static class Providers
 {
     /// <summary>Creates every provider.</summary>
-    public static IReadOnlyList<IBackendProvider> All() => [new ReferenceProvider(), new IlgpuProvider(), new OpenClProvider()];
+    public static IReadOnlyList<IBackendProvider> All() =>
+        [new ReferenceProvider(), new IlgpuProvider(), new OpenClProvider(), new ShimProvider()];
+
+    /// <summary>
+    /// Creates every provider; the shims also list the profiles in <c>Accel:ProfileDirectories</c>
+    /// (relative folders are taken from the working directory of <paramref name="context"/>).
+    /// </summary>
+    public static IReadOnlyList<IBackendProvider> All(CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var folders = context.LoadOptions().ProfileDirectories
+            .Select(f => Path.GetFullPath(f, context.WorkingDirectory)).ToList();
+        if (folders.Count == 0)
+        {
+            return All();
+        }
+
+        var catalog = new HardwareProfileLoader().LoadCatalog(folders);
+        return [new ReferenceProvider(), new IlgpuProvider(), new OpenClProvider(), new ShimProvider(catalog)];
+    }
 }

@@ -61,7 +61,7 @@ public static class RunCommand
         var ids = config.IsHashLayer(layer) ? SyntheticCheckpoint.TokenIds(tokens, config.Vocab, seed + 2) : null;
 
         var clock = Stopwatch.StartNew();
-        var registry = new BackendRegistry(Providers.All());
+        var registry = new BackendRegistry(Providers.All(context));
         var selector = context.CreateSelector(registry);
         var selection = selector.Select(deviceArg);
         bool strict = selector.ResolveStrict(strictArg);
