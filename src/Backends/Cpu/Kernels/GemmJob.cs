@@ -107,30 +107,32 @@ internal sealed unsafe class GemmJob : ParallelJob
         float* tile = stackalloc float[24];
         WeightRows4 rows = default;
         int k = Gate.In;
-        for (int m = t.M0; m < t.M1; m += 6)
+        int step = Pair ? 2 : 4;
+        int last = t.N1 - 1;
+        for (int n = t.N0; n < t.N1; n += step)
         {
-            int mr = Math.Min(6, t.M1 - m);
-            float* x = X + (nint)m * Ldx;
-            float* y = Y + (nint)m * Ldy;
-            int step = Pair ? 2 : 4;
-            for (int n = t.N0; n < t.N1; n += step)
+            if (Pair)
             {
-                int last = t.N1 - 1;
-                if (Pair)
-                {
-                    SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
-                    SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, Math.Min(n + 1, last));
-                    SetRow(ref rows.R2, ref rows.S2, Up, t.Expert, n);
-                    SetRow(ref rows.R3, ref rows.S3, Up, t.Expert, Math.Min(n + 1, last));
-                }
-                else
-                {
-                    SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
-                    SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, Math.Min(n + 1, last));
-                    SetRow(ref rows.R2, ref rows.S2, Gate, t.Expert, Math.Min(n + 2, last));
-                    SetRow(ref rows.R3, ref rows.S3, Gate, t.Expert, Math.Min(n + 3, last));
-                }
+                SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
+                SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, Math.Min(n + 1, last));
+                SetRow(ref rows.R2, ref rows.S2, Up, t.Expert, n);
+                SetRow(ref rows.R3, ref rows.S3, Up, t.Expert, Math.Min(n + 1, last));
+            }
+            else
+            {
+                SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
+                SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, Math.Min(n + 1, last));
+                SetRow(ref rows.R2, ref rows.S2, Gate, t.Expert, Math.Min(n + 2, last));
+                SetRow(ref rows.R3, ref rows.S3, Gate, t.Expert, Math.Min(n + 3, last));
+            }
 
+            // The 4 weight rows stay in L1 while every row block of X passes over them, so each
+            // weight byte is read from memory once per tile and the memory stream overlaps compute.
+            int width = Math.Min(step, t.N1 - n);
+            for (int m = t.M0; m < t.M1; m += 6)
+            {
+                int mr = Math.Min(6, t.M1 - m);
+                float* x = X + (nint)m * Ldx;
                 switch (mr)
                 {
                     case 6: DotKernel.Run<TF, R6>(x, Ldx, &rows, k, tile); break;
@@ -141,10 +143,10 @@ internal sealed unsafe class GemmJob : ParallelJob
                     default: DotKernel.Run<TF, R1>(x, Ldx, &rows, k, tile); break;
                 }
 
-                int width = Math.Min(step, t.N1 - n);
+                float* y = Y + (nint)m * Ldy + n;
                 for (int r = 0; r < mr; r++)
                 {
-                    float* dst = y + (nint)r * Ldy + n;
+                    float* dst = y + (nint)r * Ldy;
                     float* src = tile + r * 4;
                     for (int c = 0; c < width; c++)
                     {
