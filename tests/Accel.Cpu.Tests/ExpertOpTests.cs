@@ -13,7 +13,7 @@ public sealed class ExpertOpTests
     private static IEnumerable<TestCaseData> ChainCases()
     {
         (int Din, int Dout)[] shapes = [(48, 40), (200, 136), (64, 32)];
-        int[] tokens = [0, 1, 5, 37];
+        int[] tokens = [0, 1, 5, 37, 64];
         int n = 0;
         foreach (string f in Formats)
         {
@@ -75,7 +75,7 @@ public sealed class ExpertOpTests
         var inputs = new Dictionary<string, HostTensor>
         {
             ["x"] = Harness.Random(new Shape(tokens, din), 1),
-            ["ids"] = Harness.ExpertIds(tokens, K, Experts, 2, skew: tokens == 37 && format == "bf16"),
+            ["ids"] = Harness.ExpertIds(tokens, K, Experts, 2, skew: tokens >= 37 && format is "bf16" or "f32"),
             ["w"] = Harness.Random(new Shape(tokens, K), 3),
         };
         var (cpu, reference) = Harness.RunBoth(b.Build(), weights, inputs);
@@ -87,7 +87,7 @@ public sealed class ExpertOpTests
         int n = 0;
         foreach (string f in Formats)
         {
-            foreach (int t in new[] { 0, 1, 13 })
+            foreach (int t in new[] { 0, 1, 13, 60 })
             {
                 n++;
                 yield return new TestCaseData(f, t, n % 2 == 0, n % 3 == 0 ? 0.1f : (float?)null)

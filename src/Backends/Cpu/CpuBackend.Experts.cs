@@ -39,7 +39,11 @@ public sealed unsafe partial class CpuBackend
                 Clear(y, covered, begin, dout);
             }
 
-            if (end > begin)
+            if (end > begin && _gemm.UsesPacked(end - begin))
+            {
+                _gemm.AddPackedTiles(e, begin, end, dout);
+            }
+            else if (end > begin)
             {
                 _gemm.AddTiles(e, begin, end, dout, nChunk, RowChunk);
             }
@@ -56,8 +60,21 @@ public sealed unsafe partial class CpuBackend
     {
         int rows = y.Dim(0);
         _gemm.Begin(x.F32, w.In, y.F32, w.Out, w, _portable);
-        _gemm.AddTiles(0, 0, rows, w.Out, ColumnChunk(w.Out, 1, step: 4), RowChunk);
+        AddDense(rows, w.Out, step: 4);
         RunGemm();
+    }
+
+    /// <summary>Tiles of a dense product: packed panels when there are many rows, else column chunks.</summary>
+    private void AddDense(int rows, int outDim, int step)
+    {
+        if (_gemm.UsesPacked(rows))
+        {
+            _gemm.AddPackedTiles(0, 0, rows, outDim);
+        }
+        else
+        {
+            _gemm.AddTiles(0, 0, rows, outDim, ColumnChunk(outDim, 1, step), RowChunk);
+        }
     }
 
     /// <summary>
@@ -72,10 +89,10 @@ public sealed unsafe partial class CpuBackend
         float* act = (float*)Scratch((long)rows * inter * 4 + 64);
         _gemm.Begin(x.F32, d, act, inter, w1, _portable);
         _gemm.UsePair(w3, limit);
-        _gemm.AddTiles(0, 0, rows, inter, ColumnChunk(inter, 1, step: 2), RowChunk);
+        AddDense(rows, inter, step: 2);
         RunGemm();
         _gemm.Begin(act, inter, z.F32, w2.Out, w2, _portable);
-        _gemm.AddTiles(0, 0, rows, w2.Out, ColumnChunk(w2.Out, 1, step: 4), RowChunk);
+        AddDense(rows, w2.Out, step: 4);
         RunGemm();
         if (expertGate is not null)
         {

@@ -171,6 +171,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     protected override void Dispose(bool disposing)
     {
         _pool.Dispose();
+        _gemm.FreePanels();
         if (_scratch != null)
         {
             NativeMemory.AlignedFree(_scratch);

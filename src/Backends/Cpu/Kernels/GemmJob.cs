@@ -5,14 +5,14 @@ using System.Runtime.InteropServices;
 namespace Accel.Backends.Cpu.Kernels;
 
 /// <summary>One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight.</summary>
-internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1);
+internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Packed = false);
 
 /// <summary>
 /// Y = X * W^T over a list of tiles, run by every pool thread (tiles taken dynamically). In pair
 /// mode the weight rows of <see cref="Gate"/> and <see cref="Up"/> are read side by side and the
 /// epilogue writes silu(gate) * up (SwiGLU, optionally clamped): the fused first half of an expert.
 /// </summary>
-internal sealed unsafe class GemmJob : ParallelJob
+internal sealed unsafe partial class GemmJob : ParallelJob
 {
     private GemmTask[] _tasks = new GemmTask[256];
     private float[][] _scratch = [];
@@ -71,6 +71,27 @@ internal sealed unsafe class GemmJob : ParallelJob
         }
     }
 
+    /// <summary>
+    /// Adds prefill tiles for rows [m0, m1) of expert e: panels of up to 48 rows, each against all
+    /// output columns with the packed-activation kernel (fp32 weights on the AVX-512 path only).
+    /// </summary>
+    public void AddPackedTiles(int expert, int m0, int m1, int outDim)
+    {
+        for (int m = m0; m < m1; m += PanelRows)
+        {
+            if (TaskCount == _tasks.Length)
+            {
+                Array.Resize(ref _tasks, _tasks.Length * 2);
+            }
+
+            _tasks[TaskCount++] = new GemmTask(expert, m, Math.Min(m1, m + PanelRows), 0, outDim, Packed: true);
+        }
+    }
+
+    /// <summary>Whether rows of a segment this long go through the packed prefill kernel.</summary>
+    public bool UsesPacked(int rows) => !Portable && Gate.Format == WeightFormat.F32 && (!Pair || Up.Format == WeightFormat.F32)
+        && rows >= PackedMinRows;
+
     /// <summary>Prepares the job to run every added tile.</summary>
     public void Seal(int threads)
     {
@@ -79,12 +100,24 @@ internal sealed unsafe class GemmJob : ParallelJob
             Array.Resize(ref _scratch, threads);
         }
 
+        if (_panels.Length < threads)
+        {
+            Array.Resize(ref _panels, threads);
+            Array.Resize(ref _panelBytes, threads);
+        }
+
         Reset(TaskCount);
     }
 
     protected override void Execute(int index, int worker)
     {
         var t = _tasks[index];
+        if (t.Packed)
+        {
+            RunPacked(t, worker);
+            return;
+        }
+
         if (Portable)
         {
             RunPortable(t, worker);
@@ -102,57 +135,81 @@ internal sealed unsafe class GemmJob : ParallelJob
         }
     }
 
+    /// <summary>Rows of X above which a tile keeps a row block in L1 and streams weight rows from L2.</summary>
+    private static readonly int StreamRowsAbove = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_STREAM_ROWS"), out int v) ? v : 24;
+
     private void Run<TF>(GemmTask t) where TF : struct, IWeightFormat
     {
         float* tile = stackalloc float[24];
         WeightRows4 rows = default;
-        int k = Gate.In;
         int step = Pair ? 2 : 4;
-        int last = t.N1 - 1;
-        for (int n = t.N0; n < t.N1; n += step)
+        if (t.M1 - t.M0 > StreamRowsAbove)
         {
-            if (Pair)
-            {
-                SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
-                SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, Math.Min(n + 1, last));
-                SetRow(ref rows.R2, ref rows.S2, Up, t.Expert, n);
-                SetRow(ref rows.R3, ref rows.S3, Up, t.Expert, Math.Min(n + 1, last));
-            }
-            else
-            {
-                SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
-                SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, Math.Min(n + 1, last));
-                SetRow(ref rows.R2, ref rows.S2, Gate, t.Expert, Math.Min(n + 2, last));
-                SetRow(ref rows.R3, ref rows.S3, Gate, t.Expert, Math.Min(n + 3, last));
-            }
-
-            // The 4 weight rows stay in L1 while every row block of X passes over them, so each
-            // weight byte is read from memory once per tile and the memory stream overlaps compute.
-            int width = Math.Min(step, t.N1 - n);
+            // Many rows (prefill): a 6-row block of X stays in L1 while the tile's weight rows
+            // (a few hundred KB, in L2 after the first block) pass over it.
             for (int m = t.M0; m < t.M1; m += 6)
             {
-                int mr = Math.Min(6, t.M1 - m);
-                float* x = X + (nint)m * Ldx;
-                switch (mr)
+                for (int n = t.N0; n < t.N1; n += step)
                 {
-                    case 6: DotKernel.Run<TF, R6>(x, Ldx, &rows, k, tile); break;
-                    case 5: DotKernel.Run<TF, R5>(x, Ldx, &rows, k, tile); break;
-                    case 4: DotKernel.Run<TF, R4>(x, Ldx, &rows, k, tile); break;
-                    case 3: DotKernel.Run<TF, R3>(x, Ldx, &rows, k, tile); break;
-                    case 2: DotKernel.Run<TF, R2>(x, Ldx, &rows, k, tile); break;
-                    default: DotKernel.Run<TF, R1>(x, Ldx, &rows, k, tile); break;
+                    Block<TF>(t, n, m, &rows, tile);
                 }
+            }
+        }
+        else
+        {
+            // Few rows (decode): 4 weight rows stay in L1 while every row of X passes over them,
+            // so each weight byte is read from memory once and the stream overlaps compute.
+            for (int n = t.N0; n < t.N1; n += step)
+            {
+                for (int m = t.M0; m < t.M1; m += 6)
+                {
+                    Block<TF>(t, n, m, &rows, tile);
+                }
+            }
+        }
+    }
 
-                float* y = Y + (nint)m * Ldy + n;
-                for (int r = 0; r < mr; r++)
-                {
-                    float* dst = y + (nint)r * Ldy;
-                    float* src = tile + r * 4;
-                    for (int c = 0; c < width; c++)
-                    {
-                        dst[c] = Pair ? Activation.SwiGlu(src[c], src[c + 2], Limit) : src[c];
-                    }
-                }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Block<TF>(in GemmTask t, int n, int m, WeightRows4* rows, float* tile) where TF : struct, IWeightFormat
+    {
+        int last = t.N1 - 1;
+        if (Pair)
+        {
+            SetRow(ref rows->R0, ref rows->S0, Gate, t.Expert, n);
+            SetRow(ref rows->R1, ref rows->S1, Gate, t.Expert, Math.Min(n + 1, last));
+            SetRow(ref rows->R2, ref rows->S2, Up, t.Expert, n);
+            SetRow(ref rows->R3, ref rows->S3, Up, t.Expert, Math.Min(n + 1, last));
+        }
+        else
+        {
+            SetRow(ref rows->R0, ref rows->S0, Gate, t.Expert, n);
+            SetRow(ref rows->R1, ref rows->S1, Gate, t.Expert, Math.Min(n + 1, last));
+            SetRow(ref rows->R2, ref rows->S2, Gate, t.Expert, Math.Min(n + 2, last));
+            SetRow(ref rows->R3, ref rows->S3, Gate, t.Expert, Math.Min(n + 3, last));
+        }
+
+        int k = Gate.In;
+        int mr = Math.Min(6, t.M1 - m);
+        float* x = X + (nint)m * Ldx;
+        switch (mr)
+        {
+            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile); break;
+            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile); break;
+            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile); break;
+            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile); break;
+            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile); break;
+            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile); break;
+        }
+
+        int width = Math.Min(Pair ? 2 : 4, t.N1 - n);
+        float* y = Y + (nint)m * Ldy + n;
+        for (int r = 0; r < mr; r++)
+        {
+            float* dst = y + (nint)r * Ldy;
+            float* src = tile + r * 4;
+            for (int c = 0; c < width; c++)
+            {
+                dst[c] = Pair ? Activation.SwiGlu(src[c], src[c + 2], Limit) : src[c];
             }
         }
     }
