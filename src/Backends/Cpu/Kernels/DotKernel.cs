@@ -32,13 +32,14 @@ internal unsafe struct WeightRows4
 /// input dimension, 24 fp32 accumulators in registers. Weights are read once per call in their
 /// stored format and dequantised in registers (<see cref="IWeightFormat"/>); the same kernel is
 /// the decode GEMV (one row, weights streamed from memory once) and the prefill GEMM (6 rows, the
-/// 4 weight rows reused from cache across row blocks). Results go to <c>tile[r * 4 + n]</c>.
+/// 4 weight rows reused from cache across row blocks). Results go to <c>tile[r * 4 + n]</c>;
+/// <c>prefetch</c> (bytes, 0 for none) is the distance ahead at which weight rows are prefetched.
 /// </summary>
 internal static unsafe class DotKernel
 {
     /// <summary>Computes tile[r, n] = sum_k x[r, k] * W[n, k] for r &lt; TR.Count, n &lt; 4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TF, TR>(float* x, int ldx, WeightRows4* w, int kLength, float* tile)
+    public static void Run<TF, TR>(float* x, int ldx, WeightRows4* w, int kLength, float* tile, nint prefetch)
         where TF : struct, IWeightFormat
         where TR : struct, IRowCount
     {
@@ -70,6 +71,17 @@ internal static unsafe class DotKernel
                 var w1 = TF.Load(r1, k, s1);
                 var w2 = TF.Load(r2, k, s2);
                 var w3 = TF.Load(r3, k, s3);
+                if (prefetch != 0)
+                {
+                    // Weight rows a few blocks ahead: short rows are too brief for the hardware
+                    // prefetcher to ramp up, so decode would otherwise wait on DRAM latency.
+                    nint at = prefetch + TF.Offset(k);
+                    Sse.Prefetch0(r0 + at);
+                    Sse.Prefetch0(r1 + at);
+                    Sse.Prefetch0(r2 + at);
+                    Sse.Prefetch0(r3 + at);
+                }
+
                 var x0 = Vector512.Load(x0p + k);
                 a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
                 a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);

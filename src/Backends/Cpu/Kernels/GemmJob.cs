@@ -138,6 +138,10 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// <summary>Rows of X above which a tile keeps a row block in L1 and streams weight rows from L2.</summary>
     private static readonly int StreamRowsAbove = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_STREAM_ROWS"), out int v) ? v : 24;
 
+    /// <summary>Weight blocks ahead that decode tiles prefetch (env ACCEL_CPU_PREFETCH_BLOCKS overrides; 0 = off).</summary>
+    private static readonly int PrefetchBlocks =
+        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_PREFETCH_BLOCKS"), out int p) ? p : 2;
+
     private void Run<TF>(GemmTask t) where TF : struct, IWeightFormat
     {
         float* tile = stackalloc float[24];
@@ -151,7 +155,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             {
                 for (int n = t.N0; n < t.N1; n += step)
                 {
-                    Block<TF>(t, n, m, &rows, tile);
+                    Block<TF>(t, n, m, &rows, tile, 0);
                 }
             }
         }
@@ -159,18 +163,19 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         {
             // Few rows (decode): 4 weight rows stay in L1 while every row of X passes over them,
             // so each weight byte is read from memory once and the stream overlaps compute.
+            nint prefetch = (nint)(PrefetchBlocks * step * Gate.RowBytes);
             for (int n = t.N0; n < t.N1; n += step)
             {
                 for (int m = t.M0; m < t.M1; m += 6)
                 {
-                    Block<TF>(t, n, m, &rows, tile);
+                    Block<TF>(t, n, m, &rows, tile, m == t.M0 ? prefetch : 0);
                 }
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Block<TF>(in GemmTask t, int n, int m, WeightRows4* rows, float* tile) where TF : struct, IWeightFormat
+    private void Block<TF>(in GemmTask t, int n, int m, WeightRows4* rows, float* tile, nint prefetch) where TF : struct, IWeightFormat
     {
         int last = t.N1 - 1;
         if (Pair)
@@ -193,12 +198,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         float* x = X + (nint)m * Ldx;
         switch (mr)
         {
-            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile); break;
-            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile); break;
-            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile); break;
-            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile); break;
-            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile); break;
-            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile); break;
+            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile, prefetch); break;
+            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile, prefetch); break;
+            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile, prefetch); break;
+            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile, prefetch); break;
+            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile, prefetch); break;
+            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile, prefetch); break;
         }
 
         int width = Math.Min(Pair ? 2 : 4, t.N1 - n);

@@ -24,6 +24,9 @@ internal unsafe interface IWeightFormat
 
     /// <summary>Weight k of the row as fp32 (for the column tail).</summary>
     static abstract float Scalar(byte* row, byte* scaleRow, int k);
+
+    /// <summary>Byte offset of column k within a row.</summary>
+    static abstract nint Offset(int k);
 }
 
 /// <summary>Decode tables shared by the formats.</summary>
@@ -46,6 +49,8 @@ internal static class DecodeTables
 /// <summary>fp32 weights.</summary>
 internal readonly unsafe struct F32Format : IWeightFormat
 {
+    public static nint Offset(int k) => (nint)k * 4;
+
     public static int BlockK => 1 << 30;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -60,6 +65,8 @@ internal readonly unsafe struct F32Format : IWeightFormat
 /// <summary>bfloat16 weights: widen to 32 bits and shift into the upper half (exact).</summary>
 internal readonly unsafe struct BF16Format : IWeightFormat
 {
+    public static nint Offset(int k) => (nint)k * 2;
+
     public static int BlockK => 1 << 30;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -78,6 +85,8 @@ internal readonly unsafe struct BF16Format : IWeightFormat
 /// </summary>
 internal readonly unsafe struct F16Format : IWeightFormat
 {
+    public static nint Offset(int k) => (nint)k * 2;
+
     public static int BlockK => 1 << 30;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -103,6 +112,8 @@ internal readonly unsafe struct F16Format : IWeightFormat
 /// </summary>
 internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 {
+    public static nint Offset(int k) => k;
+
     public static int BlockK => 128;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -119,6 +130,8 @@ internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 /// <summary>FP8 e4m3 with one UE8M0 (power-of-two) scale per 128x128 block.</summary>
 internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
 {
+    public static nint Offset(int k) => k;
+
     public static int BlockK => 128;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -152,6 +165,8 @@ internal static unsafe class Fp8
 /// </summary>
 internal readonly unsafe struct Fp4Format : IWeightFormat
 {
+    public static nint Offset(int k) => k >> 1;
+
     private static readonly Vector512<float> Table = Vector512.Create(NumericFormats.E2M1DecodeTable);
     private static readonly Vector128<byte> Duplicate = Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     private static readonly Vector512<uint> NibbleShift = Vector512.Create(0u, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
