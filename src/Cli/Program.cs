@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(ExampleCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
         root.Subcommands.Add(ConformanceCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

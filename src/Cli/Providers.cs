@@ -1,4 +1,5 @@
 using Accel.Backends;
+using Accel.Backends.Cpu;
 using Accel.Backends.Ilgpu;
 using Accel.Backends.OpenCL;
 using Accel.Backends.Reference;
@@ -10,9 +11,9 @@ namespace Accel.Cli;
 /// <summary>The backend providers the command line knows, in the order devices are listed.</summary>
 public static class Providers
 {
-    /// <summary>Creates every provider.</summary>
-    public static IReadOnlyList<IBackendProvider> All() =>
-        [new ReferenceProvider(), new IlgpuProvider(), new OpenClProvider(), new ShimProvider()];
+    /// <summary>Creates every provider (<paramref name="cpu"/> configures the fast cpu backend, e.g. its thread count).</summary>
+    public static IReadOnlyList<IBackendProvider> All(CpuBackendOptions? cpu = null) =>
+        [new ReferenceProvider(), new CpuProvider(cpu), new IlgpuProvider(), new OpenClProvider(), new ShimProvider()];
 
     /// <summary>
     /// Creates every provider; the shims also list the profiles in <c>Accel:ProfileDirectories</c>
@@ -29,6 +30,6 @@ public static class Providers
         }
 
         var catalog = new HardwareProfileLoader().LoadCatalog(folders);
-        return [new ReferenceProvider(), new IlgpuProvider(), new OpenClProvider(), new ShimProvider(catalog)];
+        return [new ReferenceProvider(), new CpuProvider(), new IlgpuProvider(), new OpenClProvider(), new ShimProvider(catalog)];
     }
 }

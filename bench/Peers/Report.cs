@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json;
+using Accel.Cli.Bench;
+using ScottPlot;
+
+namespace Accel.Peers;
+
+/// <summary>The peer comparison: table, JSON and roofline plot.</summary>
+internal static class Report
+{
+    /// <summary>One engine at one token count; <paramref name="F32FloorMs"/> is the roofline floor with f32 weights.</summary>
+    public sealed record Row(string Engine, BenchResult Result, double F32FloorMs);
+
+    public static void Print(BenchOptions o, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    {
+        Console.WriteLine($"machine: {Accel.Backends.Cpu.CpuProvider.Device.Name}; {Environment.ProcessorCount} logical processors; " +
+            $"threads {o.Threads}; roofline {o.PeakGflops} GFLOP/s, {o.BandwidthGbps} GB/s; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
+        foreach (var (engine, t, err) in checks)
+        {
+            Console.WriteLine($"check: {engine} vs accel-cpu-f32 at T={t}: norm-wise relative error {err:0.0e+0}");
+        }
+
+        foreach (string s in skipped)
+        {
+            Console.WriteLine($"skipped peer: {s}");
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"{"tokens",6} {"engine",-16} {"median ms",10} {"min-max ms",17} {"GFLOP/s",8} {"GB/s",7} {"x accel",8} {"f32 floor ms",13} {"/ floor",8}");
+        foreach (var group in rows.GroupBy(r => r.Result.Tokens))
+        {
+            double accel = group.First().Result.MedianMs;
+            foreach (var r in group)
+            {
+                var x = r.Result;
+                Console.WriteLine($"{x.Tokens,6} {r.Engine,-16} {F(x.MedianMs),10} {F(x.MinMs) + "-" + F(x.MaxMs),17} {F(x.Gflops, "0.0"),8} " +
+                    $"{F(x.WeightGbps, "0.0"),7} {F(x.MedianMs / accel),8} {F(r.F32FloorMs),13} {F(x.MedianMs / r.F32FloorMs),8}");
+            }
+        }
+    }
+
+    public static string Json(BenchOptions o, int rounds, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    {
+        var doc = new Dictionary<string, object>
+        {
+            ["machine"] = Accel.Backends.Cpu.CpuProvider.Device.Name,
+            ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["threads"] = o.Threads,
+            ["cold"] = o.Cold,
+            ["rounds"] = rounds,
+            ["runs_per_round"] = o.Runs,
+            ["peak_gflops"] = o.PeakGflops,
+            ["bandwidth_gbps"] = o.BandwidthGbps,
+            ["skipped"] = skipped,
+            ["checks"] = checks.Select(c => new Dictionary<string, object> { ["engine"] = c.Engine, ["tokens"] = c.Tokens, ["relative_error"] = c.Error }).ToArray(),
+            ["results"] = rows.Select(r => new Dictionary<string, object>
+            {
+                ["engine"] = r.Engine, ["tokens"] = r.Result.Tokens, ["median_ms"] = r.Result.MedianMs, ["min_ms"] = r.Result.MinMs,
+                ["max_ms"] = r.Result.MaxMs, ["tokens_per_s"] = r.Result.TokensPerS, ["gflops"] = r.Result.Gflops,
+                ["weight_gbps"] = r.Result.WeightGbps, ["roofline_pct"] = r.Result.RooflinePct, ["f32_floor_ms"] = r.F32FloorMs,
+                ["experts_touched"] = r.Result.ExpertsTouched,
+            }).ToArray(),
+        };
+        return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>Roofline plot: log10 arithmetic intensity (FLOP per weight byte) against log10 GFLOP/s.</summary>
+    public static void Plot(BenchOptions o, List<Row> rows, string path)
+    {
+        var plt = new Plot();
+        double ridge = o.PeakGflops / o.BandwidthGbps;
+        double[] xs = [0.1, ridge, 1000];
+        var roof = plt.Add.Scatter(xs.Select(Math.Log10).ToArray(), xs.Select(i => Math.Log10(Math.Min(o.PeakGflops, i * o.BandwidthGbps))).ToArray());
+        roof.LegendText = $"roofline ({o.PeakGflops:0} GFLOP/s, {o.BandwidthGbps:0} GB/s)";
+        roof.MarkerSize = 0;
+        roof.LineWidth = 2;
+        roof.Color = Colors.Black;
+        var palette = new ScottPlot.Palettes.Category10();
+        int n = 0;
+        foreach (var group in rows.GroupBy(r => r.Engine))
+        {
+            var pts = group.Select(r => (X: Math.Log10(r.Result.Flops / r.Result.WeightBytes), Y: Math.Log10(r.Result.Gflops), r.Result.Tokens)).ToArray();
+            var s = plt.Add.Scatter(pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray());
+            s.LegendText = group.Key;
+            s.LineWidth = 0;
+            s.MarkerSize = 9;
+            s.Color = palette.GetColor(n++);
+            foreach (var p in pts)
+            {
+                var label = plt.Add.Text($"T={p.Tokens}", p.X, p.Y);
+                label.LabelFontSize = 10;
+                label.LabelFontColor = s.Color;
+            }
+        }
+
+        var ticks = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+        };
+        var yticks = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = v => Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture),
+            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+            IntegerTicksOnly = true,
+        };
+        plt.Axes.Bottom.TickGenerator = ticks;
+        plt.Axes.Left.TickGenerator = yticks;
+        plt.XLabel("arithmetic intensity (FLOP per byte of weights read)");
+        plt.YLabel("GFLOP/s");
+        plt.Title($"MoE layer D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK}, {o.Threads} threads, {(o.Cold ? "cold" : "hot")} caches");
+        plt.ShowLegend(Alignment.LowerRight);
+        plt.SavePng(path, 1000, 650);
+    }
+
+    private static string F(double v, string format = "0.00") => v.ToString(format, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,177 @@
+using Accel.Backends.Cpu.Kernels;
+using Accel.Types;
+
+namespace Accel.Backends.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>OP-9a: (token, slot) pairs per expert.</summary>
+    private static void ExpertHistogram(CpuBuffer idx, CpuBuffer counts)
+    {
+        int experts = counts.Dim(0);
+        long n = idx.Desc.Shape.Elements;
+        new Span<int>(counts.I32, experts).Clear();
+        for (long i = 0; i < n; i++) { counts.I32[CheckExpert(idx.I32[i], experts)]++; }
+    }
+
+    /// <summary>OP-9b: off[0] = 0, off[e+1] = off[e] + ceil(cnt[e] / A) * A.</summary>
+    private static void ExclusiveScan(CpuBuffer counts, CpuBuffer offsets, int alignment)
+    {
+        int experts = counts.Dim(0);
+        offsets.I32[0] = 0;
+        for (int e = 0; e < experts; e++)
+        {
+            offsets.I32[e + 1] = offsets.I32[e] + (counts.I32[e] + alignment - 1) / alignment * alignment;
+        }
+    }
+
+    /// <summary>OP-10: rows of each segment in ascending (t, j) order; unfilled rows hold -1.</summary>
+    private static void BuildPermutation(CpuBuffer idx, CpuBuffer offsets, CpuBuffer posToToken, CpuBuffer posToSlot,
+        CpuBuffer tokenSlotToPos)
+    {
+        int tokens = idx.Dim(0), k = idx.Dim(1), experts = offsets.Dim(0) - 1, rows = posToToken.Dim(0);
+        new Span<int>(posToToken.I32, rows).Fill(-1);
+        new Span<int>(posToSlot.I32, rows).Fill(-1);
+        Span<int> fill = experts <= 4096 ? stackalloc int[experts] : new int[experts];
+        fill.Clear();
+        for (int t = 0; t < tokens; t++)
+        {
+            for (int j = 0; j < k; j++)
+            {
+                int e = CheckExpert(idx.I32[(long)t * k + j], experts);
+                int pos = offsets.I32[e] + fill[e]++;
+                if ((uint)pos >= (uint)rows)
+                {
+                    throw new IndexOutOfRangeException($"Row {pos} of expert {e} is outside the {rows} permuted rows; the offsets do not match the ids.");
+                }
+
+                posToToken.I32[pos] = t;
+                posToSlot.I32[pos] = j;
+                tokenSlotToPos.I32[(long)t * k + j] = pos;
+            }
+        }
+    }
+
+    /// <summary>OP-11: Xp[r] = x[pos_to_token[r]], zero for empty rows; rows in parallel.</summary>
+    private void Permute(CpuBuffer x, CpuBuffer posToToken, CpuBuffer xp)
+    {
+        int rows = xp.Dim(0), d = xp.Dim(1);
+        var job = _range.For(rows, Math.Max(1, 32768 / Math.Max(d, 1)), &PermuteRows);
+        job.P0 = x.F32;
+        job.P1 = posToToken.I32;
+        job.P2 = xp.F32;
+        job.I0 = d;
+        job.I1 = x.Dim(0);
+        _pool.Run(job);
+    }
+
+    private static void PermuteRows(RangeJob j, int begin, int end)
+    {
+        int d = j.I0;
+        for (int r = begin; r < end; r++)
+        {
+            int t = ((int*)j.P1)[r];
+            var dst = new Span<float>((float*)j.P2 + (long)r * d, d);
+            if (t < 0)
+            {
+                dst.Clear();
+            }
+            else
+            {
+                if (t >= j.I1)
+                {
+                    throw new IndexOutOfRangeException($"pos_to_token[{r}] = {t} is outside the {j.I1} tokens.");
+                }
+
+                new ReadOnlySpan<float>((float*)j.P0 + (long)t * d, d).CopyTo(dst);
+            }
+        }
+    }
+
+    /// <summary>OP-14: y[t] = sum over j (in slot order) of w[t, j] * Yp[pos[t, j]]; tokens in parallel.</summary>
+    private void Unpermute(CpuBuffer yp, CpuBuffer tokenSlotToPos, CpuBuffer? weights, CpuBuffer y)
+    {
+        int tokens = y.Dim(0), d = y.Dim(1);
+        var job = _range.For(tokens, Math.Max(1, 16384 / Math.Max(d, 1)), &UnpermuteRows);
+        job.P0 = yp.F32;
+        job.P1 = tokenSlotToPos.I32;
+        job.P2 = weights is null ? null : weights.F32;
+        job.P3 = y.F32;
+        job.I0 = d;
+        job.I1 = tokenSlotToPos.Dim(1);
+        job.I2 = yp.Dim(0);
+        _pool.Run(job);
+    }
+
+    private static void UnpermuteRows(RangeJob j, int begin, int end)
+    {
+        int d = j.I0, k = j.I1;
+        float* yp = (float*)j.P0, w = (float*)j.P2;
+        int* pos = (int*)j.P1;
+        for (int t = begin; t < end; t++)
+        {
+            float* dst = (float*)j.P3 + (long)t * d;
+            new Span<float>(dst, d).Clear();
+            for (int s = 0; s < k; s++)
+            {
+                int p = pos[(long)t * k + s];
+                if ((uint)p >= (uint)j.I2)
+                {
+                    throw new IndexOutOfRangeException($"token_slot_to_pos[{t}, {s}] = {p} is outside the {j.I2} rows.");
+                }
+
+                Axpy(w == null ? 1f : w[(long)t * k + s], yp + (long)p * d, dst, d);
+            }
+        }
+    }
+
+    /// <summary>y += a * x over n elements.</summary>
+    private static void Axpy(float a, float* x, float* y, int n)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var av = new System.Numerics.Vector<float>(a);
+            int w = System.Numerics.Vector<float>.Count;
+            for (; i + w <= n; i += w)
+            {
+                System.Numerics.Vector.Store(System.Numerics.Vector.FusedMultiplyAdd(
+                    av, System.Numerics.Vector.Load(x + i), System.Numerics.Vector.Load(y + i)), y + i);
+            }
+        }
+
+        for (; i < n; i++) { y[i] = MathF.FusedMultiplyAdd(a, x[i], y[i]); }
+    }
+
+    /// <summary>OP-16: c = a + b.</summary>
+    private static void Add(CpuBuffer a, CpuBuffer b, CpuBuffer c)
+    {
+        long n = c.Desc.Shape.Elements;
+        for (long i = 0; i < n; i++) { c.F32[i] = a.F32[i] + b.F32[i]; }
+    }
+
+    /// <summary>
+    /// OP-17c: per row and 128 columns, s = max(max|x|, 1e-4) / 448 (a power of two when asked),
+    /// xq = e4m3(clamp(x / s, -448, 448)).
+    /// </summary>
+    private static void ActQuantFp8(CpuBuffer x, CpuBuffer xq, CpuBuffer scales, bool powerOfTwo)
+    {
+        int rows = x.Dim(0), cols = x.Dim(1), blocks = cols / 128;
+        for (int r = 0; r < rows; r++)
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                float* xs = x.F32 + (long)r * cols + b * 128;
+                float amax = 1e-4f;
+                for (int i = 0; i < 128; i++) { amax = Math.Max(amax, Math.Abs(xs[i])); }
+                float s = amax / 448f;
+                if (powerOfTwo) { s = MathF.Pow(2, MathF.Ceiling(MathF.Log2(s))); }
+                scales.F32[(long)r * blocks + b] = s;
+                for (int i = 0; i < 128; i++)
+                {
+                    xq.Pointer[(long)r * cols + b * 128 + i] = NumericFormats.F32ToE4M3(Math.Clamp(xs[i] / s, -448f, 448f));
+                }
+            }
+        }
+    }
+}

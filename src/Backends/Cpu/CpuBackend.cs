@@ -1,0 +1,181 @@
+using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Kernels;
+using Accel.Graph;
+using Accel.Types;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>
+/// The CPU backend: every op in plain C# over 64-byte aligned host buffers. The expert GEMMs run
+/// AVX-512 micro-kernels (weights dequantised in registers from their stored format, one pass over
+/// each touched expert's weights) on a pool sized to the machine; a portable
+/// <see cref="System.Numerics.Vector{T}"/> path runs everywhere else. Steady-state runs allocate
+/// nothing: jobs, tiles and scratch memory are kept by the backend and only grow.
+/// </summary>
+public sealed unsafe partial class CpuBackend : BackendBase
+{
+    private readonly WorkerPool _pool;
+    private readonly GemmJob _gemm = new();
+    private readonly RangeJob _range = new();
+    private readonly bool _portable;
+    private byte* _scratch;
+    private long _scratchBytes;
+
+    /// <summary>Opens the backend with <paramref name="options"/> (null for defaults).</summary>
+    public CpuBackend(CpuBackendOptions? options = null) : base(CpuProvider.Device, memoryLimitBytes: null)
+    {
+        Options = options ?? new CpuBackendOptions();
+        _pool = new WorkerPool(Options.EffectiveThreads);
+        _portable = Options.Simd == CpuSimd.Portable || !CpuProvider.HasAvx512;
+    }
+
+    /// <summary>The options.</summary>
+    public CpuBackendOptions Options { get; }
+
+    /// <summary>Threads that run each op, the caller included.</summary>
+    public int Threads => _pool.Threads;
+
+    /// <summary>Which kernels run: <c>avx512</c> or <c>portable</c>.</summary>
+    public string KernelFamily => _portable ? "portable" : "avx512";
+
+    /// <inheritdoc/>
+    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph) => OpSupport.Yes;
+
+    /// <inheritdoc/>
+    protected override IDeviceBuffer AllocateCore(TensorDesc desc) => new CpuBuffer(this, desc);
+
+    /// <inheritdoc/>
+    protected override void UploadCore(IDeviceBuffer destination, ReadOnlySpan<byte> source)
+    {
+        var b = (CpuBuffer)destination;
+        source.CopyTo(b.Bytes);
+        b.Version++;
+    }
+
+    /// <inheritdoc/>
+    protected override void DownloadCore(IDeviceBuffer source, Span<byte> destination) =>
+        ((CpuBuffer)source).Bytes.CopyTo(destination);
+
+    /// <inheritdoc/>
+    protected override void ExecuteCore(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
+    {
+        CpuBuffer In(int i) => (CpuBuffer)inputs[i]!;
+        CpuBuffer? Opt(int i) => (CpuBuffer?)inputs[i];
+        var o = (CpuBuffer)outputs[0];
+        switch (node.Kind)
+        {
+            case OpKind.RmsNorm: RmsNorm(In(0), In(1), o, ((RmsNormAttributes)node.Attributes).Epsilon); break;
+            case OpKind.RouterGemm: Dense(In(0), Matrix(In(1), null, stacked: false), o); break;
+            case OpKind.RouterScore: RouterScore(In(0), o, ((RouterScoreAttributes)node.Attributes).Function); break;
+            case OpKind.SelectionBias: SelectionBias(In(0), In(1), o); break;
+            case OpKind.GroupLimitMask: GroupLimitMask(In(0), o, (GroupLimitAttributes)node.Attributes); break;
+            case OpKind.TopK: TopK(In(0), o, ((TopKAttributes)node.Attributes).K); break;
+            case OpKind.HashRoute: HashRoute(In(0), In(1), o, ((HashRouteAttributes)node.Attributes).Experts); break;
+            case OpKind.RouteWeights: RouteWeights(In(0), In(1), o, (RouteWeightsAttributes)node.Attributes); break;
+            case OpKind.ExpertHistogram: ExpertHistogram(In(0), o); break;
+            case OpKind.ExclusiveScan: ExclusiveScan(In(0), o, ((SegmentAttributes)node.Attributes).Alignment); break;
+            case OpKind.BuildPermutation:
+                BuildPermutation(In(0), In(1), o, (CpuBuffer)outputs[1], (CpuBuffer)outputs[2]);
+                break;
+            case OpKind.Permute: Permute(In(0), In(1), o); break;
+            case OpKind.GroupedGemm: GroupedGemm(In(0), Matrix(In(1), Opt(2), stacked: true), In(3), o); break;
+            case OpKind.SwiGlu:
+                SwiGlu(In(0), In(1), Opt(2), Opt(3), Opt(4), o, ((SwiGluAttributes)node.Attributes).Limit);
+                break;
+            case OpKind.Unpermute: Unpermute(In(0), In(1), Opt(2), o); break;
+            case OpKind.SharedExpert:
+                SharedExpert(In(0), Matrix(In(1), Opt(2), false), Matrix(In(3), Opt(4), false), Matrix(In(5), Opt(6), false),
+                    Opt(7), o, ((SwiGluAttributes)node.Attributes).Limit);
+                break;
+            case OpKind.Add: Add(In(0), In(1), o); break;
+            case OpKind.DequantFp8Block or OpKind.DequantFp4:
+                Dequantize(Matrix(In(0), Opt(1), In(0).Desc.Shape.Rank == 3), o);
+                break;
+            case OpKind.ActQuantFp8:
+                ActQuantFp8(In(0), o, (CpuBuffer)outputs[1], ((ActQuantAttributes)node.Attributes).PowerOfTwoScales);
+                break;
+            default:
+                throw new NotSupportedException($"The CPU backend has no implementation of {node.Kind}.");
+        }
+    }
+
+    /// <summary>Returns a disposed buffer's bytes to the budget.</summary>
+    internal void Release(CpuBuffer buffer) => OnBufferReleased(buffer);
+
+    /// <summary>A weight buffer (and scale) as the kernels address it; rank-2 weights are one expert.</summary>
+    private static WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale, bool stacked)
+    {
+        var s = w.Desc.Shape;
+        int lead = stacked ? 1 : 0;
+        var format = WeightMatrix.FormatOf(w.Desc.Type, scale?.Desc.Type);
+        return new WeightMatrix(w.Pointer, scale is null ? null : scale.Pointer, format,
+            stacked ? (int)s[0] : 1, (int)s[lead], (int)s[lead + 1], NeedsExact(w, format));
+    }
+
+    /// <summary>Whether a weight holds codes the fast decoders do not reproduce (checked once per upload).</summary>
+    private static bool NeedsExact(CpuBuffer w, WeightFormat format)
+    {
+        if (format is not (WeightFormat.F16 or WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale))
+        {
+            return false;
+        }
+
+        var facts = w.Facts;
+        if (facts is null || facts.Version != w.Version)
+        {
+            facts = new WeightFacts(w.Version, format == WeightFormat.F16 ? HasF16Specials(w) : HasFp8NaN(w));
+            w.Facts = facts;
+        }
+
+        return facts.HasSpecialCodes;
+    }
+
+    private static bool HasFp8NaN(CpuBuffer w)
+    {
+        // e4m3fn NaN is S.1111.111: 0x7F or 0xFF.
+        var bytes = w.Bytes;
+        return bytes.IndexOf((byte)0x7F) >= 0 || bytes.IndexOf((byte)0xFF) >= 0;
+    }
+
+    private static bool HasF16Specials(CpuBuffer w)
+    {
+        foreach (ushort h in MemoryMarshal.Cast<byte, ushort>(w.Bytes))
+        {
+            if ((h & 0x7C00) == 0x7C00)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Scratch memory of at least <paramref name="bytes"/>, reused by later calls (grows only).</summary>
+    private byte* Scratch(long bytes)
+    {
+        if (bytes > _scratchBytes)
+        {
+            if (_scratch != null)
+            {
+                NativeMemory.AlignedFree(_scratch);
+            }
+
+            _scratchBytes = Math.Max(bytes, _scratchBytes * 2);
+            _scratch = (byte*)NativeMemory.AlignedAlloc((nuint)_scratchBytes, 64);
+        }
+
+        return _scratch;
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        _pool.Dispose();
+        _gemm.FreePanels();
+        if (_scratch != null)
+        {
+            NativeMemory.AlignedFree(_scratch);
+            _scratch = null;
+        }
+    }
+}

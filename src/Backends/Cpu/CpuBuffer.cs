@@ -1,0 +1,122 @@
+using System.Runtime.InteropServices;
+using Accel.Types;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>
+/// A buffer of the CPU backend: 64-byte aligned native memory, so kernels use aligned vector loads
+/// and the garbage collector never moves or scans it. <see cref="Version"/> changes on every upload,
+/// which invalidates facts the backend caches about the contents (see <see cref="WeightFacts"/>).
+/// </summary>
+internal sealed unsafe class CpuBuffer : IDeviceBuffer
+{
+    private readonly CpuBackend _owner;
+    private byte* _data;
+
+    public CpuBuffer(CpuBackend owner, TensorDesc desc)
+    {
+        _owner = owner;
+        Desc = desc;
+        Length = desc.ByteSize;
+        _data = HugePages.Allocate(Math.Max(Length, 64));
+        NativeMemory.Clear(_data, (nuint)Math.Max(Length, 64));
+    }
+
+    ~CpuBuffer() => Free();
+
+    public TensorDesc Desc { get; }
+
+    public IBackend Owner => _owner;
+
+    /// <summary>Bytes held.</summary>
+    public long Length { get; }
+
+    /// <summary>Incremented by every upload.</summary>
+    public int Version { get; set; }
+
+    /// <summary>Facts about the contents computed once per version (null until asked).</summary>
+    public WeightFacts? Facts { get; set; }
+
+    /// <summary>The start of the data.</summary>
+    public byte* Pointer
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_data == null, this);
+            return _data;
+        }
+    }
+
+    public float* F32 => (float*)Pointer;
+
+    public int* I32 => (int*)Pointer;
+
+    /// <summary>Dimension <paramref name="axis"/> of the shape.</summary>
+    public int Dim(int axis) => checked((int)Desc.Shape[axis]);
+
+    public Span<byte> Bytes => new(Pointer, checked((int)Length));
+
+    public void Dispose()
+    {
+        if (_data != null)
+        {
+            Free();
+            _owner.Release(this);
+            GC.SuppressFinalize(this);
+        }
+    }
+
+    private void Free()
+    {
+        if (_data != null)
+        {
+            HugePages.Free(_data);
+            _data = null;
+        }
+    }
+}
+
+/// <summary>
+/// Large buffers are aligned to 2 MiB and, on Linux, marked for transparent huge pages, so that
+/// streaming hundreds of MB of expert weights does not miss the TLB every 4 KiB.
+/// </summary>
+internal static unsafe partial class HugePages
+{
+    private const long Threshold = 4L << 20;
+    private const int MadvHugePage = 14;
+    private static bool _unavailable = !OperatingSystem.IsLinux();
+
+    public static byte* Allocate(long bytes)
+    {
+        if (bytes < Threshold)
+        {
+            return (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        }
+
+        long rounded = (bytes + (2L << 20) - 1) & ~((2L << 20) - 1);
+        byte* p = (byte*)NativeMemory.AlignedAlloc((nuint)rounded, 2 << 20);
+        if (!_unavailable)
+        {
+            try
+            {
+                _ = Madvise(p, (nuint)rounded, MadvHugePage);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                _unavailable = true;
+            }
+        }
+
+        return p;
+    }
+
+    public static void Free(byte* p) => NativeMemory.AlignedFree(p);
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(void* address, nuint length, int advice);
+}
+
+/// <summary>Facts about a weight buffer's values that select a kernel (e.g. whether fast decoding is exact).</summary>
+/// <param name="Version">The buffer version they describe.</param>
+/// <param name="HasSpecialCodes">An fp8 NaN code or an f16 Inf/NaN is present, so the exact portable decoder must run.</param>
+internal sealed record WeightFacts(int Version, bool HasSpecialCodes);

@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>Which SIMD code path the CPU backend uses.</summary>
+public enum CpuSimd
+{
+    /// <summary>The widest path this processor runs: AVX-512 kernels when present, else the portable path.</summary>
+    Auto,
+    /// <summary>The portable path (<see cref="System.Numerics.Vector{T}"/>), correct on every processor.</summary>
+    Portable,
+}
+
+/// <summary>Options of the CPU backend.</summary>
+/// <param name="Threads">Worker threads, the caller included (default: <see cref="Environment.ProcessorCount"/>).</param>
+/// <param name="Simd">Which kernel family to run.</param>
+public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto)
+{
+    /// <summary>The thread count actually used (at least 1).</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);
+}
+
+/// <summary>The provider of the <c>cpu</c> device: this machine's processor, always present.</summary>
+/// <param name="options">Options for the backends it opens (null for defaults).</param>
+public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendProvider
+{
+    /// <summary>The device string of the CPU backend.</summary>
+    public const string DeviceId = "cpu";
+
+    private static readonly Lazy<DeviceDescriptor> Descriptor = new(Describe);
+
+    /// <summary>The options backends are opened with.</summary>
+    public CpuBackendOptions Options { get; } = options ?? new CpuBackendOptions();
+
+    /// <inheritdoc/>
+    public string Name => DeviceId;
+
+    /// <summary>The single device.</summary>
+    public static DeviceDescriptor Device => Descriptor.Value;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<DeviceDescriptor> EnumerateDevices() => [Device];
+
+    /// <inheritdoc/>
+    public IBackend Create(DeviceDescriptor device) => new CpuBackend(Options);
+
+    /// <summary>The SIMD features the kernels can use here, e.g. <c>avx512f avx512bw fma</c>.</summary>
+    public static string Features()
+    {
+        var f = new List<string>();
+        if (Avx512F.IsSupported) { f.Add("avx512f"); }
+        if (Avx512BW.IsSupported) { f.Add("avx512bw"); }
+        if (Avx2.IsSupported) { f.Add("avx2"); }
+        if (Fma.IsSupported) { f.Add("fma"); }
+        if (f.Count == 0) { f.Add($"vector{System.Numerics.Vector<float>.Count * 32}"); }
+        return string.Join(' ', f);
+    }
+
+    /// <summary>True when the AVX-512 kernels run on this processor.</summary>
+    public static bool HasAvx512 => Avx512F.IsSupported && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated;
+
+    private static DeviceDescriptor Describe()
+    {
+        string name = ProcessorName();
+        return new DeviceDescriptor(DeviceId, DeviceId, name, DeviceKind.Cpu, null, DeviceStatus.Present,
+            $"{Environment.ProcessorCount} logical processors; SIMD: {Features()}; kernels: {(HasAvx512 ? "avx512" : "portable")}");
+    }
+
+    private static string ProcessorName()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux() && File.Exists("/proc/cpuinfo"))
+            {
+                foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                {
+                    if (line.StartsWith("model name", StringComparison.Ordinal) && line.IndexOf(':') is int i and >= 0)
+                    {
+                        return line[(i + 1)..].Trim();
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Fall through to the generic name.
+        }
+
+        return $"{RuntimeInformation.ProcessArchitecture} processor";
+    }
+}

@@ -1,0 +1,284 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Accel.Backends.Cpu.Kernels;
+
+/// <summary>One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight.</summary>
+internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Packed = false);
+
+/// <summary>
+/// Y = X * W^T over a list of tiles, run by every pool thread (tiles taken dynamically). In pair
+/// mode the weight rows of <see cref="Gate"/> and <see cref="Up"/> are read side by side and the
+/// epilogue writes silu(gate) * up (SwiGLU, optionally clamped): the fused first half of an expert.
+/// </summary>
+internal sealed unsafe partial class GemmJob : ParallelJob
+{
+    private GemmTask[] _tasks = new GemmTask[256];
+    private float[][] _scratch = [];
+
+    public float* X;
+    public int Ldx;
+    public float* Y;
+    public int Ldy;
+    public WeightMatrix Gate;
+    public WeightMatrix Up;
+    public bool Pair;
+    public float Limit = float.NaN;
+    public bool Portable;
+
+    /// <summary>Number of tiles filled so far.</summary>
+    public int TaskCount { get; private set; }
+
+    /// <summary>Forgets the tiles of the previous run and sets the common parameters.</summary>
+    public void Begin(float* x, int ldx, float* y, int ldy, in WeightMatrix w, bool portable)
+    {
+        X = x;
+        Ldx = ldx;
+        Y = y;
+        Ldy = ldy;
+        Gate = w;
+        Up = default;
+        Pair = false;
+        Limit = float.NaN;
+        Portable = portable || w.NeedsExactDecoder;
+        TaskCount = 0;
+    }
+
+    /// <summary>Switches to pair (fused SwiGLU) mode with the up weight and an optional clamp.</summary>
+    public void UsePair(in WeightMatrix up, float? limit)
+    {
+        Up = up;
+        Pair = true;
+        Limit = limit ?? float.NaN;
+        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format;
+    }
+
+    /// <summary>Adds tiles covering rows [m0, m1) and columns [0, outDim) of expert e.</summary>
+    public void AddTiles(int expert, int m0, int m1, int outDim, int nChunk, int mChunk)
+    {
+        for (int n = 0; n < outDim; n += nChunk)
+        {
+            for (int m = m0; m < m1; m += mChunk)
+            {
+                if (TaskCount == _tasks.Length)
+                {
+                    Array.Resize(ref _tasks, _tasks.Length * 2);
+                }
+
+                _tasks[TaskCount++] = new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + nChunk));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds prefill tiles for rows [m0, m1) of expert e: panels of up to 48 rows, each against all
+    /// output columns with the packed-activation kernel (fp32 weights on the AVX-512 path only).
+    /// </summary>
+    public void AddPackedTiles(int expert, int m0, int m1, int outDim)
+    {
+        for (int m = m0; m < m1; m += PanelRows)
+        {
+            if (TaskCount == _tasks.Length)
+            {
+                Array.Resize(ref _tasks, _tasks.Length * 2);
+            }
+
+            _tasks[TaskCount++] = new GemmTask(expert, m, Math.Min(m1, m + PanelRows), 0, outDim, Packed: true);
+        }
+    }
+
+    /// <summary>Whether rows of a segment this long go through the packed prefill kernel.</summary>
+    public bool UsesPacked(int rows) => !Portable && Gate.Format == WeightFormat.F32 && (!Pair || Up.Format == WeightFormat.F32)
+        && rows >= PackedMinRows;
+
+    /// <summary>Prepares the job to run every added tile.</summary>
+    public void Seal(int threads)
+    {
+        if (_scratch.Length < threads)
+        {
+            Array.Resize(ref _scratch, threads);
+        }
+
+        if (_panels.Length < threads)
+        {
+            Array.Resize(ref _panels, threads);
+            Array.Resize(ref _panelBytes, threads);
+        }
+
+        Reset(TaskCount);
+    }
+
+    protected override void Execute(int index, int worker)
+    {
+        var t = _tasks[index];
+        if (t.Packed)
+        {
+            RunPacked(t, worker);
+            return;
+        }
+
+        if (Portable)
+        {
+            RunPortable(t, worker);
+            return;
+        }
+
+        switch (Gate.Format)
+        {
+            case WeightFormat.F32: Run<F32Format>(t); break;
+            case WeightFormat.BF16: Run<BF16Format>(t); break;
+            case WeightFormat.F16: Run<F16Format>(t); break;
+            case WeightFormat.Fp8F32Scale: Run<Fp8F32ScaleFormat>(t); break;
+            case WeightFormat.Fp8E8Scale: Run<Fp8E8ScaleFormat>(t); break;
+            default: Run<Fp4Format>(t); break;
+        }
+    }
+
+    /// <summary>Rows of X above which a tile keeps a row block in L1 and streams weight rows from L2.</summary>
+    private static readonly int StreamRowsAbove = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_STREAM_ROWS"), out int v) ? v : 24;
+
+    /// <summary>Weight blocks ahead that decode tiles prefetch (env ACCEL_CPU_PREFETCH_BLOCKS overrides; 0 = off).</summary>
+    private static readonly int PrefetchBlocks =
+        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_PREFETCH_BLOCKS"), out int p) ? p : 2;
+
+    private void Run<TF>(GemmTask t) where TF : struct, IWeightFormat
+    {
+        float* tile = stackalloc float[24];
+        WeightRows4 rows = default;
+        int step = Pair ? 2 : 4;
+        if (t.M1 - t.M0 > StreamRowsAbove)
+        {
+            // Many rows (prefill): a 6-row block of X stays in L1 while the tile's weight rows
+            // (a few hundred KB, in L2 after the first block) pass over it.
+            for (int m = t.M0; m < t.M1; m += 6)
+            {
+                for (int n = t.N0; n < t.N1; n += step)
+                {
+                    Block<TF>(t, n, m, &rows, tile, 0);
+                }
+            }
+        }
+        else
+        {
+            // Few rows (decode): 4 weight rows stay in L1 while every row of X passes over them,
+            // so each weight byte is read from memory once and the stream overlaps compute.
+            nint prefetch = (nint)(PrefetchBlocks * step * Gate.RowBytes);
+            for (int n = t.N0; n < t.N1; n += step)
+            {
+                for (int m = t.M0; m < t.M1; m += 6)
+                {
+                    Block<TF>(t, n, m, &rows, tile, m == t.M0 ? prefetch : 0);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Block<TF>(in GemmTask t, int n, int m, WeightRows4* rows, float* tile, nint prefetch) where TF : struct, IWeightFormat
+    {
+        int last = t.N1 - 1;
+        if (Pair)
+        {
+            SetRow(ref rows->R0, ref rows->S0, Gate, t.Expert, n);
+            SetRow(ref rows->R1, ref rows->S1, Gate, t.Expert, Math.Min(n + 1, last));
+            SetRow(ref rows->R2, ref rows->S2, Up, t.Expert, n);
+            SetRow(ref rows->R3, ref rows->S3, Up, t.Expert, Math.Min(n + 1, last));
+        }
+        else
+        {
+            SetRow(ref rows->R0, ref rows->S0, Gate, t.Expert, n);
+            SetRow(ref rows->R1, ref rows->S1, Gate, t.Expert, Math.Min(n + 1, last));
+            SetRow(ref rows->R2, ref rows->S2, Gate, t.Expert, Math.Min(n + 2, last));
+            SetRow(ref rows->R3, ref rows->S3, Gate, t.Expert, Math.Min(n + 3, last));
+        }
+
+        int k = Gate.In;
+        int mr = Math.Min(6, t.M1 - m);
+        float* x = X + (nint)m * Ldx;
+        switch (mr)
+        {
+            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile, prefetch); break;
+            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile, prefetch); break;
+            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile, prefetch); break;
+            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile, prefetch); break;
+            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile, prefetch); break;
+            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile, prefetch); break;
+        }
+
+        int width = Math.Min(Pair ? 2 : 4, t.N1 - n);
+        float* y = Y + (nint)m * Ldy + n;
+        for (int r = 0; r < mr; r++)
+        {
+            float* dst = y + (nint)r * Ldy;
+            float* src = tile + r * 4;
+            for (int c = 0; c < width; c++)
+            {
+                dst[c] = Pair ? Activation.SwiGlu(src[c], src[c + 2], Limit) : src[c];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetRow(ref byte* row, ref byte* scale, in WeightMatrix w, int e, int n)
+    {
+        row = w.Row(e, n);
+        scale = w.ScaleRow(e, n);
+    }
+
+    private void RunPortable(GemmTask t, int worker)
+    {
+        int k = Gate.In;
+        ref float[] scratch = ref _scratch[worker];
+        if (scratch is null || scratch.Length < 2 * k)
+        {
+            scratch = new float[Math.Max(2 * k, 64)];
+        }
+
+        var g = scratch.AsSpan(0, k);
+        var u = scratch.AsSpan(k, k);
+        for (int n = t.N0; n < t.N1; n++)
+        {
+            Gate.DequantRow(t.Expert, n, g);
+            if (Pair)
+            {
+                Up.DequantRow(t.Expert, n, u);
+            }
+
+            for (int m = t.M0; m < t.M1; m++)
+            {
+                var x = new ReadOnlySpan<float>(X + (nint)m * Ldx, k);
+                float a = Dot(x, g);
+                Y[(nint)m * Ldy + n] = Pair ? Activation.SwiGlu(a, Dot(x, u), Limit) : a;
+            }
+        }
+    }
+
+    /// <summary>A portable dot product with <see cref="Vector{T}"/> (any width, any processor).</summary>
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var va = MemoryMarshal.Cast<float, Vector<float>>(a);
+        var vb = MemoryMarshal.Cast<float, Vector<float>>(b);
+        var acc0 = Vector<float>.Zero;
+        var acc1 = Vector<float>.Zero;
+        int i = 0;
+        for (; i + 1 < va.Length; i += 2)
+        {
+            acc0 = Vector.FusedMultiplyAdd(va[i], vb[i], acc0);
+            acc1 = Vector.FusedMultiplyAdd(va[i + 1], vb[i + 1], acc1);
+        }
+
+        if (i < va.Length)
+        {
+            acc0 = Vector.FusedMultiplyAdd(va[i], vb[i], acc0);
+        }
+
+        float sum = Vector.Sum(acc0 + acc1);
+        for (int j = va.Length * Vector<float>.Count; j < a.Length; j++)
+        {
+            sum += a[j] * b[j];
+        }
+
+        return sum;
+    }
+}

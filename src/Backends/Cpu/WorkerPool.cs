@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>
+/// Work split into <see cref="Count"/> independent items; every participating thread takes the
+/// next item until none is left (dynamic scheduling without allocation).
+/// </summary>
+internal abstract class ParallelJob
+{
+    private int _next;
+
+    /// <summary>Number of items.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Prepares the job for <paramref name="count"/> items.</summary>
+    public void Reset(int count)
+    {
+        Count = count;
+        _next = 0;
+    }
+
+    /// <summary>Runs items until none is left; called once by every participating thread.</summary>
+    public void Drain(int worker)
+    {
+        int i;
+        while ((i = Interlocked.Increment(ref _next) - 1) < Count)
+        {
+            Execute(i, worker);
+        }
+    }
+
+    /// <summary>Runs item <paramref name="index"/> on thread <paramref name="worker"/> (0 = the caller).</summary>
+    protected abstract void Execute(int index, int worker);
+}
+
+/// <summary>
+/// A fixed pool sized to the machine: the calling thread plus <c>threads - 1</c> workers that spin
+/// briefly after each job (so back-to-back nodes start without a kernel wake-up) and then sleep.
+/// </summary>
+internal sealed class WorkerPool : IDisposable
+{
+    private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
+    private readonly Thread[] _threads;
+    private readonly object _lock = new();
+    private ParallelJob? _job;
+    private int _generation;
+    private int _remaining;
+    private volatile bool _stop;
+    private ExceptionDispatchInfo? _error;
+
+    public WorkerPool(int threads)
+    {
+        Threads = Math.Max(1, threads);
+        _threads = new Thread[Threads - 1];
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            int worker = i + 1;
+            _threads[i] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"accel-cpu-{worker}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Threads that run a job, the caller included.</summary>
+    public int Threads { get; }
+
+    /// <summary>Runs <paramref name="job"/> (already <see cref="ParallelJob.Reset"/>) on all threads and waits.</summary>
+    public void Run(ParallelJob job)
+    {
+        if (Threads == 1 || job.Count <= 1)
+        {
+            job.Drain(0);
+            return;
+        }
+
+        _job = job;
+        _error = null;
+        Volatile.Write(ref _remaining, _threads.Length);
+        lock (_lock)
+        {
+            _generation++;
+            Monitor.PulseAll(_lock);
+        }
+
+        try
+        {
+            job.Drain(0);
+        }
+        finally
+        {
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _remaining) > 0)
+            {
+                spin.SpinOnce(-1);
+            }
+
+            _job = null;
+        }
+
+        _error?.Throw();
+    }
+
+    private void Loop(int worker)
+    {
+        int seen = 0;
+        while (true)
+        {
+            long until = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Volatile.Read(ref _generation) == seen && !_stop)
+            {
+                if (Stopwatch.GetTimestamp() < until)
+                {
+                    Thread.SpinWait(30);
+                    continue;
+                }
+
+                lock (_lock)
+                {
+                    while (_generation == seen && !_stop)
+                    {
+                        Monitor.Wait(_lock);
+                    }
+                }
+            }
+
+            if (_stop)
+            {
+                return;
+            }
+
+            seen = Volatile.Read(ref _generation);
+            try
+            {
+                _job?.Drain(worker);
+            }
+            catch (Exception e)
+            {
+                _error ??= ExceptionDispatchInfo.Capture(e);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _remaining);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        lock (_lock)
+        {
+            Monitor.PulseAll(_lock);
+        }
+
+        foreach (var t in _threads)
+        {
+            t.Join();
+        }
+    }
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using Accel.Backends;
+using Accel.Backends.Cpu;
+using Accel.IO;
+using Accel.Moe;
+using Accel.Types;
+
+namespace Accel.Cli.Bench;
+
+/// <summary>
+/// Measures one MoE layer on one device for several token counts: seeded synthetic weights in the
+/// chosen format, warm-up runs, then timed runs (caches evicted before each when cold, outside
+/// the timed region); reports the median and range and compares them with a roofline.
+/// </summary>
+public static class BenchEngine
+{
+    /// <summary>The layer index used (a routed, non-hash layer).</summary>
+    public const int Layer = 1;
+
+    /// <summary>The layer's weights, loaded as a checkpoint would be (stored format kept).</summary>
+    public static Dictionary<string, HostTensor> Weights(BenchOptions o, int seed = 1234)
+    {
+        var config = o.Config();
+        var tensors = SyntheticCheckpoint.Create(config, Layer, o.Weights, seed);
+        return MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, Layer);
+    }
+
+    /// <summary>Runs the benchmark; <paramref name="log"/> receives progress lines.</summary>
+    public static IReadOnlyList<BenchResult> Run(BenchOptions o, Action<string>? log = null)
+    {
+        var config = MoeConfigValidator.Validate(o.Config(), "the bench flags");
+        log?.Invoke($"building {o.Weights} weights for D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} shared={o.SharedExperts}");
+        var weights = Weights(o);
+        var registry = new BackendRegistry(Providers.All(new CpuBackendOptions(o.Threads)));
+        using var device = registry.Open(o.Device);
+        using var reference = o.Device == "reference" ? null : registry.Open("reference");
+        IReadOnlyList<IBackend> chain = reference is null ? [device] : [device, reference];
+        using var layer = new MoeLayer(config, Layer, weights, chain);
+        var fallbacks = layer.Session.Placements.Where(p => p.IsFallback).Select(p => p.Node.Name).ToArray();
+        if (fallbacks.Length > 0)
+        {
+            log?.Invoke($"nodes falling back to the reference backend: {string.Join(", ", fallbacks)}");
+        }
+
+        using var evictor = o.Cold ? new CacheEvictor() : null;
+        var results = new List<BenchResult>();
+        foreach (int tokens in o.Tokens)
+        {
+            var x = SyntheticCheckpoint.Activations(tokens, o.Hidden);
+            MoeResult? last = null;
+            var times = Measure(() => last = layer.Run(x), o.Warmup, o.Runs, evictor);
+            int touched = last!.TopkIds.ToI32().Distinct().Count();
+            results.Add(Result(o, tokens, times, touched));
+            log?.Invoke($"{tokens} tokens: median {Stats.Median(times):0.###} ms");
+        }
+
+        return results;
+    }
+
+    /// <summary>Times <paramref name="run"/>: warm-up runs, then timed runs, evicting before each when asked.</summary>
+    public static double[] Measure(Action run, int warmup, int runs, CacheEvictor? evictor)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            run();
+        }
+
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            evictor?.Evict();
+            long start = Stopwatch.GetTimestamp();
+            run();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        return times;
+    }
+
+    /// <summary>Floating-point operations of the layer for <paramref name="tokens"/> tokens (router, routed and shared experts).</summary>
+    public static double Flops(BenchOptions o, int tokens)
+    {
+        double d = o.Hidden, i = o.ExpertWidth, shared = o.SharedExperts * i;
+        return 2.0 * tokens * (o.Experts * d + o.TopK * 3 * d * i + 3 * d * shared);
+    }
+
+    /// <summary>Bytes of weights a run reads: the touched experts, the shared expert and the router, scales included.</summary>
+    public static double WeightBytes(BenchOptions o, int touched)
+    {
+        double perProjection = (double)o.Hidden * o.ExpertWidth;
+        double scale = o.Weights switch
+        {
+            SyntheticFormat.Fp8 => 4.0 / (128 * 128),
+            SyntheticFormat.Fp4 => 1.0 / 32,
+            _ => 0,
+        };
+        double perWeight = o.BytesPerWeight + scale;
+        double routed = touched * 3 * perProjection * perWeight;
+        double shared = o.SharedExperts * 3 * perProjection * perWeight;
+        return routed + shared + 4.0 * o.Experts * o.Hidden;
+    }
+
+    /// <summary>The figures of one token count from its run times.</summary>
+    public static BenchResult Result(BenchOptions o, int tokens, double[] times, int touched)
+    {
+        double median = Stats.Median(times);
+        double flops = Flops(o, tokens);
+        double bytes = WeightBytes(o, touched);
+        double predicted = Math.Max(flops / (o.PeakGflops * 1e9), bytes / (o.BandwidthGbps * 1e9)) * 1e3;
+        return new BenchResult(tokens, median, times.Min(), times.Max(), tokens / (median / 1e3), flops / (median * 1e6),
+            bytes / (median * 1e6), 100 * predicted / median, flops, bytes, predicted, touched);
+    }
+}
+
+/// <summary>Order statistics of run times.</summary>
+public static class Stats
+{
+    /// <summary>The median (mean of the two middle values for an even count).</summary>
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var s = values.Order().ToArray();
+        if (s.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}

@@ -1,0 +1,50 @@
+using Accel.Graph;
+using Accel.Moe;
+
+namespace Accel.Cli.Bench;
+
+/// <summary>What <c>accel bench</c> measures.</summary>
+/// <param name="Device">Device id (<c>cpu</c>, <c>reference</c>, ...).</param>
+/// <param name="Hidden">Hidden size D.</param>
+/// <param name="ExpertWidth">Routed-expert intermediate size I.</param>
+/// <param name="Experts">Routed experts E.</param>
+/// <param name="TopK">Experts per token K.</param>
+/// <param name="SharedExperts">Shared experts (the shared width is this times I).</param>
+/// <param name="Groups">Expert groups G.</param>
+/// <param name="TopKGroups">Groups kept per token.</param>
+/// <param name="Tokens">Token counts to measure.</param>
+/// <param name="Weights">Storage format of the expert weights.</param>
+/// <param name="Threads">Threads of the CPU backend (0 = one per processor).</param>
+/// <param name="Cold">Evict the caches before every timed run.</param>
+/// <param name="Runs">Timed runs per token count.</param>
+/// <param name="Warmup">Untimed runs per token count.</param>
+/// <param name="PeakGflops">Compute peak of the roofline, GFLOP/s.</param>
+/// <param name="BandwidthGbps">Memory bandwidth of the roofline, GB/s.</param>
+public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, int Experts, int TopK, int SharedExperts,
+    int Groups, int TopKGroups, IReadOnlyList<int> Tokens, SyntheticFormat Weights, int Threads, bool Cold, int Runs,
+    int Warmup, double PeakGflops, double BandwidthGbps)
+{
+    /// <summary>
+    /// The layer: DeepSeek-V3 routing (sigmoid scores, selection bias, group-limited top-2-sum
+    /// groups, renormalised weights, scale 2.5) with the given sizes.
+    /// </summary>
+    public MoeConfig Config() => new()
+    {
+        Family = MoeFamily.DeepSeekV3, Hidden = Hidden, Experts = Experts, TopK = TopK, ExpertWidth = ExpertWidth,
+        SharedWidth = SharedExperts * ExpertWidth, Score = ScoreFunc.Sigmoid, Groups = Groups, TopGroups = TopKGroups,
+        Normalize = true, RouteScale = 2.5f, SelectionBias = true, Layers = 2, FirstDenseLayers = 0,
+    };
+
+    /// <summary>Bytes of one stored weight element (scales counted separately).</summary>
+    public double BytesPerWeight => Weights switch
+    {
+        SyntheticFormat.F32 => 4,
+        SyntheticFormat.BF16 => 2,
+        SyntheticFormat.Fp8 => 1,
+        _ => 0.5,
+    };
+}
+
+/// <summary>The figures of one token count.</summary>
+public sealed record BenchResult(int Tokens, double MedianMs, double MinMs, double MaxMs, double TokensPerS, double Gflops,
+    double WeightGbps, double RooflinePct, double Flops, double WeightBytes, double PredictedMs, int ExpertsTouched);

@@ -1,0 +1,159 @@
+using Accel.Graph;
+using Accel.Types;
+
+namespace Accel.Cpu.Tests;
+
+/// <summary>Dispatch, grouped GEMMs in every weight format, SwiGLU and combine, against the reference.</summary>
+public sealed class ExpertOpTests
+{
+    private const int Experts = 8, K = 3;
+
+    private static readonly string[] Formats = ["f32", "bf16", "f16", "fp8", "fp8-e8", "fp4"];
+
+    private static IEnumerable<TestCaseData> ChainCases()
+    {
+        (int Din, int Dout)[] shapes = [(48, 40), (200, 136), (64, 32)];
+        int[] tokens = [0, 1, 5, 37, 64];
+        int n = 0;
+        foreach (string f in Formats)
+        {
+            foreach (var (din, dout) in shapes)
+            {
+                foreach (int t in tokens)
+                {
+                    n++;
+                    int align = n % 3 == 0 ? 4 : 1;
+                    bool before = n % 2 == 0;
+                    float? limit = n % 5 == 0 ? 0.05f : null;
+                    yield return new TestCaseData(f, din, dout, t, align, before, limit)
+                        .SetName($"Chain_{f}_{din}x{dout}_T{t}_A{align}_{(before ? "wBefore" : "wAfter")}{(limit is null ? "" : "_clamp")}");
+                }
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(ChainCases))]
+    public void Routed_expert_chain_matches_the_reference(string format, int din, int dout, int tokens, int align,
+        bool weightBeforeDown, float? limit)
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", DType.F32, Dim.Tokens, din);
+        var ids = b.Input("ids", DType.I32, Dim.Tokens, K);
+        var w = b.Input("w", DType.F32, Dim.Tokens, K);
+        var weights = new Dictionary<string, HostTensor>();
+        Value Wt(string name, int o, int i, int seed, out Value? scale)
+        {
+            var (t, s) = Harness.Weight(format, Experts, o, i, seed);
+            weights[name] = t;
+            scale = null;
+            if (s is not null)
+            {
+                weights[name + ".scale"] = s;
+                scale = b.Weight(name + ".scale", s.Type, [.. s.Shape]);
+            }
+
+            return b.Weight(name, t.Type, [.. t.Shape]);
+        }
+
+        var counts = b.ExpertHistogram("hist", ids, Experts);
+        var off = b.ExclusiveScan("scan", counts, Experts, align);
+        var (ptt, pts, tsp) = b.BuildPermutation("perm", ids, off, Experts, align);
+        var xp = b.Permute("permute", x, ptt);
+        var gw = Wt("gate", dout, din, 11, out var gs);
+        var uw = Wt("up", dout, din, 12, out var us);
+        var dw = Wt("down", din, dout, 13, out var ds);
+        var g = b.GroupedGemm("g", xp, gw, gs, off);
+        var u = b.GroupedGemm("u", xp, uw, us, off);
+        var a = weightBeforeDown ? b.SwiGlu("act", g, u, limit, w, ptt, pts) : b.SwiGlu("act", g, u, limit);
+        var d = b.GroupedGemm("d", a, dw, ds, off);
+        var y = b.Unpermute("combine", d, tsp, weightBeforeDown ? null : w);
+        foreach (var v in new[] { counts, off, ptt, pts, tsp, xp, g, u, a, d, y })
+        {
+            b.Output(v);
+        }
+
+        var inputs = new Dictionary<string, HostTensor>
+        {
+            ["x"] = Harness.Random(new Shape(tokens, din), 1),
+            ["ids"] = Harness.ExpertIds(tokens, K, Experts, 2, skew: tokens >= 37 && format is "bf16" or "f32"),
+            ["w"] = Harness.Random(new Shape(tokens, K), 3),
+        };
+        var (cpu, reference) = Harness.RunBoth(b.Build(), weights, inputs);
+        Harness.AssertSame(cpu, reference);
+    }
+
+    private static IEnumerable<TestCaseData> SharedCases()
+    {
+        int n = 0;
+        foreach (string f in Formats)
+        {
+            foreach (int t in new[] { 0, 1, 13, 60 })
+            {
+                n++;
+                yield return new TestCaseData(f, t, n % 2 == 0, n % 3 == 0 ? 0.1f : (float?)null)
+                    .SetName($"Shared_{f}_T{t}{(n % 2 == 0 ? "_gated" : "")}{(n % 3 == 0 ? "_clamp" : "")}");
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(SharedCases))]
+    public void Shared_expert_matches_the_reference(string format, int tokens, bool gated, float? limit)
+    {
+        const int D = 136, I = 72;
+        var b = new GraphBuilder();
+        var x = b.Input("x", DType.F32, Dim.Tokens, D);
+        var weights = new Dictionary<string, HostTensor>();
+        ProjectionWeights P(string name, int o, int i, int seed)
+        {
+            var (t, s) = Harness.Weight(format, 1, o, i, seed);
+            weights[name] = Harness.Single(t);
+            Value? sv = null;
+            if (s is not null)
+            {
+                weights[name + ".scale"] = Harness.Single(s);
+                sv = b.Weight(name + ".scale", s.Type, [.. s.Shape.Skip(1)]);
+            }
+
+            return new ProjectionWeights(b.Weight(name, t.Type, [.. t.Shape.Skip(1)]), sv);
+        }
+
+        Value? gate = null;
+        if (gated)
+        {
+            weights["sg"] = Harness.Random(new Shape(1, D), 9, 0.1);
+            gate = b.Weight("sg", DType.F32, 1, D);
+        }
+
+        var z = b.SharedExpert("shared", x, P("w1", I, D, 21), P("w3", I, D, 22), P("w2", D, I, 23), limit, gate);
+        b.Output(z);
+        var inputs = new Dictionary<string, HostTensor> { ["x"] = Harness.Random(new Shape(tokens, D), 4) };
+        var (cpu, reference) = Harness.RunBoth(b.Build(), weights, inputs);
+        Harness.AssertSame(cpu, reference);
+    }
+
+    [TestCase("fp8", 3)]
+    [TestCase("fp8-e8", 2)]
+    [TestCase("fp4", 3)]
+    [TestCase("fp8", 2)]
+    public void Dequantise_ops_match_the_reference(string format, int rank)
+    {
+        var (t, s) = Harness.Weight(format, 2, 136, 200, 5);
+        if (rank == 2)
+        {
+            (t, s) = (Harness.Single(new HostTensor(t.Type, new Shape(1, 136, 200), t.Bytes[..(int)(t.Bytes.Length / 2)].ToArray())),
+                Harness.Single(new HostTensor(s!.Type, new Shape((long[])[1, .. s.Shape.Skip(1)]), s.Bytes[..(s.Bytes.Length / 2)].ToArray())));
+        }
+
+        var b = new GraphBuilder();
+        var x = b.Input("x", DType.F32, Dim.Tokens, 128);
+        var wv = b.Weight("w", t.Type, [.. t.Shape]);
+        var sv = b.Weight("s", s!.Type, [.. s.Shape]);
+        var dq = format == "fp4" ? b.DequantFp4("dq", wv, sv) : b.DequantFp8Block("dq", wv, sv);
+        var (q, qs) = b.ActQuantFp8("aq", x, powerOfTwoScales: rank == 2);
+        b.Output(dq).Output(q).Output(qs);
+        var weights = new Dictionary<string, HostTensor> { ["w"] = t, ["s"] = s };
+        var inputs = new Dictionary<string, HostTensor> { ["x"] = Harness.Random(new Shape(5, 128), 6, 3) };
+        var (cpu, reference) = Harness.RunBoth(b.Build(), weights, inputs);
+        Harness.AssertSame(cpu, reference, tolerance: 1e-7);
+    }
+}

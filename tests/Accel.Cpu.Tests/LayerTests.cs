@@ -1,0 +1,74 @@
+using Accel.Backends.Cpu;
+using Accel.Backends.Reference;
+using Accel.Execution;
+using Accel.IO;
+using Accel.Moe;
+
+namespace Accel.Cpu.Tests;
+
+/// <summary>Whole MoE layers of every family and storage format: CPU backend alone (strict) against the reference.</summary>
+public sealed class LayerTests
+{
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        string[] presets = ["deepseek-v3-tiny", "deepseek-v4-tiny", "mixtral-tiny", "qwen2-moe-tiny", "deepseek-v4-mini"];
+        foreach (string preset in presets)
+        {
+            foreach (var format in Enum.GetValues<SyntheticFormat>())
+            {
+                foreach (int t in new[] { 0, 1, 7 })
+                {
+                    int layer = preset switch
+                    {
+                        "deepseek-v4-tiny" => t == 1 ? 0 : 3,
+                        "deepseek-v4-mini" => t == 7 ? 1 : 5,
+                        _ => 1,
+                    };
+                    yield return new TestCaseData(preset, layer, format, t, CpuSimd.Auto).SetName($"Layer_{preset}_L{layer}_{format}_T{t}");
+                }
+            }
+        }
+
+        foreach (var format in Enum.GetValues<SyntheticFormat>())
+        {
+            yield return new TestCaseData("deepseek-v3-tiny", 1, format, 9, CpuSimd.Portable).SetName($"Layer_portable_{format}_T9");
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Layer_matches_the_reference(string preset, int layer, SyntheticFormat format, int tokens, CpuSimd simd)
+    {
+        var config = MoePresets.All[preset];
+        var weights = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, layer, format)), config, layer);
+        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2, Simd: simd));
+        using var reference = new ReferenceBackend();
+        using var onCpu = new MoeLayer(config, layer, weights, [cpu], new SessionOptions(Strict: true));
+        using var onRef = new MoeLayer(config, layer, weights, [reference]);
+        var x = SyntheticCheckpoint.Activations(tokens, config.Hidden);
+        var ids = onCpu.NeedsTokenIds ? SyntheticCheckpoint.TokenIds(tokens, config.Vocab) : null;
+        var a = onCpu.Run(x, ids);
+        var e = onRef.Run(x, ids);
+        Assert.That(a.TopkIds.ToI32(), Is.EqualTo(e.TopkIds.ToI32()), "topk ids");
+        Assert.That(Harness.RelativeError(a.TopkWeights.AsSpan<float>(), e.TopkWeights.AsSpan<float>()), Is.LessThan(Harness.Tolerance));
+        Assert.That(Harness.RelativeError(a.Output.AsSpan<float>(), e.Output.AsSpan<float>()), Is.LessThan(Harness.Tolerance));
+    }
+
+    [TestCase(1)]
+    [TestCase(3)]
+    public void A_larger_layer_matches_on_any_thread_count(int threads)
+    {
+        var config = MoePresets.DeepSeekV3Tiny with { Hidden = 256, ExpertWidth = 96, SharedWidth = 192, Experts = 16 };
+        var weights = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, 2, SyntheticFormat.F32)), config, 2);
+        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: threads));
+        using var reference = new ReferenceBackend();
+        using var onCpu = new MoeLayer(config, 2, weights, [cpu], new SessionOptions(Strict: true));
+        using var onRef = new MoeLayer(config, 2, weights, [reference]);
+        var x = SyntheticCheckpoint.Activations(45, config.Hidden);
+        var a = onCpu.Run(x);
+        var e = onRef.Run(x);
+        Assert.That(a.TopkIds.ToI32(), Is.EqualTo(e.TopkIds.ToI32()));
+        Assert.That(Harness.RelativeError(a.Output.AsSpan<float>(), e.Output.AsSpan<float>()), Is.LessThan(Harness.Tolerance));
+        var again = onCpu.Run(x);
+        Assert.That(again.Output.AsSpan<float>().SequenceEqual(a.Output.AsSpan<float>()), Is.True, "runs are deterministic");
+    }
+}
