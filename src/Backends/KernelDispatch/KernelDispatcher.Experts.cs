@@ -42,14 +42,11 @@ public sealed partial class KernelDispatcher
     {
         int count = Count(node, result.Desc.Shape.Elements);
         var limit = ((SwiGluAttributes)node.Attributes).Limit;
-        // As the reference: an empty weight tensor (T = 0) means no row weight, even on padding rows.
-        if (weights is { Desc.ByteSize: 0 })
-        {
-            weights = null;
-        }
-
+        // An empty weight tensor (T = 0) still means weighted: every row is padding, so every output is 0.
+        // The empty placeholder view is passed instead, since the kernel never reads weights of padding rows.
+        var weightOperand = weights is null ? (KernelOperand?)null : weights.Desc.ByteSize == 0 ? EmptyF32 : F32(weights);
         LaunchSwiGlu(F32(gate), F32(up), F32(result), Dim(gate, 1), count, limit,
-            weights is null ? null : F32(weights), posToToken is null ? EmptyI32 : I32(posToToken),
+            weightOperand, posToToken is null ? EmptyI32 : I32(posToToken),
             posToSlot is null ? EmptyI32 : I32(posToSlot), weights is null ? 0 : Dim(weights, 1));
     }
 
