@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Accel.Backends.KernelDispatch;
 using Accel.Errors;
 using Accel.Graph;
@@ -19,13 +18,11 @@ namespace Accel.Backends.Ilgpu;
 /// permutation, Permute and Unpermute), done at <see cref="IBackend.Synchronize"/> and before a
 /// download, not per node.
 /// </summary>
-public sealed partial class IlgpuBackend : BackendBase
+public sealed partial class IlgpuBackend : KernelBackend
 {
     private readonly Context _context;
     private readonly Accelerator _accelerator;
     private readonly IlgpuEngine _engine;
-    private readonly KernelDispatcher _dispatcher;
-    private readonly Lock _gate = new();
 
     private IlgpuBackend(DeviceDescriptor device, Context context, Accelerator accelerator, IlgpuOptions options,
         long? memoryLimit)
@@ -35,42 +32,29 @@ public sealed partial class IlgpuBackend : BackendBase
         _accelerator = accelerator;
         Options = options;
         _engine = new IlgpuEngine(this, accelerator);
-        _dispatcher = new KernelDispatcher(_engine, IlgpuProvider.ProviderName, options.GemmTile, options.RowGroupSize);
+        Attach(_engine, IlgpuProvider.ProviderName, options.GemmTile, options.RowGroupSize);
     }
 
     /// <summary>The options the backend was opened with.</summary>
     public IlgpuOptions Options { get; }
-
-    /// <summary>The GEMM tile every GEMM launch uses.</summary>
-    public GemmTileSpec GemmTile => _dispatcher.GemmTile;
-
-    /// <summary>The row-group size of the per-token reductions.</summary>
-    public RowGroupSpec RowGroup => _dispatcher.RowGroup;
 
     /// <summary>Number of kernels loaded so far (each closed kernel method is loaded once).</summary>
     public int LoadedKernelCount
     {
         get
         {
-            lock (_gate)
+            lock (Gate)
             {
                 return _engine.LoadedCount;
             }
         }
     }
 
-    /// <summary>
-    /// The segment alignment this backend prefers: the GEMM tile height, so that with
-    /// <c>SegmentAlignmentPass(PreferredSegmentAlignment)</c> every row tile belongs to one expert.
-    /// Any other alignment (1 included) is also correct, only slower.
-    /// </summary>
-    public int PreferredSegmentAlignment => GemmTile.M;
-
     /// <summary>Threads per group of the elementwise kernels.</summary>
-    internal int ElementGroup => _dispatcher.ElementGroup;
+    internal int ElementGroup => Dispatcher.ElementGroup;
 
     /// <summary>Most groups an elementwise (grid-stride) launch uses.</summary>
-    internal int MaxElementGroups => _dispatcher.MaxElementGroups;
+    internal int MaxElementGroups => Dispatcher.MaxElementGroups;
 
     /// <summary>Sets up an ILGPU context the way the backends use it (also used by the PTX compile check).</summary>
     public static void ConfigureContext(Context.Builder builder)
@@ -124,113 +108,20 @@ public sealed partial class IlgpuBackend : BackendBase
         }
     }
 
-    /// <inheritdoc/>
-    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph) => KernelDispatcher.Supports(node, graph);
-
-    /// <inheritdoc/>
-    protected override IDeviceBuffer AllocateCore(TensorDesc desc) => AllocateBuffer(desc, counted: true);
-
     /// <summary>A buffer outside the memory budget (the kernels' status word).</summary>
-    internal IlgpuBuffer AllocateUncounted(TensorDesc desc) => AllocateBuffer(desc, counted: false);
-
-    private IlgpuBuffer AllocateBuffer(TensorDesc desc, bool counted)
-    {
-        lock (_gate)
-        {
-            try
-            {
-                var memory = _accelerator.Allocate1D<byte>(Math.Max(desc.ByteSize, 16));
-                return new IlgpuBuffer(this, desc, memory, counted);
-            }
-            catch (Exception e) when (e is not AccelException)
-            {
-                throw new DeviceMemoryException(Device.Backend,
-                    $"Allocating {Format(desc.ByteSize)} for '{desc.Name}' on {Device.Id} failed ({e.Message}). " +
-                    "Use fewer tokens per run or smaller weights (e.g. fp8).");
-            }
-        }
-    }
+    internal IlgpuBuffer AllocateUncounted(TensorDesc desc) => (IlgpuBuffer)AllocateUncountedBuffer(desc);
 
     /// <inheritdoc/>
-    protected override void UploadCore(IDeviceBuffer destination, ReadOnlySpan<byte> source)
-    {
-        if (source.IsEmpty)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            var view = ((IlgpuBuffer)destination).Bytes;
-            view.CopyFromCPU(_accelerator.DefaultStream, ref MemoryMarshal.GetReference(source), source.Length);
-        }
-    }
-
-    /// <inheritdoc/>
-    protected override void DownloadCore(IDeviceBuffer source, Span<byte> destination)
-    {
-        lock (_gate)
-        {
-            _dispatcher.CheckStatus();
-            if (!destination.IsEmpty)
-            {
-                var view = ((IlgpuBuffer)source).Bytes;
-                view.CopyToCPU(_accelerator.DefaultStream, ref MemoryMarshal.GetReference(destination), destination.Length);
-            }
-        }
-    }
-
-    /// <inheritdoc/>
-    protected override void SynchronizeCore()
-    {
-        lock (_gate)
-        {
-            try
-            {
-                _accelerator.Synchronize();
-            }
-            catch (Exception e) when (e is not AccelException)
-            {
-                throw new BackendException(Device.Backend, $"Waiting for {Device.Id} failed: {e.Message}", e);
-            }
-
-            _dispatcher.CheckStatus();
-        }
-    }
-
-    /// <inheritdoc/>
-    protected override void ExecuteCore(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
-    {
-        lock (_gate)
-        {
-            try
-            {
-                _dispatcher.Execute(node, inputs, outputs);
-            }
-            catch (Exception e) when (e is not AccelException)
-            {
-                throw new BackendException(Device.Backend,
-                    $"Node '{node.Name}' ({node.Kind}) failed on {Device.Id}: {e.GetType().Name}: {e.Message}", e);
-            }
-        }
-    }
+    protected override IDeviceBuffer CreateBuffer(TensorDesc desc, bool counted) =>
+        new IlgpuBuffer(this, desc, _accelerator.Allocate1D<byte>(Math.Max(desc.ByteSize, 16)), counted);
 
     /// <summary>Returns a buffer's bytes to the memory budget.</summary>
     internal void Release(IlgpuBuffer buffer) => OnBufferReleased(buffer);
 
     /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
+    protected override void DisposeDevice()
     {
-        if (!disposing)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            _dispatcher.Dispose();
-            _accelerator.Dispose();
-            _context.Dispose();
-        }
+        _accelerator.Dispose();
+        _context.Dispose();
     }
 }
