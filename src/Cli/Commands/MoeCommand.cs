@@ -50,7 +50,7 @@ public static class MoeCommand
         HostTensor? tokenIds = inputs.Contains(MoeLayerBuilder.TokenIds) ? inputs.Read(MoeLayerBuilder.TokenIds) : null;
 
         var loaded = MoeWeightLoader.Load(checkpoint, cfg, layer);
-        using var chain = DeviceChain.Open(registry, selection.DeviceId);
+        using var chain = BackendChain.Open(registry, selection.DeviceId);
         using var moe = new MoeLayer(cfg, layer, loaded, chain.Backends, new SessionOptions(Strict: strict));
         if (explain)
         {

@@ -65,7 +65,7 @@ public static class RunCommand
         var selector = context.CreateSelector(registry);
         var selection = selector.Select(deviceArg);
         bool strict = selector.ResolveStrict(strictArg);
-        using var chain = DeviceChain.Open(registry, selection.DeviceId);
+        using var chain = BackendChain.Open(registry, selection.DeviceId);
         using var moe = new MoeLayer(config, layer, weights, chain.Backends, new SessionOptions(Strict: strict));
         double openMs = clock.Elapsed.TotalMilliseconds;
         Console.WriteLine($"device     {chain.Primary.Device.Id} ({chain.Primary.Device.Name})");

@@ -16,9 +16,6 @@ namespace Accel.Hosting;
 /// </summary>
 public sealed class AccelRuntime : IAccelRuntime
 {
-    /// <summary>The device that runs every op; appended to a chain for ops the selected device lacks.</summary>
-    public const string ReferenceDeviceId = "reference";
-
     private readonly BackendRegistry _registry;
     private readonly AccelOptions _options;
     private readonly DeviceSelector _selector;
@@ -75,15 +72,9 @@ public sealed class AccelRuntime : IAccelRuntime
     {
         var selection = _selector.Select(device);
         bool isStrict = _selector.ResolveStrict(strict);
-        var chain = new BackendChain();
+        var chain = BackendChain.Open(_registry, selection.DeviceId);
         try
         {
-            chain.Add(_registry.Open(selection.DeviceId));
-            if (selection.DeviceId != ReferenceDeviceId && _registry.TryFind(ReferenceDeviceId, out var reference) && reference!.IsUsable)
-            {
-                chain.Add(_registry.Open(ReferenceDeviceId));
-            }
-
             var result = build(selection, chain, new SessionOptions(isStrict, _options.PlanCacheSize));
             _logger.LogDebug("Opened {Chain} (strict {Strict})", string.Join(" -> ", chain.Backends.Select(b => b.Device.Id)), isStrict);
             return result;

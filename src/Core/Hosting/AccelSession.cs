@@ -41,21 +41,3 @@ public sealed class AccelSession : IDisposable
         _chain.Dispose();
     }
 }
-
-/// <summary>Backends opened for one session or layer, disposed together (last opened first).</summary>
-internal sealed class BackendChain : IDisposable
-{
-    private readonly List<IBackend> _backends = [];
-
-    public IReadOnlyList<IBackend> Backends => _backends;
-
-    public void Add(IBackend backend) => _backends.Add(backend);
-
-    public void Dispose()
-    {
-        for (int i = _backends.Count - 1; i >= 0; i--)
-        {
-            _backends[i].Dispose();
-        }
-    }
-}
