@@ -1,56 +1,22 @@
 using Accel.Backends.Cpu.Kernels;
+using Accel.Backends.Reference;
 using Accel.Types;
 
 namespace Accel.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
-    /// <summary>OP-9a: (token, slot) pairs per expert.</summary>
-    private static void ExpertHistogram(CpuBuffer idx, CpuBuffer counts)
-    {
-        int experts = counts.Dim(0);
-        long n = idx.Desc.Shape.Elements;
-        new Span<int>(counts.I32, experts).Clear();
-        for (long i = 0; i < n; i++) { counts.I32[CheckExpert(idx.I32[i], experts)]++; }
-    }
+    // OP-9a, OP-9b and OP-10 are serial and cheap: the reference's span routines (same order and checks).
+    private static void ExpertHistogram(CpuBuffer idx, CpuBuffer counts) =>
+        ReferenceOps.ExpertHistogram(idx.I32Span, counts.I32Span);
 
-    /// <summary>OP-9b: off[0] = 0, off[e+1] = off[e] + ceil(cnt[e] / A) * A.</summary>
-    private static void ExclusiveScan(CpuBuffer counts, CpuBuffer offsets, int alignment)
-    {
-        int experts = counts.Dim(0);
-        offsets.I32[0] = 0;
-        for (int e = 0; e < experts; e++)
-        {
-            offsets.I32[e + 1] = offsets.I32[e] + (counts.I32[e] + alignment - 1) / alignment * alignment;
-        }
-    }
+    private static void ExclusiveScan(CpuBuffer counts, CpuBuffer offsets, int alignment) =>
+        ReferenceOps.ExclusiveScan(counts.I32Span, offsets.I32Span, alignment);
 
-    /// <summary>OP-10: rows of each segment in ascending (t, j) order; unfilled rows hold -1.</summary>
     private static void BuildPermutation(CpuBuffer idx, CpuBuffer offsets, CpuBuffer posToToken, CpuBuffer posToSlot,
-        CpuBuffer tokenSlotToPos)
-    {
-        int tokens = idx.Dim(0), k = idx.Dim(1), experts = offsets.Dim(0) - 1, rows = posToToken.Dim(0);
-        new Span<int>(posToToken.I32, rows).Fill(-1);
-        new Span<int>(posToSlot.I32, rows).Fill(-1);
-        Span<int> fill = experts <= 4096 ? stackalloc int[experts] : new int[experts];
-        fill.Clear();
-        for (int t = 0; t < tokens; t++)
-        {
-            for (int j = 0; j < k; j++)
-            {
-                int e = CheckExpert(idx.I32[(long)t * k + j], experts);
-                int pos = offsets.I32[e] + fill[e]++;
-                if ((uint)pos >= (uint)rows)
-                {
-                    throw new IndexOutOfRangeException($"Row {pos} of expert {e} is outside the {rows} permuted rows; the offsets do not match the ids.");
-                }
-
-                posToToken.I32[pos] = t;
-                posToSlot.I32[pos] = j;
-                tokenSlotToPos.I32[(long)t * k + j] = pos;
-            }
-        }
-    }
+        CpuBuffer tokenSlotToPos) =>
+        ReferenceOps.BuildPermutation(idx.I32Span, offsets.I32Span, posToToken.I32Span, posToSlot.I32Span,
+            tokenSlotToPos.I32Span, idx.Dim(1));
 
     /// <summary>OP-11: Xp[r] = x[pos_to_token[r]], zero for empty rows; rows in parallel.</summary>
     private void Permute(CpuBuffer x, CpuBuffer posToToken, CpuBuffer xp)

@@ -56,6 +56,12 @@ internal sealed unsafe class CpuBuffer : IDeviceBuffer
 
     public Span<byte> Bytes => new(Pointer, checked((int)Length));
 
+    /// <summary>The data as fp32 values.</summary>
+    public Span<float> F32Span => new(Pointer, checked((int)(Length / sizeof(float))));
+
+    /// <summary>The data as int32 values.</summary>
+    public Span<int> I32Span => new(Pointer, checked((int)(Length / sizeof(int))));
+
     public void Dispose()
     {
         if (_data != null)
