@@ -59,6 +59,10 @@ internal static class Program
         }
 
         var checks = Check(o, engines);
+        Log("probing this machine: read bandwidth and fp32 FMA rate");
+        var machine = new Report.Machine(Probe.BandwidthGbps(o.Threads), Probe.PeakGflops(o.Threads));
+        Log($"measured {machine.BandwidthGbps:0.0} GB/s, {machine.PeakGflops:0} GFLOP/s on {o.Threads} threads");
+        var measured = o with { BandwidthGbps = machine.BandwidthGbps, PeakGflops = machine.PeakGflops };
         using var evictor = o.Cold ? new CacheEvictor() : null;
         var rows = new List<Report.Row>();
         foreach (int t in o.Tokens)
@@ -79,15 +83,16 @@ internal static class Program
                 var fmt = e.Name.EndsWith("bf16", StringComparison.Ordinal) ? SyntheticFormat.BF16
                     : e.Name.EndsWith("fp8", StringComparison.Ordinal) ? SyntheticFormat.Fp8 : SyntheticFormat.F32;
                 rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = fmt }, t, [.. times[e.Name]], touched),
-                    BenchEngine.Result(o, t, [.. times[e.Name]], touched).PredictedMs));
+                    BenchEngine.Result(o, t, [.. times[e.Name]], touched).PredictedMs,
+                    BenchEngine.Result(measured, t, [.. times[e.Name]], touched).PredictedMs));
             }
 
             Log($"{t} tokens: " + string.Join(", ", engines.Select(e => $"{e.Name} {Stats.Median(times[e.Name]):0.00} ms")));
         }
 
-        Report.Print(o, rows, checks, skipped);
-        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, rounds, rows, checks, skipped)); }
-        if (a.Has("--plot")) { Report.Plot(o, rows, a.Str("--plot", "")); }
+        Report.Print(o, machine, rows, checks, skipped);
+        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, machine, rounds, rows, checks, skipped)); }
+        if (a.Has("--plot")) { Report.Plot(o, machine, rows, a.Str("--plot", "")); }
         foreach (var e in engines) { e.Owner?.Dispose(); }
         return 0;
     }

@@ -8,13 +8,21 @@ namespace Accel.Peers;
 /// <summary>The peer comparison: table, JSON and roofline plot.</summary>
 internal static class Report
 {
-    /// <summary>One engine at one token count; <paramref name="F32FloorMs"/> is the roofline floor with f32 weights.</summary>
-    public sealed record Row(string Engine, BenchResult Result, double F32FloorMs);
+    /// <summary>
+    /// One engine at one token count. <paramref name="F32FloorMs"/> is the roofline floor with f32
+    /// weights at the nominal figures (--peak-gflops, --bandwidth-gbps); <paramref name="MachineFloorMs"/>
+    /// the same floor at the figures <see cref="Probe"/> measured in this run.
+    /// </summary>
+    public sealed record Row(string Engine, BenchResult Result, double F32FloorMs, double MachineFloorMs);
 
-    public static void Print(BenchOptions o, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    /// <summary>What <see cref="Probe"/> measured in this run.</summary>
+    public sealed record Machine(double BandwidthGbps, double PeakGflops);
+
+    public static void Print(BenchOptions o, Machine m, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
     {
         Console.WriteLine($"machine: {Accel.Backends.Cpu.CpuProvider.Device.Name}; {Environment.ProcessorCount} logical processors; " +
-            $"threads {o.Threads}; roofline {o.PeakGflops} GFLOP/s, {o.BandwidthGbps} GB/s; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
+            $"threads {o.Threads}; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine($"roofline: nominal {o.PeakGflops:0} GFLOP/s, {o.BandwidthGbps:0.0} GB/s; measured in this run {m.PeakGflops:0} GFLOP/s, {m.BandwidthGbps:0.0} GB/s");
         foreach (var (engine, t, err) in checks)
         {
             Console.WriteLine($"check: {engine} vs accel-cpu-f32 at T={t}: norm-wise relative error {err:0.0e+0}");
@@ -26,7 +34,7 @@ internal static class Report
         }
 
         Console.WriteLine();
-        Console.WriteLine($"{"tokens",6} {"engine",-16} {"median ms",10} {"min-max ms",17} {"GFLOP/s",8} {"GB/s",7} {"x accel",8} {"f32 floor ms",13} {"/ floor",8}");
+        Console.WriteLine($"{"tokens",6} {"engine",-16} {"median ms",10} {"min-max ms",17} {"GFLOP/s",8} {"GB/s",7} {"x accel",8} {"f32 floor ms",13} {"/ floor",8} {"measured floor",15} {"/ measured",11}");
         foreach (var group in rows.GroupBy(r => r.Result.Tokens))
         {
             double accel = group.First().Result.MedianMs;
@@ -34,12 +42,13 @@ internal static class Report
             {
                 var x = r.Result;
                 Console.WriteLine($"{x.Tokens,6} {r.Engine,-16} {F(x.MedianMs),10} {F(x.MinMs) + "-" + F(x.MaxMs),17} {F(x.Gflops, "0.0"),8} " +
-                    $"{F(x.WeightGbps, "0.0"),7} {F(x.MedianMs / accel),8} {F(r.F32FloorMs),13} {F(x.MedianMs / r.F32FloorMs),8}");
+                    $"{F(x.WeightGbps, "0.0"),7} {F(x.MedianMs / accel),8} {F(r.F32FloorMs),13} {F(x.MedianMs / r.F32FloorMs),8} " +
+                    $"{F(r.MachineFloorMs),15} {F(x.MedianMs / r.MachineFloorMs),11}");
             }
         }
     }
 
-    public static string Json(BenchOptions o, int rounds, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    public static string Json(BenchOptions o, Machine m, int rounds, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
     {
         var doc = new Dictionary<string, object>
         {
@@ -51,6 +60,8 @@ internal static class Report
             ["runs_per_round"] = o.Runs,
             ["peak_gflops"] = o.PeakGflops,
             ["bandwidth_gbps"] = o.BandwidthGbps,
+            ["measured_peak_gflops"] = m.PeakGflops,
+            ["measured_bandwidth_gbps"] = m.BandwidthGbps,
             ["skipped"] = skipped,
             ["checks"] = checks.Select(c => new Dictionary<string, object> { ["engine"] = c.Engine, ["tokens"] = c.Tokens, ["relative_error"] = c.Error }).ToArray(),
             ["results"] = rows.Select(r => new Dictionary<string, object>
@@ -58,6 +69,7 @@ internal static class Report
                 ["engine"] = r.Engine, ["tokens"] = r.Result.Tokens, ["median_ms"] = r.Result.MedianMs, ["min_ms"] = r.Result.MinMs,
                 ["max_ms"] = r.Result.MaxMs, ["tokens_per_s"] = r.Result.TokensPerS, ["gflops"] = r.Result.Gflops,
                 ["weight_gbps"] = r.Result.WeightGbps, ["roofline_pct"] = r.Result.RooflinePct, ["f32_floor_ms"] = r.F32FloorMs,
+                ["measured_f32_floor_ms"] = r.MachineFloorMs,
                 ["experts_touched"] = r.Result.ExpertsTouched,
             }).ToArray(),
         };
@@ -65,16 +77,11 @@ internal static class Report
     }
 
     /// <summary>Roofline plot: log10 arithmetic intensity (FLOP per weight byte) against log10 GFLOP/s.</summary>
-    public static void Plot(BenchOptions o, List<Row> rows, string path)
+    public static void Plot(BenchOptions o, Machine m, List<Row> rows, string path)
     {
         var plt = new Plot();
-        double ridge = o.PeakGflops / o.BandwidthGbps;
-        double[] xs = [0.1, ridge, 1000];
-        var roof = plt.Add.Scatter(xs.Select(Math.Log10).ToArray(), xs.Select(i => Math.Log10(Math.Min(o.PeakGflops, i * o.BandwidthGbps))).ToArray());
-        roof.LegendText = $"roofline ({o.PeakGflops:0} GFLOP/s, {o.BandwidthGbps:0} GB/s)";
-        roof.MarkerSize = 0;
-        roof.LineWidth = 2;
-        roof.Color = Colors.Black;
+        Roof(plt, o.PeakGflops, o.BandwidthGbps, "nominal roofline", Colors.Black);
+        Roof(plt, m.PeakGflops, m.BandwidthGbps, "measured in this run", Colors.Gray);
         var palette = new ScottPlot.Palettes.Category10();
         int n = 0;
         foreach (var group in rows.GroupBy(r => r.Engine))
@@ -112,6 +119,16 @@ internal static class Report
         plt.Title($"MoE layer D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK}, {o.Threads} threads, {(o.Cold ? "cold" : "hot")} caches");
         plt.ShowLegend(Alignment.LowerRight);
         plt.SavePng(path, 1000, 650);
+    }
+
+    private static void Roof(Plot plt, double peak, double bandwidth, string name, Color color)
+    {
+        double[] xs = [0.1, peak / bandwidth, 1000];
+        var roof = plt.Add.Scatter(xs.Select(Math.Log10).ToArray(), xs.Select(i => Math.Log10(Math.Min(peak, i * bandwidth))).ToArray());
+        roof.LegendText = $"{name} ({peak:0} GFLOP/s, {bandwidth:0.0} GB/s)";
+        roof.MarkerSize = 0;
+        roof.LineWidth = 2;
+        roof.Color = color;
     }
 
     private static string F(double v, string format = "0.00") => v.ToString(format, CultureInfo.InvariantCulture);

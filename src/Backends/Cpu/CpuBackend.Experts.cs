@@ -12,12 +12,21 @@ public sealed unsafe partial class CpuBackend
     /// OP-12: for every expert with rows, its segment of Xp times its weight. Each tile streams a
     /// chunk of the expert's weight rows once and applies them to all the segment's rows (the
     /// decode GEMV when the segment has one or two rows, a register-blocked GEMM when it has many).
-    /// Rows outside every segment are zero.
+    /// Rows outside every segment are zero. With <paramref name="up"/> the product is fused with
+    /// SwiGLU: <paramref name="w"/> is the gate weight and each row is scaled by
+    /// <paramref name="rowScale"/> (when given) after the activation.
     /// </summary>
-    private void GroupedGemm(CpuBuffer xp, WeightMatrix w, CpuBuffer offsets, CpuBuffer y)
+    private void GroupedGemm(CpuBuffer xp, WeightMatrix w, CpuBuffer offsets, CpuBuffer y,
+        WeightMatrix? up = null, float? limit = null, float* rowScale = null)
     {
         int rows = y.Dim(0), dout = w.Out;
         _gemm.Begin(xp.F32, w.In, y.F32, dout, w, _portable);
+        if (up is { } u)
+        {
+            _gemm.UsePair(u, limit);
+            _gemm.RowScale = rowScale;
+        }
+
         int* off = offsets.I32;
         int covered = 0;
         int used = 0;
@@ -30,7 +39,7 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        int nChunk = ColumnChunk(dout, used, step: 4);
+        int nChunk = ColumnChunk(dout, used, step: up is null ? 4 : 2);
         for (int e = 0; e < w.Experts; e++)
         {
             int begin = Math.Clamp(off[e], 0, rows), end = Math.Clamp(off[e + 1], 0, rows);
@@ -39,13 +48,9 @@ public sealed unsafe partial class CpuBackend
                 Clear(y, covered, begin, dout);
             }
 
-            if (end > begin && _gemm.UsesPacked(end - begin))
+            if (end > begin)
             {
-                _gemm.AddPackedTiles(e, begin, end, dout);
-            }
-            else if (end > begin)
-            {
-                _gemm.AddTiles(e, begin, end, dout, nChunk, RowChunk);
+                _gemm.AddSegment(e, begin, end, dout, nChunk, RowChunk);
             }
 
             covered = Math.Max(covered, end);
@@ -64,18 +69,9 @@ public sealed unsafe partial class CpuBackend
         RunGemm();
     }
 
-    /// <summary>Tiles of a dense product: packed panels when there are many rows, else column chunks.</summary>
-    private void AddDense(int rows, int outDim, int step)
-    {
-        if (_gemm.UsesPacked(rows))
-        {
-            _gemm.AddPackedTiles(0, 0, rows, outDim);
-        }
-        else
-        {
-            _gemm.AddTiles(0, 0, rows, outDim, ColumnChunk(outDim, 1, step), RowChunk);
-        }
-    }
+    /// <summary>Tiles of a dense product (one segment of all rows).</summary>
+    private void AddDense(int rows, int outDim, int step) =>
+        _gemm.AddSegment(0, 0, rows, outDim, ColumnChunk(outDim, 1, step), RowChunk);
 
     /// <summary>
     /// OP-15: the shared expert as two passes: gate and up weights read side by side with SwiGLU

@@ -39,7 +39,11 @@ public sealed unsafe partial class CpuBackend : BackendBase
     public string KernelFamily => _portable ? "portable" : "avx512";
 
     /// <inheritdoc/>
-    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph) => OpSupport.Yes;
+    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph)
+    {
+        NoteFusion(node, graph);
+        return OpSupport.Yes;
+    }
 
     /// <inheritdoc/>
     protected override IDeviceBuffer AllocateCore(TensorDesc desc) => new CpuBuffer(this, desc);
@@ -48,13 +52,27 @@ public sealed unsafe partial class CpuBackend : BackendBase
     protected override void UploadCore(IDeviceBuffer destination, ReadOnlySpan<byte> source)
     {
         var b = (CpuBuffer)destination;
+        if (IsDeferred(b))
+        {
+            FlushDeferred();
+        }
+
         source.CopyTo(b.Bytes);
+        b.Panels = false;
         b.Version++;
     }
 
     /// <inheritdoc/>
-    protected override void DownloadCore(IDeviceBuffer source, Span<byte> destination) =>
-        ((CpuBuffer)source).Bytes.CopyTo(destination);
+    protected override void DownloadCore(IDeviceBuffer source, Span<byte> destination)
+    {
+        var b = (CpuBuffer)source;
+        if (IsDeferred(b))
+        {
+            FlushDeferred();
+        }
+
+        CopyOut(b, destination);
+    }
 
     /// <inheritdoc/>
     protected override void ExecuteCore(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
@@ -62,6 +80,13 @@ public sealed unsafe partial class CpuBackend : BackendBase
         CpuBuffer In(int i) => (CpuBuffer)inputs[i]!;
         CpuBuffer? Opt(int i) => (CpuBuffer?)inputs[i];
         var o = (CpuBuffer)outputs[0];
+        PrepareLayouts(node, inputs, outputs);
+        if (TryDefer(node, inputs, o) || TryRunFused(node, inputs, o))
+        {
+            return;
+        }
+
+        FlushDeferred();
         switch (node.Kind)
         {
             case OpKind.RmsNorm: RmsNorm(In(0), In(1), o, ((RmsNormAttributes)node.Attributes).Epsilon); break;
@@ -100,17 +125,19 @@ public sealed unsafe partial class CpuBackend : BackendBase
     }
 
     /// <summary>Returns a disposed buffer's bytes to the budget.</summary>
-    internal void Release(CpuBuffer buffer) => OnBufferReleased(buffer);
-
-    /// <summary>A weight buffer (and scale) as the kernels address it; rank-2 weights are one expert.</summary>
-    private static WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale, bool stacked)
+    internal void Release(CpuBuffer buffer)
     {
-        var s = w.Desc.Shape;
-        int lead = stacked ? 1 : 0;
-        var format = WeightMatrix.FormatOf(w.Desc.Type, scale?.Desc.Type);
-        return new WeightMatrix(w.Pointer, scale is null ? null : scale.Pointer, format,
-            stacked ? (int)s[0] : 1, (int)s[lead], (int)s[lead + 1], NeedsExact(w, format));
+        if (IsDeferred(buffer))
+        {
+            // A buffer of a held-back product is gone, so nothing can read its result any more.
+            _deferred.Clear();
+        }
+
+        OnBufferReleased(buffer);
     }
+
+    /// <inheritdoc/>
+    protected override void SynchronizeCore() => FlushDeferred();
 
     /// <summary>Whether a weight holds codes the fast decoders do not reproduce (checked once per upload).</summary>
     private static bool NeedsExact(CpuBuffer w, WeightFormat format)
@@ -170,6 +197,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
+        _deferred.Clear();
         _pool.Dispose();
         _gemm.FreePanels();
         if (_scratch != null)

@@ -37,6 +37,12 @@ internal sealed unsafe class CpuBuffer : IDeviceBuffer
     /// <summary>Facts about the contents computed once per version (null until asked).</summary>
     public WeightFacts? Facts { get; set; }
 
+    /// <summary>True when the bytes are a weight rewritten into the panel layout (see <c>CpuBackend.Layout</c>).</summary>
+    public bool Panels { get; set; }
+
+    /// <summary>Experts, output and input sizes of the weight while <see cref="Panels"/> is set.</summary>
+    public (int Experts, int Out, int In) PanelShape { get; set; }
+
     /// <summary>The start of the data.</summary>
     public byte* Pointer
     {

@@ -16,7 +16,12 @@ public enum CpuSimd
 /// <summary>Options of the CPU backend.</summary>
 /// <param name="Threads">Worker threads, the caller included (default: <see cref="Environment.ProcessorCount"/>).</param>
 /// <param name="Simd">Which kernel family to run.</param>
-public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto)
+/// <param name="Fuse">
+/// Run a routed expert's gate and up products and its SwiGLU (with the routing weight) as one pass
+/// over the weights, without writing the gate and up intermediates (on by default; off runs every
+/// node as it stands, which the tests use to compare both).
+/// </param>
+public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true)
 {
     /// <summary>The thread count actually used (at least 1).</summary>
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);

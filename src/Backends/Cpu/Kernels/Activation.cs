@@ -19,6 +19,21 @@ internal static unsafe class Activation
         return g / (1f + MathF.Exp(-g)) * u;
     }
 
+    /// <summary>The vector form of <see cref="SwiGlu(float, float, float)"/> (16 lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static System.Runtime.Intrinsics.Vector512<float> SwiGlu(System.Runtime.Intrinsics.Vector512<float> g,
+        System.Runtime.Intrinsics.Vector512<float> u, float limit)
+    {
+        if (!float.IsNaN(limit))
+        {
+            var l = System.Runtime.Intrinsics.Vector512.Create(limit);
+            g = System.Runtime.Intrinsics.Vector512.Min(g, l);
+            u = System.Runtime.Intrinsics.Vector512.Max(System.Runtime.Intrinsics.Vector512.Min(u, l), -l);
+        }
+
+        return g / (System.Runtime.Intrinsics.Vector512<float>.One + System.Runtime.Intrinsics.Vector512.Exp(-g)) * u;
+    }
+
     /// <summary>a[i] = SwiGlu(g[i], u[i]) * scale for <paramref name="n"/> elements (portable vectors).</summary>
     public static void SwiGluRow(float* g, float* u, float* a, int n, float limit, float scale)
     {

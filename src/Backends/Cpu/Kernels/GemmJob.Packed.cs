@@ -60,9 +60,10 @@ internal sealed unsafe partial class GemmJob
             for (int j = 0; j < rows; j++)
             {
                 float* dst = Y + (nint)(t.M0 + j) * Ldy + n;
+                float s = ScaleOf(t.M0 + j);
                 for (int i = 0; i < width; i++)
                 {
-                    dst[i] = Pair ? Activation.SwiGlu(c[i * ld + j], c[(i + 4) * ld + j], Limit) : c[i * ld + j];
+                    dst[i] = Pair ? Activation.SwiGlu(c[i * ld + j], c[(i + 4) * ld + j], Limit) * s : c[i * ld + j];
                 }
             }
         }

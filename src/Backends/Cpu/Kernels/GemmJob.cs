@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace Accel.Backends.Cpu.Kernels;
 
 /// <summary>One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight.</summary>
-internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Packed = false);
+internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Packed = false, bool Panel = false);
 
 /// <summary>
 /// Y = X * W^T over a list of tiles, run by every pool thread (tiles taken dynamically). In pair
@@ -27,6 +27,9 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     public float Limit = float.NaN;
     public bool Portable;
 
+    /// <summary>Per-row factors applied after SwiGLU in pair mode (the routing weights); null for none.</summary>
+    public float* RowScale;
+
     /// <summary>Number of tiles filled so far.</summary>
     public int TaskCount { get; private set; }
 
@@ -41,6 +44,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Up = default;
         Pair = false;
         Limit = float.NaN;
+        RowScale = null;
         Portable = portable || w.NeedsExactDecoder;
         TaskCount = 0;
     }
@@ -51,22 +55,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Up = up;
         Pair = true;
         Limit = limit ?? float.NaN;
-        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format;
+        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format || up.Panels != Gate.Panels;
     }
 
     /// <summary>Adds tiles covering rows [m0, m1) and columns [0, outDim) of expert e.</summary>
-    public void AddTiles(int expert, int m0, int m1, int outDim, int nChunk, int mChunk)
+    private void AddTiles(int expert, int m0, int m1, int outDim, int nChunk, int mChunk)
     {
         for (int n = 0; n < outDim; n += nChunk)
         {
             for (int m = m0; m < m1; m += mChunk)
             {
-                if (TaskCount == _tasks.Length)
-                {
-                    Array.Resize(ref _tasks, _tasks.Length * 2);
-                }
-
-                _tasks[TaskCount++] = new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + nChunk));
+                Add(new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + nChunk)));
             }
         }
     }
@@ -75,17 +74,22 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// Adds prefill tiles for rows [m0, m1) of expert e: panels of up to 48 rows, each against all
     /// output columns with the packed-activation kernel (fp32 weights on the AVX-512 path only).
     /// </summary>
-    public void AddPackedTiles(int expert, int m0, int m1, int outDim)
+    private void AddPackedTiles(int expert, int m0, int m1, int outDim)
     {
         for (int m = m0; m < m1; m += PanelRows)
         {
-            if (TaskCount == _tasks.Length)
-            {
-                Array.Resize(ref _tasks, _tasks.Length * 2);
-            }
-
-            _tasks[TaskCount++] = new GemmTask(expert, m, Math.Min(m1, m + PanelRows), 0, outDim, Packed: true);
+            Add(new GemmTask(expert, m, Math.Min(m1, m + PanelRows), 0, outDim, Packed: true));
         }
+    }
+
+    private void Add(in GemmTask task)
+    {
+        if (TaskCount == _tasks.Length)
+        {
+            Array.Resize(ref _tasks, _tasks.Length * 2);
+        }
+
+        _tasks[TaskCount++] = task;
     }
 
     /// <summary>Whether rows of a segment this long go through the packed prefill kernel.</summary>
@@ -112,6 +116,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     protected override void Execute(int index, int worker)
     {
         var t = _tasks[index];
+        if (t.Panel)
+        {
+            RunPanel(t);
+            return;
+        }
+
         if (t.Packed)
         {
             RunPacked(t, worker);
@@ -212,12 +222,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         {
             float* dst = y + (nint)r * Ldy;
             float* src = tile + r * 4;
+            float s = ScaleOf(m + r);
             for (int c = 0; c < width; c++)
             {
-                dst[c] = Pair ? Activation.SwiGlu(src[c], src[c + 2], Limit) : src[c];
+                dst[c] = Pair ? Activation.SwiGlu(src[c], src[c + 2], Limit) * s : src[c];
             }
         }
     }
+
+    /// <summary>The pair-mode factor of row <paramref name="m"/> (1 without row scales).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private float ScaleOf(int m) => RowScale == null ? 1f : RowScale[m];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void SetRow(ref byte* row, ref byte* scale, in WeightMatrix w, int e, int n)
@@ -249,7 +264,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             {
                 var x = new ReadOnlySpan<float>(X + (nint)m * Ldx, k);
                 float a = Dot(x, g);
-                Y[(nint)m * Ldy + n] = Pair ? Activation.SwiGlu(a, Dot(x, u), Limit) : a;
+                Y[(nint)m * Ldy + n] = Pair ? Activation.SwiGlu(a, Dot(x, u), Limit) * ScaleOf(m) : a;
             }
         }
     }

@@ -25,8 +25,10 @@ internal enum WeightFormat
 /// </summary>
 internal readonly unsafe struct WeightMatrix
 {
-    public WeightMatrix(byte* data, byte* scale, WeightFormat format, int experts, int outDim, int inDim, bool exact)
+    public WeightMatrix(byte* data, byte* scale, WeightFormat format, int experts, int outDim, int inDim, bool exact,
+        bool panels = false)
     {
+        Panels = panels;
         Data = data;
         ScaleData = scale;
         Format = format;
@@ -60,8 +62,14 @@ internal readonly unsafe struct WeightMatrix
     /// <summary>True when special codes (fp8 NaN, f16 Inf/NaN) are present and the fast decoders would not be exact.</summary>
     public bool NeedsExactDecoder { get; }
 
-    /// <summary>The stored bytes of row <paramref name="n"/> of expert <paramref name="e"/>.</summary>
+    /// <summary>True when the bytes are in the panel layout (<see cref="PanelLayout"/>) rather than row-major.</summary>
+    public bool Panels { get; }
+
+    /// <summary>The stored bytes of row <paramref name="n"/> of expert <paramref name="e"/> (row-major layout only).</summary>
     public byte* Row(int e, int n) => Data + ((long)e * Out + n) * RowBytes;
+
+    /// <summary>The panel holding columns 16p .. 16p+15 of expert <paramref name="e"/> (panel layout only).</summary>
+    public byte* Panel(int e, int p) => Data + ((long)e * Out + (long)p * PanelLayout.Width) * RowBytes;
 
     /// <summary>The scales that apply to row <paramref name="n"/> of expert <paramref name="e"/>, indexed by column block.</summary>
     public byte* ScaleRow(int e, int n)
@@ -86,8 +94,33 @@ internal readonly unsafe struct WeightMatrix
     /// <summary>Writes row <paramref name="n"/> of expert <paramref name="e"/> as fp32 (exact, scalar).</summary>
     public void DequantRow(int e, int n, Span<float> destination)
     {
-        byte* row = Row(e, n);
-        byte* s = ScaleRow(e, n);
+        if (!Panels)
+        {
+            Decode(Row(e, n), ScaleRow(e, n), destination);
+            return;
+        }
+
+        // Gather the row's elements out of its panel, then decode them as a row.
+        int es = PanelLayout.ElementSize(Format);
+        byte* gathered = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(RowBytes, 1));
+        try
+        {
+            byte* matrix = Data + (long)e * Out * RowBytes;
+            for (int k = 0; k < In; k++)
+            {
+                Buffer.MemoryCopy(matrix + PanelLayout.Offset(n, k, In, es), gathered + (long)k * es, es, es);
+            }
+
+            Decode(gathered, ScaleRow(e, n), destination);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(gathered);
+        }
+    }
+
+    private void Decode(byte* row, byte* s, Span<float> destination)
+    {
         int k = In;
         switch (Format)
         {

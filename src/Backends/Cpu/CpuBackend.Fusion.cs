@@ -1,0 +1,140 @@
+using Accel.Backends.Cpu.Kernels;
+using Accel.Graph;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>
+/// Fusion of the first half of the routed experts: <c>GroupedGemm(gate)</c>, <c>GroupedGemm(up)</c>
+/// and <c>SwiGlu</c> become one pass in which each tile reads the gate and up weight rows side by
+/// side and writes silu(gate) * up * routing weight. The backend learns which products qualify
+/// while the planner asks what it supports (both products feed only that SwiGlu, share the
+/// activations and offsets, and are not graph outputs); at run time it defers them and runs
+/// them fused when the SwiGlu arrives. Anything else (another node, a transfer touching their
+/// buffers) runs the deferred products as they stand first, so results never depend on fusion.
+/// </summary>
+public sealed unsafe partial class CpuBackend
+{
+    private readonly HashSet<OpNode> _fusible = new(ReferenceEqualityComparer.Instance);
+    private readonly List<DeferredGemm> _deferred = new(2);
+    private float[] _rowScales = [];
+
+    /// <summary>A grouped product held back until its SwiGlu arrives.</summary>
+    private sealed record DeferredGemm(CpuBuffer X, CpuBuffer W, CpuBuffer? Scale, CpuBuffer Offsets, CpuBuffer Y);
+
+    /// <summary>Records that the two products feeding <paramref name="swiglu"/> may be fused with it.</summary>
+    private void NoteFusion(OpNode swiglu, Graph.Graph graph)
+    {
+        if (!Options.Fuse || swiglu.Kind != OpKind.SwiGlu)
+        {
+            return;
+        }
+
+        int gate = swiglu.Inputs[0], up = swiglu.Inputs[1];
+        if (gate == up || Producer(graph, gate) is not { Kind: OpKind.GroupedGemm } g
+            || Producer(graph, up) is not { Kind: OpKind.GroupedGemm } u
+            || g.Inputs[0] != u.Inputs[0] || g.Inputs[3] != u.Inputs[3]
+            || graph.Outputs.Contains(gate) || graph.Outputs.Contains(up))
+        {
+            return;
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            if (!ReferenceEquals(node, swiglu) && (node.Inputs.Contains(gate) || node.Inputs.Contains(up)))
+            {
+                return;
+            }
+        }
+
+        _fusible.Add(g);
+        _fusible.Add(u);
+    }
+
+    private static OpNode? Producer(Graph.Graph graph, int value) =>
+        value < 0 || graph.Producers[value] < 0 ? null : graph.Nodes[graph.Producers[value]];
+
+    /// <summary>Holds back a qualifying grouped product; false when it must run now.</summary>
+    private bool TryDefer(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IDeviceBuffer output)
+    {
+        if (node.Kind != OpKind.GroupedGemm || !_fusible.Contains(node) || _deferred.Count == 2)
+        {
+            return false;
+        }
+
+        _deferred.Add(new DeferredGemm((CpuBuffer)inputs[0]!, (CpuBuffer)inputs[1]!, (CpuBuffer?)inputs[2],
+            (CpuBuffer)inputs[3]!, (CpuBuffer)output));
+        return true;
+    }
+
+    /// <summary>Runs the deferred products and the SwiGlu as one pass when they match; false otherwise.</summary>
+    private bool TryRunFused(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, CpuBuffer output)
+    {
+        if (node.Kind != OpKind.SwiGlu || _deferred.Count != 2)
+        {
+            return false;
+        }
+
+        DeferredGemm gate = _deferred[0], up = _deferred[1];
+        if (!ReferenceEquals(gate.Y, inputs[0]) || !ReferenceEquals(up.Y, inputs[1])
+            || !ReferenceEquals(gate.X, up.X) || !ReferenceEquals(gate.Offsets, up.Offsets))
+        {
+            return false;
+        }
+
+        _deferred.Clear();
+        var weights = (CpuBuffer?)inputs[2];
+        float* rowScale = weights is null ? null : RowScales((CpuBuffer)inputs[3]!, (CpuBuffer)inputs[4]!, weights);
+        GroupedGemm(gate.X, Matrix(gate.W, gate.Scale, stacked: true), gate.Offsets, output,
+            Matrix(up.W, up.Scale, stacked: true), ((SwiGluAttributes)node.Attributes).Limit, rowScale);
+        return true;
+    }
+
+    /// <summary>Runs any deferred products as they stand (before other work that could observe them).</summary>
+    private void FlushDeferred()
+    {
+        foreach (var d in _deferred)
+        {
+            GroupedGemm(d.X, Matrix(d.W, d.Scale, stacked: true), d.Offsets, d.Y);
+        }
+
+        _deferred.Clear();
+    }
+
+    /// <summary>Whether <paramref name="buffer"/> is read or written by a deferred product.</summary>
+    private bool IsDeferred(CpuBuffer buffer)
+    {
+        foreach (var d in _deferred)
+        {
+            if (ReferenceEquals(d.X, buffer) || ReferenceEquals(d.W, buffer) || ReferenceEquals(d.Scale, buffer)
+                || ReferenceEquals(d.Offsets, buffer) || ReferenceEquals(d.Y, buffer))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The routing weight of every row of Xp (0 for padding rows), as the SwiGlu op applies it.</summary>
+    private float* RowScales(CpuBuffer posToToken, CpuBuffer posToSlot, CpuBuffer weights)
+    {
+        int rows = posToToken.Dim(0), k = weights.Dim(1);
+        if (_rowScales.Length < rows)
+        {
+            _rowScales = GC.AllocateArray<float>(Math.Max(rows, 2 * _rowScales.Length), pinned: true);
+        }
+
+        int* ptt = posToToken.I32, slots = posToSlot.I32;
+        float* w = weights.F32;
+        fixed (float* s = _rowScales)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                int t = ptt[r];
+                s[r] = t < 0 ? 0f : w[(long)t * k + slots[r]];
+            }
+
+            return s;
+        }
+    }
+}

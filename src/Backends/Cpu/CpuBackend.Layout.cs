@@ -1,0 +1,84 @@
+using Accel.Backends.Cpu.Kernels;
+using Accel.Graph;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>
+/// Weight layout: the first time a weight reaches a matrix op, an eligible weight (fp32, bf16 or
+/// fp8, output size a multiple of 16, AVX-512 path) is rewritten in place into the panel layout
+/// the panel kernel streams (<see cref="PanelLayout"/>); no second copy is kept. Downloads
+/// return the row-major bytes, an upload resets the layout, and a node that reads the buffer
+/// anywhere but a weight input gets it back row-major first, so the layout never shows.
+/// </summary>
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>A weight buffer (and scale) as the kernels address it; rank-2 weights are one expert.</summary>
+    private WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale, bool stacked)
+    {
+        var s = w.Desc.Shape;
+        int lead = stacked ? 1 : 0;
+        var format = WeightMatrix.FormatOf(w.Desc.Type, scale?.Desc.Type);
+        int experts = stacked ? (int)s[0] : 1, outDim = (int)s[lead], inDim = (int)s[lead + 1];
+        if (!w.Panels && !_portable && PanelLayout.Eligible(format, outDim))
+        {
+            PanelLayout.Pack(w.Pointer, experts, outDim, inDim, PanelLayout.ElementSize(format));
+            w.Panels = true;
+            w.PanelShape = (experts, outDim, inDim);
+        }
+
+        return new WeightMatrix(w.Pointer, scale is null ? null : scale.Pointer, format,
+            experts, outDim, inDim, NeedsExact(w, format), w.Panels);
+    }
+
+    /// <summary>
+    /// Puts every input that this node reads as plain data (not as a weight) back into row-major
+    /// layout, and marks the outputs row-major (the node overwrites them).
+    /// </summary>
+    private static void PrepareLayouts(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
+    {
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i] is CpuBuffer { Panels: true } b && !IsWeightInput(node.Kind, i))
+            {
+                ToRows(b);
+            }
+        }
+
+        foreach (var o in outputs)
+        {
+            ((CpuBuffer)o).Panels = false;
+        }
+    }
+
+    /// <summary>Inputs that the matrix ops read through <see cref="Matrix"/> (and so in either layout).</summary>
+    private static bool IsWeightInput(OpKind kind, int position) => kind switch
+    {
+        OpKind.RouterGemm or OpKind.GroupedGemm => position == 1,
+        OpKind.SharedExpert => position is 1 or 3 or 5,
+        OpKind.DequantFp8Block or OpKind.DequantFp4 => position == 0,
+        _ => false,
+    };
+
+    private static void ToRows(CpuBuffer b)
+    {
+        var (experts, outDim, inDim) = b.PanelShape;
+        PanelLayout.Unpack(b.Pointer, experts, outDim, inDim, (int)(b.Length / ((long)experts * outDim * inDim)));
+        b.Panels = false;
+    }
+
+    /// <summary>Copies a buffer's bytes out in row-major layout.</summary>
+    private static void CopyOut(CpuBuffer b, Span<byte> destination)
+    {
+        if (!b.Panels)
+        {
+            b.Bytes.CopyTo(destination);
+            return;
+        }
+
+        var (experts, outDim, inDim) = b.PanelShape;
+        fixed (byte* d = destination)
+        {
+            PanelLayout.UnpackTo(b.Pointer, d, experts, outDim, inDim, (int)(b.Length / ((long)experts * outDim * inDim)));
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Accel.Backends.Cpu.Kernels;
+
+internal sealed unsafe partial class GemmJob
+{
+    /// <summary>
+    /// Adds the tiles for rows [m0, m1) of expert e over output columns [0, outDim), choosing the
+    /// kernel: the panel kernel when the weights are in panels, the packed-activation kernel for
+    /// long fp32 segments, the dot kernel otherwise (<paramref name="nChunk"/> columns and
+    /// <paramref name="mChunk"/> rows per tile bound the work of one tile).
+    /// </summary>
+    public void AddSegment(int expert, int m0, int m1, int outDim, int nChunk, int mChunk)
+    {
+        if (UsesPanels)
+        {
+            int step = Pair ? PanelLayout.Width : 2 * PanelLayout.Width;
+            for (int n = 0; n < outDim; n += step)
+            {
+                for (int m = m0; m < m1; m += mChunk)
+                {
+                    Add(new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + step), Panel: true));
+                }
+            }
+        }
+        else if (UsesPacked(m1 - m0))
+        {
+            AddPackedTiles(expert, m0, m1, outDim);
+        }
+        else
+        {
+            AddTiles(expert, m0, m1, outDim, nChunk, mChunk);
+        }
+    }
+
+    /// <summary>Whether the tiles run the panel kernel (weights in panels, AVX-512 path).</summary>
+    private bool UsesPanels => !Portable && Gate.Panels && (!Pair || Up.Panels);
+
+    /// <summary>
+    /// One panel tile: one 16-column panel of the gate and of the up weight (pair mode, SwiGLU in
+    /// the epilogue) or two adjacent panels of one weight, against blocks of up to 12 rows of X.
+    /// </summary>
+    private void RunPanel(GemmTask t)
+    {
+        float* tile = stackalloc float[PanelKernel.MaxRows * 2 * PanelLayout.Width];
+        int p = t.N0 / PanelLayout.Width;
+        bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
+        byte* pa = Gate.Panel(t.Expert, p);
+        byte* sa = Gate.ScaleRow(t.Expert, t.N0);
+        byte* pb = Pair ? Up.Panel(t.Expert, p) : two ? Gate.Panel(t.Expert, p + 1) : pa;
+        byte* sb = Pair ? Up.ScaleRow(t.Expert, t.N0) : two ? Gate.ScaleRow(t.Expert, t.N0 + PanelLayout.Width) : sa;
+        for (int m = t.M0; m < t.M1; m += PanelKernel.MaxRows)
+        {
+            int rows = Math.Min(PanelKernel.MaxRows, t.M1 - m);
+            float* x = X + (nint)m * Ldx;
+            switch (Gate.Format)
+            {
+                case WeightFormat.F32: RunPanelRows<F32Format>(rows, x, pa, pb, sa, sb, tile); break;
+                case WeightFormat.BF16: RunPanelRows<BF16Format>(rows, x, pa, pb, sa, sb, tile); break;
+                case WeightFormat.Fp8F32Scale: RunPanelRows<Fp8F32ScaleFormat>(rows, x, pa, pb, sa, sb, tile); break;
+                default: RunPanelRows<Fp8E8ScaleFormat>(rows, x, pa, pb, sa, sb, tile); break;
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                float* dst = Y + (nint)(m + r) * Ldy + t.N0;
+                var a = Vector512.Load(tile + r * 32);
+                var b = Vector512.Load(tile + r * 32 + 16);
+                if (Pair)
+                {
+                    (Activation.SwiGlu(a, b, Limit) * ScaleOf(m + r)).Store(dst);
+                }
+                else
+                {
+                    a.Store(dst);
+                    if (two)
+                    {
+                        b.Store(dst + 16);
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RunPanelRows<TF>(int rows, float* x, byte* pa, byte* pb, byte* sa, byte* sb, float* tile)
+        where TF : struct, IWeightFormat
+    {
+        int k = Gate.In;
+        nint ld = Ldx;
+        switch (rows)
+        {
+            case 12: PanelKernel.Run<TF, R12>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 11: PanelKernel.Run<TF, R11>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 10: PanelKernel.Run<TF, R10>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 9: PanelKernel.Run<TF, R9>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 8: PanelKernel.Run<TF, R8>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 7: PanelKernel.Run<TF, R7>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 6: PanelKernel.Run<TF, R6>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 5: PanelKernel.Run<TF, R5>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 4: PanelKernel.Run<TF, R4>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 3: PanelKernel.Run<TF, R3>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 2: PanelKernel.Run<TF, R2>(x, ld, pa, pb, sa, sb, k, tile); break;
+            default: PanelKernel.Run<TF, R1>(x, ld, pa, pb, sa, sb, k, tile); break;
+        }
+    }
+}
