@@ -16,7 +16,9 @@ preload=""
 # retarget that one reference to the system library and supply the symbol from a two-line shim
 # (it initialises the iostreams, which GCC 12's libstdc++ already does itself).
 lib=$bin/cpu/libLibTorchSharp.so
-if [ -f "$lib" ] && ldd "$lib" 2>/dev/null | grep -q "GLIBCXX_3.4.32' not found"; then
+# (ldd's output is captured first: with pipefail, grep -q closing the pipe early would fail the test.)
+deps=$( [ -f "$lib" ] && ldd "$lib" 2>&1 || true)
+if [[ "$deps" == *"GLIBCXX_3.4.32' not found"* ]]; then
   if command -v patchelf >/dev/null && command -v g++ >/dev/null; then
     shim=$bin/cpu/libiosinit.so
     printf '#include <ios>\nnamespace std { void ios_base_library_init() { static ios_base::Init init; } }\n' > "$bin/cpu/iosinit.cpp"

@@ -1,5 +1,6 @@
 using Accel.Backends.Cpu.Kernels;
 using Accel.Backends.Reference;
+using System.Runtime.Intrinsics;
 using Accel.Types;
 
 namespace Accel.Backends.Cpu;
@@ -77,7 +78,6 @@ public sealed unsafe partial class CpuBackend
         for (int t = begin; t < end; t++)
         {
             float* dst = (float*)j.P3 + (long)t * d;
-            new Span<float>(dst, d).Clear();
             for (int s = 0; s < k; s++)
             {
                 int p = pos[(long)t * k + s];
@@ -86,34 +86,62 @@ public sealed unsafe partial class CpuBackend
                     throw new IndexOutOfRangeException($"token_slot_to_pos[{t}, {s}] = {p} is outside the {j.I2} rows.");
                 }
 
-                Axpy(w == null ? 1f : w[(long)t * k + s], yp + (long)p * d, dst, d);
+                // The first slot assigns (0 + a*x, as the reference's accumulation from zero does), later ones add.
+                Axpy(w == null ? 1f : w[(long)t * k + s], yp + (long)p * d, dst, d, accumulate: s > 0);
+            }
+
+            if (k == 0)
+            {
+                new Span<float>(dst, d).Clear();
             }
         }
     }
 
-    /// <summary>y += a * x over n elements.</summary>
-    private static void Axpy(float a, float* x, float* y, int n)
+    /// <summary>y = a * x (+ y when <paramref name="accumulate"/>) over n elements.</summary>
+    private static void Axpy(float a, float* x, float* y, int n, bool accumulate)
     {
         int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
+        if (Vector512.IsHardwareAccelerated)
         {
-            var av = new System.Numerics.Vector<float>(a);
-            int w = System.Numerics.Vector<float>.Count;
-            for (; i + w <= n; i += w)
+            var av = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16)
             {
-                System.Numerics.Vector.Store(System.Numerics.Vector.FusedMultiplyAdd(
-                    av, System.Numerics.Vector.Load(x + i), System.Numerics.Vector.Load(y + i)), y + i);
+                var acc = accumulate ? Vector512.Load(y + i) : Vector512<float>.Zero;
+                Vector512.FusedMultiplyAdd(av, Vector512.Load(x + i), acc).Store(y + i);
             }
         }
 
-        for (; i < n; i++) { y[i] = MathF.FusedMultiplyAdd(a, x[i], y[i]); }
+        for (; i < n; i++) { y[i] = MathF.FusedMultiplyAdd(a, x[i], accumulate ? y[i] : 0f); }
     }
 
-    /// <summary>OP-16: c = a + b.</summary>
-    private static void Add(CpuBuffer a, CpuBuffer b, CpuBuffer c)
+    /// <summary>OP-16: c = a + b, rows in parallel.</summary>
+    private void Add(CpuBuffer a, CpuBuffer b, CpuBuffer c)
     {
         long n = c.Desc.Shape.Elements;
-        for (long i = 0; i < n; i++) { c.F32[i] = a.F32[i] + b.F32[i]; }
+        const int Chunk = 16384;
+        var job = _range.For(checked((int)((n + Chunk - 1) / Chunk)), 1, &AddChunks);
+        job.P0 = a.F32;
+        job.P1 = b.F32;
+        job.P2 = c.F32;
+        job.I0 = Chunk;
+        job.I1 = checked((int)n);
+        _pool.Run(job);
+    }
+
+    private static void AddChunks(RangeJob j, int begin, int end)
+    {
+        long from = (long)begin * j.I0, to = Math.Min((long)end * j.I0, j.I1);
+        float* a = (float*)j.P0, b = (float*)j.P1, c = (float*)j.P2;
+        long i = from;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= to; i += 16)
+            {
+                (Vector512.Load(a + i) + Vector512.Load(b + i)).Store(c + i);
+            }
+        }
+
+        for (; i < to; i++) { c[i] = a[i] + b[i]; }
     }
 
     /// <summary>

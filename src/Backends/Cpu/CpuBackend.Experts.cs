@@ -175,6 +175,12 @@ public sealed unsafe partial class CpuBackend
     private void RunGemm()
     {
         _gemm.Seal(Threads);
+        if (_gemm.Rows.BlockCount > 0)
+        {
+            _gemm.Rows.Seal();
+            _pool.Run(_gemm.Rows);
+        }
+
         _pool.Run(_gemm);
     }
 

@@ -39,17 +39,70 @@ public sealed unsafe partial class CpuBackend
         ReferenceOps.RouterScore(z, p, experts, (ScoreFunc)j.I1);
     }
 
-    private static void SelectionBias(CpuBuffer p, CpuBuffer b, CpuBuffer q) =>
-        ReferenceOps.SelectionBias(p.F32Span, b.F32Span, q.F32Span, p.Dim(1));
+    /// <summary>The row-wise routing ops (OP-4, 5, 6, 8): the reference's span routines on row ranges in parallel.</summary>
+    private enum RowOp { SelectionBias, GroupLimit, TopK, RouteWeights }
 
-    private static void GroupLimitMask(CpuBuffer q, CpuBuffer result, GroupLimitAttributes a) =>
-        ReferenceOps.GroupLimitMask(q.F32Span, result.F32Span, q.Dim(1), a.Groups, a.TopGroups, a.Score);
+    private void SelectionBias(CpuBuffer p, CpuBuffer b, CpuBuffer q) =>
+        RunRows(RowOp.SelectionBias, p.Dim(0), p.Dim(1), 0, p.F32, b.F32, q.F32, null);
 
-    private static void TopK(CpuBuffer q, CpuBuffer idx, int k) => ReferenceOps.TopK(q.F32Span, idx.I32Span, q.Dim(1), k);
+    private void GroupLimitMask(CpuBuffer q, CpuBuffer result, GroupLimitAttributes a)
+    {
+        var job = RowJob(RowOp.GroupLimit, q.Dim(0), q.Dim(1), a.Groups, q.F32, null, result.F32, null);
+        job.I3 = a.TopGroups;
+        job.F0 = (float)(int)a.Score;
+        _pool.Run(job);
+    }
+
+    private void TopK(CpuBuffer q, CpuBuffer idx, int k) => RunRows(RowOp.TopK, q.Dim(0), q.Dim(1), k, q.F32, null, idx.I32, null);
+
+    private void RouteWeights(CpuBuffer p, CpuBuffer idx, CpuBuffer w, RouteWeightsAttributes a)
+    {
+        var job = RowJob(RowOp.RouteWeights, p.Dim(0), p.Dim(1), idx.Dim(1), p.F32, idx.I32, w.F32, null);
+        job.I3 = a.Normalize ? 1 : 0;
+        job.F0 = a.Scale;
+        job.F1 = a.Epsilon;
+        _pool.Run(job);
+    }
+
+    private void RunRows(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c, void* d) =>
+        _pool.Run(RowJob(op, rows, experts, extra, a, b, c, d));
+
+    private RangeJob RowJob(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c, void* d)
+    {
+        var job = _range.For(rows, Math.Max(16, 8192 / Math.Max(experts, 1)), &RoutingRows);
+        job.P0 = a;
+        job.P1 = b;
+        job.P2 = c;
+        job.P3 = d;
+        job.I0 = experts;
+        job.I1 = extra;
+        job.I2 = (int)op;
+        return job;
+    }
+
+    private static void RoutingRows(RangeJob j, int begin, int end)
+    {
+        int e = j.I0, k = j.I1, n = (end - begin) * e;
+        long at = (long)begin * e, atK = (long)begin * k;
+        var rows = new ReadOnlySpan<float>((float*)j.P0 + at, n);
+        switch ((RowOp)j.I2)
+        {
+            case RowOp.SelectionBias:
+                ReferenceOps.SelectionBias(rows, new ReadOnlySpan<float>(j.P1, e), new Span<float>((float*)j.P2 + at, n), e);
+                break;
+            case RowOp.GroupLimit:
+                ReferenceOps.GroupLimitMask(rows, new Span<float>((float*)j.P2 + at, n), e, k, j.I3, (GroupScore)(int)j.F0);
+                break;
+            case RowOp.TopK:
+                ReferenceOps.TopK(rows, new Span<int>((int*)j.P2 + atK, (end - begin) * k), e, k);
+                break;
+            default:
+                ReferenceOps.RouteWeights(rows, new ReadOnlySpan<int>((int*)j.P1 + atK, (end - begin) * k),
+                    new Span<float>((float*)j.P2 + atK, (end - begin) * k), e, k, j.I3 != 0, j.F0, j.F1);
+                break;
+        }
+    }
 
     private static void HashRoute(CpuBuffer tokenIds, CpuBuffer table, CpuBuffer idx, int experts) =>
         ReferenceOps.HashRoute(tokenIds.I32Span, table.I32Span, idx.I32Span, table.Dim(1), experts);
-
-    private static void RouteWeights(CpuBuffer p, CpuBuffer idx, CpuBuffer w, RouteWeightsAttributes a) =>
-        ReferenceOps.RouteWeights(p.F32Span, idx.I32Span, w.F32Span, p.Dim(1), idx.Dim(1), a.Normalize, a.Scale, a.Epsilon);
 }

@@ -15,12 +15,16 @@ internal sealed unsafe partial class GemmJob
     {
         if (UsesPanels)
         {
+            // Row chunks start on block boundaries, so a tile's blocks are consecutive.
+            mChunk = Math.Max(PanelKernel.MaxRows, mChunk / PanelKernel.MaxRows * PanelKernel.MaxRows);
+            int first = Rows.Add(m0, m1);
             int step = Pair ? PanelLayout.Width : 2 * PanelLayout.Width;
             for (int n = 0; n < outDim; n += step)
             {
                 for (int m = m0; m < m1; m += mChunk)
                 {
-                    Add(new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + step), Panel: true));
+                    Add(new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + step), Panel: true,
+                        Block: first + (m - m0) / PanelKernel.MaxRows));
                 }
             }
         }
@@ -33,6 +37,13 @@ internal sealed unsafe partial class GemmJob
             AddTiles(expert, m0, m1, outDim, nChunk, mChunk);
         }
     }
+
+    /// <summary>Bytes ahead at which the first row block of a panel tile prefetches (env ACCEL_CPU_PANEL_PREFETCH; 0 = off).</summary>
+    private static readonly nint PanelPrefetch =
+        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_PANEL_PREFETCH"), out int d) ? d : 2048;
+
+    /// <summary>The row blocks of the panel tiles, packed by the pool before the tiles run.</summary>
+    public RowBlocks Rows { get; } = new();
 
     /// <summary>Whether the tiles run the panel kernel (weights in panels, AVX-512 path).</summary>
     private bool UsesPanels => !Portable && Gate.Panels && (!Pair || Up.Panels);
@@ -53,13 +64,14 @@ internal sealed unsafe partial class GemmJob
         for (int m = t.M0; m < t.M1; m += PanelKernel.MaxRows)
         {
             int rows = Math.Min(PanelKernel.MaxRows, t.M1 - m);
-            float* x = X + (nint)m * Ldx;
+            float* x = Rows.Block(t.Block + (m - t.M0) / PanelKernel.MaxRows);
+            nint prefetch = m == t.M0 ? PanelPrefetch : 0;
             switch (Gate.Format)
             {
-                case WeightFormat.F32: RunPanelRows<F32Format>(rows, x, pa, pb, sa, sb, tile); break;
-                case WeightFormat.BF16: RunPanelRows<BF16Format>(rows, x, pa, pb, sa, sb, tile); break;
-                case WeightFormat.Fp8F32Scale: RunPanelRows<Fp8F32ScaleFormat>(rows, x, pa, pb, sa, sb, tile); break;
-                default: RunPanelRows<Fp8E8ScaleFormat>(rows, x, pa, pb, sa, sb, tile); break;
+                case WeightFormat.F32: RunPanelRows<F32Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
+                case WeightFormat.BF16: RunPanelRows<BF16Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
+                case WeightFormat.Fp8F32Scale: RunPanelRows<Fp8F32ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
+                default: RunPanelRows<Fp8E8ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
             }
 
             for (int r = 0; r < rows; r++)
@@ -84,25 +96,24 @@ internal sealed unsafe partial class GemmJob
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RunPanelRows<TF>(int rows, float* x, byte* pa, byte* pb, byte* sa, byte* sb, float* tile)
+    private void RunPanelRows<TF>(int rows, float* x, byte* pa, byte* pb, byte* sa, byte* sb, float* tile, nint prefetch)
         where TF : struct, IWeightFormat
     {
         int k = Gate.In;
-        nint ld = Ldx;
         switch (rows)
         {
-            case 12: PanelKernel.Run<TF, R12>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 11: PanelKernel.Run<TF, R11>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 10: PanelKernel.Run<TF, R10>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 9: PanelKernel.Run<TF, R9>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 8: PanelKernel.Run<TF, R8>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 7: PanelKernel.Run<TF, R7>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 6: PanelKernel.Run<TF, R6>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 5: PanelKernel.Run<TF, R5>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 4: PanelKernel.Run<TF, R4>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 3: PanelKernel.Run<TF, R3>(x, ld, pa, pb, sa, sb, k, tile); break;
-            case 2: PanelKernel.Run<TF, R2>(x, ld, pa, pb, sa, sb, k, tile); break;
-            default: PanelKernel.Run<TF, R1>(x, ld, pa, pb, sa, sb, k, tile); break;
+            case 12: PanelKernel.Run<TF, R12>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 11: PanelKernel.Run<TF, R11>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 10: PanelKernel.Run<TF, R10>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 9: PanelKernel.Run<TF, R9>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 8: PanelKernel.Run<TF, R8>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 7: PanelKernel.Run<TF, R7>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 6: PanelKernel.Run<TF, R6>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 5: PanelKernel.Run<TF, R5>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 4: PanelKernel.Run<TF, R4>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 3: PanelKernel.Run<TF, R3>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 2: PanelKernel.Run<TF, R2>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            default: PanelKernel.Run<TF, R1>(x, pa, pb, sa, sb, k, tile, prefetch); break;
         }
     }
 }

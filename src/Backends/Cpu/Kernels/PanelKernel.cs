@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Accel.Backends.Cpu.Kernels;
 
@@ -13,13 +14,16 @@ internal readonly struct R12 : IRowCount { public static int Count => 12; }
 #pragma warning restore CS1591
 
 /// <summary>
-/// The panel micro-kernel: up to 12 activation rows against two 16-column weight panels stored
-/// k-major (<see cref="PanelLayout"/>), so each step along the input dimension loads 16 weights of
-/// each panel as one vector (dequantised in registers), broadcasts one activation per row and
-/// issues two FMAs per row into 24 accumulators that hold the whole 12 x 32 output tile: no
-/// horizontal sums, one contiguous stream per panel. With one row it is the decode GEMV (each
-/// weight byte read once); with 12 rows the panels stay in cache while row blocks pass over them.
-/// Writes <c>tile[r * 32 + j]</c> (panel a, j &lt; 16) and <c>tile[r * 32 + 16 + j]</c> (panel b).
+/// The panel micro-kernel: a block of up to 12 activation rows, packed k-major (xt[k * rows + r],
+/// see <see cref="RowBlocks"/>), against two 16-column weight panels stored k-major
+/// (<see cref="PanelLayout"/>). Each step along the input dimension loads 16 weights of each
+/// panel as one vector (dequantised in registers), broadcasts one activation per row and issues
+/// two FMAs per row into 24 accumulators that hold the whole 12 x 32 output tile: no horizontal
+/// sums, one contiguous stream per operand, and few enough pointers that nothing spills. With one
+/// row it is the decode GEMV (each weight byte read once); with 12 rows the panels stay in cache
+/// while row blocks pass over them. Writes <c>tile[r * 32 + j]</c> (panel a, j &lt; 16) and
+/// <c>tile[r * 32 + 16 + j]</c> (panel b); <c>prefetch</c> (bytes, 0 for none) is how far ahead the
+/// panels are prefetched.
 /// </summary>
 internal static unsafe class PanelKernel
 {
@@ -27,7 +31,7 @@ internal static unsafe class PanelKernel
     public const int MaxRows = 12;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TF, TR>(float* x, nint ldx, byte* pa, byte* pb, byte* sa, byte* sb, int kLength, float* tile)
+    public static void Run<TF, TR>(float* xt, byte* pa, byte* pb, byte* sa, byte* sb, int kLength, float* tile, nint prefetch)
         where TF : struct, IWeightFormat
         where TR : struct, IRowCount
     {
@@ -44,106 +48,104 @@ internal static unsafe class PanelKernel
         Vector512<float> a9 = z, b9 = z;
         Vector512<float> a10 = z, b10 = z;
         Vector512<float> a11 = z, b11 = z;
-        float* x0 = x + 0 * ldx;
-        float* x1 = x + 1 * ldx;
-        float* x2 = x + 2 * ldx;
-        float* x3 = x + 3 * ldx;
-        float* x4 = x + 4 * ldx;
-        float* x5 = x + 5 * ldx;
-        float* x6 = x + 6 * ldx;
-        float* x7 = x + 7 * ldx;
-        float* x8 = x + 8 * ldx;
-        float* x9 = x + 9 * ldx;
-        float* x10 = x + 10 * ldx;
-        float* x11 = x + 11 * ldx;
+        float* xk = xt;
         for (int kb = 0; kb < kLength; kb += TF.BlockK)
         {
             int kEnd = kLength - kb > TF.BlockK ? kb + TF.BlockK : kLength;
             var scaleA = TF.Scale(sa, kb);
             var scaleB = TF.Scale(sb, kb);
-            for (int k = kb; k < kEnd; k++)
+            for (int k = kb; k < kEnd; k++, xk += TR.Count)
             {
                 var wa = TF.Load(pa, k * 16, scaleA);
                 var wb = TF.Load(pb, k * 16, scaleB);
+                if (prefetch != 0)
                 {
-                    var v = Vector512.Create(x0[k]);
+                    // The first row block streams the panels from memory: fetch a few hundred
+                    // cycles ahead, further than the out-of-order window reaches on its own.
+                    nint at = prefetch + TF.Offset(k * 16);
+                    Sse.Prefetch0(pa + at);
+                    Sse.Prefetch0(pb + at);
+                }
+
+                {
+                    var v = Vector512.Create(xk[0]);
                     a0 = Vector512.FusedMultiplyAdd(v, wa, a0);
                     b0 = Vector512.FusedMultiplyAdd(v, wb, b0);
                 }
 
                 if (TR.Count > 1)
                 {
-                    var v = Vector512.Create(x1[k]);
+                    var v = Vector512.Create(xk[1]);
                     a1 = Vector512.FusedMultiplyAdd(v, wa, a1);
                     b1 = Vector512.FusedMultiplyAdd(v, wb, b1);
                 }
 
                 if (TR.Count > 2)
                 {
-                    var v = Vector512.Create(x2[k]);
+                    var v = Vector512.Create(xk[2]);
                     a2 = Vector512.FusedMultiplyAdd(v, wa, a2);
                     b2 = Vector512.FusedMultiplyAdd(v, wb, b2);
                 }
 
                 if (TR.Count > 3)
                 {
-                    var v = Vector512.Create(x3[k]);
+                    var v = Vector512.Create(xk[3]);
                     a3 = Vector512.FusedMultiplyAdd(v, wa, a3);
                     b3 = Vector512.FusedMultiplyAdd(v, wb, b3);
                 }
 
                 if (TR.Count > 4)
                 {
-                    var v = Vector512.Create(x4[k]);
+                    var v = Vector512.Create(xk[4]);
                     a4 = Vector512.FusedMultiplyAdd(v, wa, a4);
                     b4 = Vector512.FusedMultiplyAdd(v, wb, b4);
                 }
 
                 if (TR.Count > 5)
                 {
-                    var v = Vector512.Create(x5[k]);
+                    var v = Vector512.Create(xk[5]);
                     a5 = Vector512.FusedMultiplyAdd(v, wa, a5);
                     b5 = Vector512.FusedMultiplyAdd(v, wb, b5);
                 }
 
                 if (TR.Count > 6)
                 {
-                    var v = Vector512.Create(x6[k]);
+                    var v = Vector512.Create(xk[6]);
                     a6 = Vector512.FusedMultiplyAdd(v, wa, a6);
                     b6 = Vector512.FusedMultiplyAdd(v, wb, b6);
                 }
 
                 if (TR.Count > 7)
                 {
-                    var v = Vector512.Create(x7[k]);
+                    var v = Vector512.Create(xk[7]);
                     a7 = Vector512.FusedMultiplyAdd(v, wa, a7);
                     b7 = Vector512.FusedMultiplyAdd(v, wb, b7);
                 }
 
                 if (TR.Count > 8)
                 {
-                    var v = Vector512.Create(x8[k]);
+                    var v = Vector512.Create(xk[8]);
                     a8 = Vector512.FusedMultiplyAdd(v, wa, a8);
                     b8 = Vector512.FusedMultiplyAdd(v, wb, b8);
                 }
 
                 if (TR.Count > 9)
                 {
-                    var v = Vector512.Create(x9[k]);
+                    var v = Vector512.Create(xk[9]);
                     a9 = Vector512.FusedMultiplyAdd(v, wa, a9);
                     b9 = Vector512.FusedMultiplyAdd(v, wb, b9);
                 }
 
                 if (TR.Count > 10)
                 {
-                    var v = Vector512.Create(x10[k]);
+                    var v = Vector512.Create(xk[10]);
                     a10 = Vector512.FusedMultiplyAdd(v, wa, a10);
                     b10 = Vector512.FusedMultiplyAdd(v, wb, b10);
                 }
 
                 if (TR.Count > 11)
                 {
-                    var v = Vector512.Create(x11[k]);
+                    var v = Vector512.Create(xk[11]);
                     a11 = Vector512.FusedMultiplyAdd(v, wa, a11);
                     b11 = Vector512.FusedMultiplyAdd(v, wb, b11);
                 }

@@ -10,8 +10,8 @@ internal sealed unsafe class RangeJob : ParallelJob
     public int Total;
     public int Chunk;
     public void* P0, P1, P2, P3, P4, P5;
-    public int I0, I1, I2;
-    public float F0;
+    public int I0, I1, I2, I3;
+    public float F0, F1;
 
     /// <summary>Sets the loop; the caller fills the slots and runs it on the pool.</summary>
     public RangeJob For(int total, int chunk, delegate*<RangeJob, int, int, void> body)
