@@ -199,7 +199,6 @@ public sealed unsafe partial class CpuBackend : BackendBase
     {
         _deferred.Clear();
         _pool.Dispose();
-        _gemm.FreePanels();
         _gemm.Rows.Free();
         if (_scratch != null)
         {

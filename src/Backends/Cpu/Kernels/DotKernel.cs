@@ -4,22 +4,6 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Accel.Backends.Cpu.Kernels;
 
-/// <summary>A compile-time row count for the dot kernel (the JIT removes the unused rows).</summary>
-internal interface IRowCount
-{
-    /// <summary>Rows of X the kernel handles, 1 to 6.</summary>
-    static abstract int Count { get; }
-}
-
-#pragma warning disable CS1591
-internal readonly struct R1 : IRowCount { public static int Count => 1; }
-internal readonly struct R2 : IRowCount { public static int Count => 2; }
-internal readonly struct R3 : IRowCount { public static int Count => 3; }
-internal readonly struct R4 : IRowCount { public static int Count => 4; }
-internal readonly struct R5 : IRowCount { public static int Count => 5; }
-internal readonly struct R6 : IRowCount { public static int Count => 6; }
-#pragma warning restore CS1591
-
 /// <summary>Four weight rows (stored bytes) and their scale rows.</summary>
 internal unsafe struct WeightRows4
 {

@@ -7,8 +7,8 @@ internal sealed unsafe partial class GemmJob
 {
     /// <summary>
     /// Adds the tiles for rows [m0, m1) of expert e over output columns [0, outDim), choosing the
-    /// kernel: the panel kernel when the weights are in panels, the packed-activation kernel for
-    /// long fp32 segments, the dot kernel otherwise (<paramref name="nChunk"/> columns and
+    /// kernel: the panel kernel when the weights are in panels, the dot kernel otherwise
+    /// (<paramref name="nChunk"/> columns and
     /// <paramref name="mChunk"/> rows per tile bound the work of one tile).
     /// </summary>
     public void AddSegment(int expert, int m0, int m1, int outDim, int nChunk, int mChunk)
@@ -27,10 +27,6 @@ internal sealed unsafe partial class GemmJob
                         Block: first + (m - m0) / PanelKernel.MaxRows));
                 }
             }
-        }
-        else if (UsesPacked(m1 - m0))
-        {
-            AddPackedTiles(expert, m0, m1, outDim);
         }
         else
         {

@@ -5,8 +5,7 @@ using System.Runtime.InteropServices;
 namespace Accel.Backends.Cpu.Kernels;
 
 /// <summary>One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight.</summary>
-internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Packed = false, bool Panel = false,
-    int Block = 0);
+internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Panel = false, int Block = 0);
 
 /// <summary>
 /// Y = X * W^T over a list of tiles, run by every pool thread (tiles taken dynamically). In pair
@@ -72,18 +71,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
     }
 
-    /// <summary>
-    /// Adds prefill tiles for rows [m0, m1) of expert e: panels of up to 48 rows, each against all
-    /// output columns with the packed-activation kernel (fp32 weights on the AVX-512 path only).
-    /// </summary>
-    private void AddPackedTiles(int expert, int m0, int m1, int outDim)
-    {
-        for (int m = m0; m < m1; m += PanelRows)
-        {
-            Add(new GemmTask(expert, m, Math.Min(m1, m + PanelRows), 0, outDim, Packed: true));
-        }
-    }
-
     private void Add(in GemmTask task)
     {
         if (TaskCount == _tasks.Length)
@@ -94,22 +81,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         _tasks[TaskCount++] = task;
     }
 
-    /// <summary>Whether rows of a segment this long go through the packed prefill kernel.</summary>
-    public bool UsesPacked(int rows) => !Portable && Gate.Format == WeightFormat.F32 && (!Pair || Up.Format == WeightFormat.F32)
-        && rows >= PackedMinRows;
-
     /// <summary>Prepares the job to run every added tile.</summary>
     public void Seal(int threads)
     {
         if (_scratch.Length < threads)
         {
             Array.Resize(ref _scratch, threads);
-        }
-
-        if (_panels.Length < threads)
-        {
-            Array.Resize(ref _panels, threads);
-            Array.Resize(ref _panelBytes, threads);
         }
 
         Reset(TaskCount);
@@ -121,12 +98,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         if (t.Panel)
         {
             RunPanel(t);
-            return;
-        }
-
-        if (t.Packed)
-        {
-            RunPacked(t, worker);
             return;
         }
 

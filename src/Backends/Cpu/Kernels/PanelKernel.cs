@@ -4,15 +4,6 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Accel.Backends.Cpu.Kernels;
 
-#pragma warning disable CS1591
-internal readonly struct R7 : IRowCount { public static int Count => 7; }
-internal readonly struct R8 : IRowCount { public static int Count => 8; }
-internal readonly struct R9 : IRowCount { public static int Count => 9; }
-internal readonly struct R10 : IRowCount { public static int Count => 10; }
-internal readonly struct R11 : IRowCount { public static int Count => 11; }
-internal readonly struct R12 : IRowCount { public static int Count => 12; }
-#pragma warning restore CS1591
-
 /// <summary>
 /// The panel micro-kernel: a block of up to 12 activation rows, packed k-major (xt[k * rows + r],
 /// see <see cref="RowBlocks"/>), against two 16-column weight panels stored k-major
