@@ -71,4 +71,33 @@ public sealed class LayerTests
         var again = onCpu.Run(x);
         Assert.That(again.Output.AsSpan<float>().SequenceEqual(a.Output.AsSpan<float>()), Is.True, "runs are deterministic");
     }
+
+    /// <summary>
+    /// Steady-state runs allocate nothing in the backend: what a run allocates is the session's
+    /// result tensors and bookkeeping, the same at 4 and at 96 tokens rather than growing with the
+    /// work (fused experts, row blocks and tiles reuse memory kept by the backend).
+    /// </summary>
+    [TestCase(SyntheticFormat.F32)]
+    [TestCase(SyntheticFormat.Fp8)]
+    public void Steady_state_runs_allocate_only_their_results(SyntheticFormat format)
+    {
+        var config = MoePresets.DeepSeekV3Tiny with { Hidden = 256, ExpertWidth = 96, SharedWidth = 192, Experts = 16 };
+        var weights = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, 2, format)), config, 2);
+        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2));
+        using var layer = new MoeLayer(config, 2, weights, [cpu], new SessionOptions(Strict: true));
+        long PerRun(int tokens)
+        {
+            var x = SyntheticCheckpoint.Activations(tokens, config.Hidden);
+            layer.Run(x);
+            layer.Run(x);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 4; i++) { layer.Run(x); }
+            long outputBytes = (long)tokens * config.Hidden * 4;
+            return (GC.GetTotalAllocatedBytes(precise: true) - before) / 4 - outputBytes;
+        }
+
+        long small = PerRun(4), large = PerRun(96);
+        TestContext.Out.WriteLine($"allocated per run besides the output: {small} B at 4 tokens, {large} B at 96 tokens");
+        Assert.That(large, Is.LessThan(small + 96 * 64), "allocation must not grow with the tokens beyond the results");
+    }
 }

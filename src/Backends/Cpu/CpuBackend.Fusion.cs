@@ -19,7 +19,7 @@ public sealed unsafe partial class CpuBackend
     private float[] _rowScales = [];
 
     /// <summary>A grouped product held back until its SwiGlu arrives.</summary>
-    private sealed record DeferredGemm(CpuBuffer X, CpuBuffer W, CpuBuffer? Scale, CpuBuffer Offsets, CpuBuffer Y);
+    private readonly record struct DeferredGemm(CpuBuffer X, CpuBuffer W, CpuBuffer? Scale, CpuBuffer Offsets, CpuBuffer Y);
 
     /// <summary>Records that the two products feeding <paramref name="swiglu"/> may be fused with it.</summary>
     private void NoteFusion(OpNode swiglu, Graph.Graph graph)
@@ -100,13 +100,16 @@ public sealed unsafe partial class CpuBackend
         _deferred.Clear();
     }
 
-    /// <summary>Whether <paramref name="buffer"/> is read or written by a deferred product.</summary>
-    private bool IsDeferred(CpuBuffer buffer)
+    /// <summary>
+    /// Whether <paramref name="buffer"/> is written by a deferred product or, unless
+    /// <paramref name="writtenOnly"/>, read by one (reading its inputs needs no flush; changing them does).
+    /// </summary>
+    private bool IsDeferred(CpuBuffer buffer, bool writtenOnly = false)
     {
         foreach (var d in _deferred)
         {
-            if (ReferenceEquals(d.X, buffer) || ReferenceEquals(d.W, buffer) || ReferenceEquals(d.Scale, buffer)
-                || ReferenceEquals(d.Offsets, buffer) || ReferenceEquals(d.Y, buffer))
+            if (ReferenceEquals(d.Y, buffer) || (!writtenOnly && (ReferenceEquals(d.X, buffer) || ReferenceEquals(d.W, buffer)
+                || ReferenceEquals(d.Scale, buffer) || ReferenceEquals(d.Offsets, buffer))))
             {
                 return true;
             }

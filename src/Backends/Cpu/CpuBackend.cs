@@ -66,7 +66,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     protected override void DownloadCore(IDeviceBuffer source, Span<byte> destination)
     {
         var b = (CpuBuffer)source;
-        if (IsDeferred(b))
+        if (IsDeferred(b, writtenOnly: true))
         {
             FlushDeferred();
         }
