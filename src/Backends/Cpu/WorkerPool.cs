@@ -46,7 +46,10 @@ internal sealed class WorkerPool : IDisposable
     private readonly object _lock = new();
     private ParallelJob? _job;
     private int _generation;
-    private int _remaining;
+    private int _joined = Closed;
+
+    /// <summary>Added to the join count when the caller has drained the job: negative means closed.</summary>
+    private const int Closed = -(1 << 30);
     private volatile bool _stop;
     private ExceptionDispatchInfo? _error;
 
@@ -65,7 +68,12 @@ internal sealed class WorkerPool : IDisposable
     /// <summary>Threads that run a job, the caller included.</summary>
     public int Threads { get; }
 
-    /// <summary>Runs <paramref name="job"/> (already <see cref="ParallelJob.Reset"/>) on all threads and waits.</summary>
+    /// <summary>
+    /// Runs <paramref name="job"/> (already <see cref="ParallelJob.Reset"/>) on the caller and on
+    /// every worker that joins while it still has items, and waits for those. A worker still asleep
+    /// when the caller has drained the job is not waited for (its wake-up would cost more than the
+    /// job), so the first op after an idle spell does not pay the wake-up latency.
+    /// </summary>
     public void Run(ParallelJob job)
     {
         if (Threads == 1 || job.Count <= 1)
@@ -76,7 +84,7 @@ internal sealed class WorkerPool : IDisposable
 
         _job = job;
         _error = null;
-        Volatile.Write(ref _remaining, _threads.Length);
+        Volatile.Write(ref _joined, 0);
         lock (_lock)
         {
             _generation++;
@@ -89,8 +97,10 @@ internal sealed class WorkerPool : IDisposable
         }
         finally
         {
+            // Close the job to latecomers, then wait for the workers that joined it.
+            Interlocked.Add(ref _joined, Closed);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _remaining) > 0)
+            while (Volatile.Read(ref _joined) != Closed)
             {
                 spin.SpinOnce(-1);
             }
@@ -99,6 +109,24 @@ internal sealed class WorkerPool : IDisposable
         }
 
         _error?.Throw();
+    }
+
+    /// <summary>Joins the current job unless it is closed; false when it is.</summary>
+    private bool TryJoin()
+    {
+        while (true)
+        {
+            int n = Volatile.Read(ref _joined);
+            if (n < 0)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _joined, n + 1, n) == n)
+            {
+                return true;
+            }
+        }
     }
 
     private void Loop(int worker)
@@ -130,6 +158,11 @@ internal sealed class WorkerPool : IDisposable
             }
 
             seen = Volatile.Read(ref _generation);
+            if (!TryJoin())
+            {
+                continue;
+            }
+
             try
             {
                 _job?.Drain(worker);
@@ -140,7 +173,7 @@ internal sealed class WorkerPool : IDisposable
             }
             finally
             {
-                Interlocked.Decrement(ref _remaining);
+                Interlocked.Decrement(ref _joined);
             }
         }
     }
