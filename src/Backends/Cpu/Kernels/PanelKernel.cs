@@ -40,22 +40,23 @@ internal static unsafe class PanelKernel
         Vector512<float> a10 = z, b10 = z;
         Vector512<float> a11 = z, b11 = z;
         float* xk = xt;
+        nint step = TF.Offset(16);
+        byte* qa = pa, qb = pb;
         for (int kb = 0; kb < kLength; kb += TF.BlockK)
         {
             int kEnd = kLength - kb > TF.BlockK ? kb + TF.BlockK : kLength;
             var scaleA = TF.Scale(sa, kb);
             var scaleB = TF.Scale(sb, kb);
-            for (int k = kb; k < kEnd; k++, xk += TR.Count)
+            for (int k = kb; k < kEnd; k++, xk += TR.Count, qa += step, qb += step)
             {
-                var wa = TF.Load(pa, k * 16, scaleA);
-                var wb = TF.Load(pb, k * 16, scaleB);
+                var wa = TF.Load(qa, 0, scaleA);
+                var wb = TF.Load(qb, 0, scaleB);
                 if (prefetch != 0)
                 {
                     // The first row block streams the panels from memory: fetch a few hundred
                     // cycles ahead, further than the out-of-order window reaches on its own.
-                    nint at = prefetch + TF.Offset(k * 16);
-                    Sse.Prefetch0(pa + at);
-                    Sse.Prefetch0(pb + at);
+                    Sse.Prefetch0(qa + prefetch);
+                    Sse.Prefetch0(qb + prefetch);
                 }
 
                 {
