@@ -56,20 +56,32 @@ internal sealed class IlgpuEngine(IlgpuBackend backend, Accelerator accelerator)
         backend.AllocateUncounted(new TensorDesc("status", DType.I32, new Shape(elements)));
 
     /// <inheritdoc/>
-    public void Write(IDeviceBuffer buffer, ReadOnlySpan<byte> source)
+    /// <remarks>
+    /// ILGPU turns the host reference into a raw address without pinning it, so a span over a
+    /// managed array must be pinned for the whole copy: otherwise a garbage collection on another
+    /// thread can move the array mid-copy and the copy reads from (or writes to) where it was.
+    /// </remarks>
+    public unsafe void Write(IDeviceBuffer buffer, ReadOnlySpan<byte> source)
     {
         if (!source.IsEmpty)
         {
-            ((IlgpuBuffer)buffer).Bytes.CopyFromCPU(Stream, ref MemoryMarshal.GetReference(source), source.Length);
+            fixed (byte* pinned = source)
+            {
+                ((IlgpuBuffer)buffer).Bytes.CopyFromCPU(Stream, ref *pinned, source.Length);
+            }
         }
     }
 
     /// <inheritdoc/>
-    public void Read(IDeviceBuffer buffer, Span<byte> destination)
+    /// <remarks>Pins the destination for the copy, as <see cref="Write"/> does the source.</remarks>
+    public unsafe void Read(IDeviceBuffer buffer, Span<byte> destination)
     {
         if (!destination.IsEmpty)
         {
-            ((IlgpuBuffer)buffer).Bytes.CopyToCPU(Stream, ref MemoryMarshal.GetReference(destination), destination.Length);
+            fixed (byte* pinned = destination)
+            {
+                ((IlgpuBuffer)buffer).Bytes.CopyToCPU(Stream, ref *pinned, destination.Length);
+            }
         }
     }
 
