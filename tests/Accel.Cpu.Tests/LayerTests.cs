@@ -100,4 +100,39 @@ public sealed class LayerTests
         TestContext.Out.WriteLine($"allocated per run besides the output: {small} B at 4 tokens, {large} B at 96 tokens");
         Assert.That(large, Is.LessThan(small + 96 * 64), "allocation must not grow with the tokens beyond the results");
     }
+
+    /// <summary>
+    /// Sessions that share one backend (as a host's layers do) may run from several threads at
+    /// once: each result equals the same layer run alone.
+    /// </summary>
+    [Test]
+    public void Layers_sharing_a_backend_run_concurrently()
+    {
+        var config = MoePresets.DeepSeekV3Tiny with { Hidden = 256, ExpertWidth = 96, SharedWidth = 192, Experts = 16 };
+        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2));
+        var layers = new[] { 1, 2, 3 }.Select(seed =>
+        {
+            var w = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, 2, SyntheticFormat.F32, seed)), config, 2);
+            return new MoeLayer(config, 2, w, [cpu], new SessionOptions(Strict: true));
+        }).ToArray();
+        try
+        {
+            var inputs = new[] { 5, 40, 17 }.Select(t => SyntheticCheckpoint.Activations(t, config.Hidden)).ToArray();
+            var alone = layers.Select((l, i) => l.Run(inputs[i]).Output.AsSpan<float>().ToArray()).ToArray();
+            var together = new float[layers.Length][];
+            Parallel.For(0, 3 * layers.Length, new ParallelOptions { MaxDegreeOfParallelism = 3 }, j =>
+            {
+                int i = j % layers.Length;
+                together[i] = layers[i].Run(inputs[i]).Output.AsSpan<float>().ToArray();
+            });
+            for (int i = 0; i < layers.Length; i++)
+            {
+                Assert.That(together[i], Is.EqualTo(alone[i]), $"layer {i} run concurrently");
+            }
+        }
+        finally
+        {
+            foreach (var l in layers) { l.Dispose(); }
+        }
+    }
 }

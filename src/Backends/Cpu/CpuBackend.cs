@@ -15,6 +15,12 @@ namespace Accel.Backends.Cpu;
 public sealed unsafe partial class CpuBackend : BackendBase
 {
     private readonly WorkerPool _pool;
+
+    /// <summary>
+    /// Serialises transfers and ops: the jobs, scratch memory, deferred products and weight
+    /// layouts are shared by every session on this backend.
+    /// </summary>
+    private readonly object _gate = new();
     private readonly GemmJob _gemm = new();
     private readonly RangeJob _range = new();
     private readonly bool _portable;
@@ -41,7 +47,11 @@ public sealed unsafe partial class CpuBackend : BackendBase
     /// <inheritdoc/>
     protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph)
     {
-        NoteFusion(node, graph);
+        lock (_gate)
+        {
+            NoteFusion(node, graph);
+        }
+
         return OpSupport.Yes;
     }
 
@@ -52,30 +62,44 @@ public sealed unsafe partial class CpuBackend : BackendBase
     protected override void UploadCore(IDeviceBuffer destination, ReadOnlySpan<byte> source)
     {
         var b = (CpuBuffer)destination;
-        if (IsDeferred(b))
+        lock (_gate)
         {
-            FlushDeferred();
-        }
+            if (IsDeferred(b))
+            {
+                FlushDeferred();
+            }
 
-        source.CopyTo(b.Bytes);
-        b.Panels = false;
-        b.Version++;
+            source.CopyTo(b.Bytes);
+            b.Panels = false;
+            b.Version++;
+        }
     }
 
     /// <inheritdoc/>
     protected override void DownloadCore(IDeviceBuffer source, Span<byte> destination)
     {
         var b = (CpuBuffer)source;
-        if (IsDeferred(b, writtenOnly: true))
+        lock (_gate)
         {
-            FlushDeferred();
-        }
+            if (IsDeferred(b, writtenOnly: true))
+            {
+                FlushDeferred();
+            }
 
-        CopyOut(b, destination);
+            CopyOut(b, destination);
+        }
     }
 
     /// <inheritdoc/>
     protected override void ExecuteCore(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
+    {
+        lock (_gate)
+        {
+            ExecuteLocked(node, inputs, outputs);
+        }
+    }
+
+    private void ExecuteLocked(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
     {
         CpuBuffer In(int i) => (CpuBuffer)inputs[i]!;
         CpuBuffer? Opt(int i) => (CpuBuffer?)inputs[i];
@@ -127,17 +151,26 @@ public sealed unsafe partial class CpuBackend : BackendBase
     /// <summary>Returns a disposed buffer's bytes to the budget.</summary>
     internal void Release(CpuBuffer buffer)
     {
-        if (IsDeferred(buffer))
+        lock (_gate)
         {
-            // A buffer of a held-back product is gone, so nothing can read its result any more.
-            _deferred.Clear();
+            if (IsDeferred(buffer))
+            {
+                // A buffer of a held-back product is gone, so nothing can read its result any more.
+                _deferred.Clear();
+            }
         }
 
         OnBufferReleased(buffer);
     }
 
     /// <inheritdoc/>
-    protected override void SynchronizeCore() => FlushDeferred();
+    protected override void SynchronizeCore()
+    {
+        lock (_gate)
+        {
+            FlushDeferred();
+        }
+    }
 
     /// <summary>Whether a weight holds codes the fast decoders do not reproduce (checked once per upload).</summary>
     private static bool NeedsExact(CpuBuffer w, WeightFormat format)
