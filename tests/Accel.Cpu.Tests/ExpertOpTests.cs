@@ -43,7 +43,8 @@ public sealed class ExpertOpTests
 
     private static IEnumerable<TestCaseData> FusedCases()
     {
-        (int Din, int Dout)[] shapes = [(64, 32), (200, 136), (128, 48)];
+        // 640 and 1152 inputs: long panels (several fp8 scale blocks) with segments of several row blocks.
+        (int Din, int Dout)[] shapes = [(64, 32), (200, 136), (128, 48), (640, 64), (1152, 32)];
         int n = 0;
         foreach (string f in Formats)
         {
