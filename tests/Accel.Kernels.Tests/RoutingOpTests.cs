@@ -147,7 +147,8 @@ public sealed class RoutingOpTests
         }
     }
 
-    internal static CaseData Data(GraphBuilder g, params (string Name, HostTensor Tensor)[] tensors)
+    /// <summary>A case from a graph and named tensors: weights or inputs by the role of the value they fill.</summary>
+    public static CaseData Data(GraphBuilder g, params (string Name, HostTensor Tensor)[] tensors)
     {
         var graph = g.Build();
         var weights = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
@@ -161,7 +162,9 @@ public sealed class RoutingOpTests
         return new CaseData(graph, weights, inputs);
     }
 
-    internal static HostTensor F32(float[] values, params long[] shape) => HostTensor.FromF32(new Shape(shape), values);
+    /// <summary>An f32 tensor of <paramref name="shape"/>.</summary>
+    public static HostTensor F32(float[] values, params long[] shape) => HostTensor.FromF32(new Shape(shape), values);
 
-    internal static HostTensor I32(int[] values, params long[] shape) => HostTensor.FromI32(new Shape(shape), values);
+    /// <summary>An i32 tensor of <paramref name="shape"/>.</summary>
+    public static HostTensor I32(int[] values, params long[] shape) => HostTensor.FromI32(new Shape(shape), values);
 }

@@ -5,6 +5,7 @@ using Accel.Graph;
 using Accel.Kernels.Tests;
 using Accel.Types;
 using NUnit.Framework;
+using static Accel.Kernels.Tests.RoutingOpTests;
 
 namespace Accel.OpenCL.Tests;
 
@@ -107,22 +108,4 @@ public sealed class BackendTests
         Assert.That(backend.RowGroup.Size, Is.EqualTo(16));
         Assert.That(backend.PreferredSegmentAlignment, Is.EqualTo(16));
     }
-
-    private static CaseData Data(GraphBuilder g, params (string Name, HostTensor Tensor)[] tensors)
-    {
-        var graph = g.Build();
-        var weights = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
-        var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in tensors)
-        {
-            var v = graph.Values.Single(x => x.Name == name);
-            (v.Role == ValueRole.Weight ? weights : inputs)[name] = tensor;
-        }
-
-        return new CaseData(graph, weights, inputs);
-    }
-
-    private static HostTensor F32(float[] values, params long[] shape) => HostTensor.FromF32(new Shape(shape), values);
-
-    private static HostTensor I32(int[] values, params long[] shape) => HostTensor.FromI32(new Shape(shape), values);
 }
