@@ -1,6 +1,7 @@
 using Accel.Backends.Cpu.Kernels;
 using Accel.Backends.Reference;
 using Accel.Graph;
+using Accel.Types;
 
 namespace Accel.Backends.Cpu;
 
@@ -15,7 +16,7 @@ public sealed unsafe partial class CpuBackend
     {
         int d = x.Dim(1);
         Span<float> wv = d <= 8192 ? stackalloc float[d] : new float[d];
-        new WeightMatrix(weight.Pointer, null, WeightMatrix.FormatOf(weight.Desc.Type, null), 1, 1, d, false).DequantRow(0, 0, wv);
+        new WeightView(weight.Bytes, weight.Desc.Type, default, DType.F32, 1, 1, d).DequantRow(0, 0, wv);
         ReferenceOps.RmsNorm(x.F32Span, wv, y.F32Span, d, eps);
     }
 

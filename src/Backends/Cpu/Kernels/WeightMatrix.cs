@@ -102,52 +102,55 @@ internal readonly unsafe struct WeightMatrix
 
         // Gather the row's elements out of its panel, then decode them as a row.
         int es = PanelLayout.ElementSize(Format);
-        byte* gathered = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(RowBytes, 1));
+        byte[]? rented = RowBytes > 16384 ? System.Buffers.ArrayPool<byte>.Shared.Rent((int)RowBytes) : null;
+        Span<byte> gathered = rented ?? stackalloc byte[(int)RowBytes];
         try
         {
             byte* matrix = Data + (long)e * Out * RowBytes;
             for (int k = 0; k < In; k++)
             {
-                Buffer.MemoryCopy(matrix + PanelLayout.Offset(n, k, In, es), gathered + (long)k * es, es, es);
+                new ReadOnlySpan<byte>(matrix + PanelLayout.Offset(n, k, In, es), es).CopyTo(gathered.Slice(k * es, es));
             }
 
-            Decode(gathered, ScaleRow(e, n), destination);
+            fixed (byte* row = gathered)
+            {
+                Decode(row, ScaleRow(e, n), destination);
+            }
         }
         finally
         {
-            System.Runtime.InteropServices.NativeMemory.Free(gathered);
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
-    private void Decode(byte* row, byte* s, Span<float> destination)
+    /// <summary>One stored row decoded by the shared dequantiser (<see cref="WeightView"/>, a [1, 1, In] view).</summary>
+    private void Decode(byte* row, byte* scaleRow, Span<float> destination)
     {
-        int k = In;
-        switch (Format)
+        var (type, scaleType) = Types(Format);
+        int scaleBytes = Format switch
         {
-            case WeightFormat.F32:
-                new ReadOnlySpan<float>(row, k).CopyTo(destination);
-                break;
-            case WeightFormat.BF16:
-                for (int i = 0; i < k; i++) { destination[i] = NumericFormats.BF16ToF32(((ushort*)row)[i]); }
-                break;
-            case WeightFormat.F16:
-                for (int i = 0; i < k; i++) { destination[i] = NumericFormats.F16ToF32(((ushort*)row)[i]); }
-                break;
-            case WeightFormat.Fp8F32Scale:
-                for (int i = 0; i < k; i++) { destination[i] = NumericFormats.E4M3ToF32(row[i]) * ((float*)s)[i >> 7]; }
-                break;
-            case WeightFormat.Fp8E8Scale:
-                for (int i = 0; i < k; i++) { destination[i] = NumericFormats.E4M3ToF32(row[i]) * DecodeTables.Ue8m0[s[i >> 7]]; }
-                break;
-            default:
-                for (int i = 0; i < k; i++)
-                {
-                    destination[i] = NumericFormats.E2M1ToF32(row[i >> 1] >> ((i & 1) * 4)) * DecodeTables.Ue8m0[s[i >> 5]];
-                }
-
-                break;
-        }
+            WeightFormat.Fp8F32Scale => (In + 127) / 128 * 4,
+            WeightFormat.Fp8E8Scale => (In + 127) / 128,
+            WeightFormat.Fp4 => (In + 31) / 32,
+            _ => 0,
+        };
+        new WeightView(new ReadOnlySpan<byte>(row, (int)type.ByteSize(In)), type, new ReadOnlySpan<byte>(scaleRow, scaleBytes),
+            scaleType, 1, 1, In).DequantRow(0, 0, destination);
     }
+
+    /// <summary>The weight and scale dtypes of a kernel format (the inverse of <see cref="FormatOf"/>).</summary>
+    public static (DType Weight, DType Scale) Types(WeightFormat format) => format switch
+    {
+        WeightFormat.F32 => (DType.F32, DType.F32),
+        WeightFormat.BF16 => (DType.BF16, DType.F32),
+        WeightFormat.F16 => (DType.F16, DType.F32),
+        WeightFormat.Fp8F32Scale => (DType.F8E4M3, DType.F32),
+        WeightFormat.Fp8E8Scale => (DType.F8E4M3, DType.UE8M0),
+        _ => (DType.F4E2M1, DType.UE8M0),
+    };
 
     /// <summary>The kernel format of a weight dtype and its scale dtype.</summary>
     public static WeightFormat FormatOf(DType weight, DType? scale) => weight switch
