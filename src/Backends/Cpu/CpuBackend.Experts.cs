@@ -92,7 +92,7 @@ public sealed unsafe partial class CpuBackend
         RunGemm();
         if (expertGate is not null)
         {
-            var g = Matrix(expertGate, null, stacked: false);
+            var g = Matrix(expertGate, null);
             Span<float> gateRow = d <= 8192 ? stackalloc float[d] : new float[d];
             g.DequantRow(0, 0, gateRow);
             for (int r = 0; r < rows; r++)

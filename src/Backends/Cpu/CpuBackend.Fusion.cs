@@ -84,8 +84,8 @@ public sealed unsafe partial class CpuBackend
         _deferred.Clear();
         var weights = (CpuBuffer?)inputs[2];
         float* rowScale = weights is null ? null : RowScales((CpuBuffer)inputs[3]!, (CpuBuffer)inputs[4]!, weights);
-        GroupedGemm(gate.X, Matrix(gate.W, gate.Scale, stacked: true), gate.Offsets, output,
-            Matrix(up.W, up.Scale, stacked: true), ((SwiGluAttributes)node.Attributes).Limit, rowScale);
+        GroupedGemm(gate.X, Matrix(gate.W, gate.Scale), gate.Offsets, output,
+            Matrix(up.W, up.Scale), ((SwiGluAttributes)node.Attributes).Limit, rowScale);
         return true;
     }
 
@@ -94,7 +94,7 @@ public sealed unsafe partial class CpuBackend
     {
         foreach (var d in _deferred)
         {
-            GroupedGemm(d.X, Matrix(d.W, d.Scale, stacked: true), d.Offsets, d.Y);
+            GroupedGemm(d.X, Matrix(d.W, d.Scale), d.Offsets, d.Y);
         }
 
         _deferred.Clear();

@@ -13,17 +13,14 @@ namespace Accel.Backends.Cpu;
 public sealed unsafe partial class CpuBackend
 {
     /// <summary>A weight buffer (and scale) as the kernels address it; rank-2 weights are one expert.</summary>
-    private WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale, bool stacked)
+    private WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale)
     {
-        var s = w.Desc.Shape;
-        int lead = stacked ? 1 : 0;
         var format = WeightMatrix.FormatOf(w.Desc.Type, scale?.Desc.Type);
-        int experts = stacked ? (int)s[0] : 1, outDim = (int)s[lead], inDim = (int)s[lead + 1];
+        var (experts, outDim, inDim) = Dims(w);
         if (!w.Panels && !_portable && PanelLayout.Eligible(format, outDim))
         {
             PanelLayout.Pack(w.Pointer, experts, outDim, inDim, PanelLayout.ElementSize(format));
             w.Panels = true;
-            w.PanelShape = (experts, outDim, inDim);
         }
 
         return new WeightMatrix(w.Pointer, scale is null ? null : scale.Pointer, format,
@@ -61,9 +58,23 @@ public sealed unsafe partial class CpuBackend
 
     private static void ToRows(CpuBuffer b)
     {
-        var (experts, outDim, inDim) = b.PanelShape;
-        PanelLayout.Unpack(b.Pointer, experts, outDim, inDim, (int)(b.Length / ((long)experts * outDim * inDim)));
+        var (experts, outDim, inDim) = Dims(b);
+        PanelLayout.Unpack(b.Pointer, experts, outDim, inDim, ElementBytes(b));
         b.Panels = false;
+    }
+
+    /// <summary>Experts, output and input sizes of a weight [E, out, in] or [out, in] (one expert).</summary>
+    private static (int Experts, int Out, int In) Dims(CpuBuffer w)
+    {
+        int lead = w.Desc.Shape.Rank == 3 ? 1 : 0;
+        return (lead == 1 ? w.Dim(0) : 1, w.Dim(lead), w.Dim(lead + 1));
+    }
+
+    /// <summary>Bytes per element of a weight buffer (the panel formats store whole bytes per element).</summary>
+    private static int ElementBytes(CpuBuffer w)
+    {
+        var (experts, outDim, inDim) = Dims(w);
+        return (int)(w.Length / ((long)experts * outDim * inDim));
     }
 
     /// <summary>Copies a buffer's bytes out in row-major layout.</summary>
@@ -75,10 +86,10 @@ public sealed unsafe partial class CpuBackend
             return;
         }
 
-        var (experts, outDim, inDim) = b.PanelShape;
+        var (experts, outDim, inDim) = Dims(b);
         fixed (byte* d = destination)
         {
-            PanelLayout.UnpackTo(b.Pointer, d, experts, outDim, inDim, (int)(b.Length / ((long)experts * outDim * inDim)));
+            PanelLayout.UnpackTo(b.Pointer, d, experts, outDim, inDim, ElementBytes(b));
         }
     }
 }

@@ -114,7 +114,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         switch (node.Kind)
         {
             case OpKind.RmsNorm: RmsNorm(In(0), In(1), o, ((RmsNormAttributes)node.Attributes).Epsilon); break;
-            case OpKind.RouterGemm: Dense(In(0), Matrix(In(1), null, stacked: false), o); break;
+            case OpKind.RouterGemm: Dense(In(0), Matrix(In(1), null), o); break;
             case OpKind.RouterScore: RouterScore(In(0), o, ((RouterScoreAttributes)node.Attributes).Function); break;
             case OpKind.SelectionBias: SelectionBias(In(0), In(1), o); break;
             case OpKind.GroupLimitMask: GroupLimitMask(In(0), o, (GroupLimitAttributes)node.Attributes); break;
@@ -127,18 +127,18 @@ public sealed unsafe partial class CpuBackend : BackendBase
                 BuildPermutation(In(0), In(1), o, (CpuBuffer)outputs[1], (CpuBuffer)outputs[2]);
                 break;
             case OpKind.Permute: Permute(In(0), In(1), o); break;
-            case OpKind.GroupedGemm: GroupedGemm(In(0), Matrix(In(1), Opt(2), stacked: true), In(3), o); break;
+            case OpKind.GroupedGemm: GroupedGemm(In(0), Matrix(In(1), Opt(2)), In(3), o); break;
             case OpKind.SwiGlu:
                 SwiGlu(In(0), In(1), Opt(2), Opt(3), Opt(4), o, ((SwiGluAttributes)node.Attributes).Limit);
                 break;
             case OpKind.Unpermute: Unpermute(In(0), In(1), Opt(2), o); break;
             case OpKind.SharedExpert:
-                SharedExpert(In(0), Matrix(In(1), Opt(2), false), Matrix(In(3), Opt(4), false), Matrix(In(5), Opt(6), false),
+                SharedExpert(In(0), Matrix(In(1), Opt(2)), Matrix(In(3), Opt(4)), Matrix(In(5), Opt(6)),
                     Opt(7), o, ((SwiGluAttributes)node.Attributes).Limit);
                 break;
             case OpKind.Add: Add(In(0), In(1), o); break;
             case OpKind.DequantFp8Block or OpKind.DequantFp4:
-                Dequantize(Matrix(In(0), Opt(1), In(0).Desc.Shape.Rank == 3), o);
+                Dequantize(Matrix(In(0), Opt(1)), o);
                 break;
             case OpKind.ActQuantFp8:
                 ActQuantFp8(In(0), o, (CpuBuffer)outputs[1], ((ActQuantAttributes)node.Attributes).PowerOfTwoScales);

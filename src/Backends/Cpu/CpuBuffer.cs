@@ -40,9 +40,6 @@ internal sealed unsafe class CpuBuffer : IDeviceBuffer
     /// <summary>True when the bytes are a weight rewritten into the panel layout (see <c>CpuBackend.Layout</c>).</summary>
     public bool Panels { get; set; }
 
-    /// <summary>Experts, output and input sizes of the weight while <see cref="Panels"/> is set.</summary>
-    public (int Experts, int Out, int In) PanelShape { get; set; }
-
     /// <summary>The start of the data.</summary>
     public byte* Pointer
     {
