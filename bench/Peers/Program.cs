@@ -137,13 +137,9 @@ internal static class Program
         return layer.Run(SyntheticCheckpoint.Activations(tokens, o.Hidden)).TopkIds.ToI32().Distinct().Count();
     }
 
-    private static double RelativeError(float[] a, float[] b)
-    {
-        if (a.Length != b.Length) { return double.PositiveInfinity; }
-        double num = 0, den = 0;
-        for (int i = 0; i < a.Length; i++) { num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]); den += (double)b[i] * b[i]; }
-        return den == 0 ? Math.Sqrt(num) : Math.Sqrt(num / den);
-    }
+    /// <summary>Norm-wise relative error (<see cref="Metrics.RelativeError"/>); infinite when the lengths differ.</summary>
+    private static double RelativeError(float[] a, float[] b) =>
+        a.Length != b.Length ? double.PositiveInfinity : Metrics.RelativeError(a, b);
 
     public static void Log(string line) => Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
 
