@@ -181,6 +181,12 @@ public sealed unsafe partial class CpuBackend
             _pool.Run(_gemm.Rows);
         }
 
+        if (_gemm.AmxRows.BlockCount > 0)
+        {
+            _gemm.AmxRows.Seal();
+            _pool.Run(_gemm.AmxRows);
+        }
+
         _pool.Run(_gemm);
     }
 

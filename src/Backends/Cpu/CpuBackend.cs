@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Amx;
 using Accel.Backends.Cpu.Kernels;
 using Accel.Graph;
 using Accel.Types;
@@ -33,6 +34,8 @@ public sealed unsafe partial class CpuBackend : BackendBase
         Options = options ?? new CpuBackendOptions();
         _pool = new WorkerPool(Options.EffectiveThreads);
         _portable = Options.Simd == CpuSimd.Portable || !CpuProvider.HasAvx512;
+        _gemm.AmxEnabled = !_portable && Options.Amx && AmxRuntime.IsAvailable
+            && Environment.GetEnvironmentVariable("ACCEL_CPU_AMX") != "0";
     }
 
     /// <summary>The options.</summary>
@@ -41,8 +44,8 @@ public sealed unsafe partial class CpuBackend : BackendBase
     /// <summary>Threads that run each op, the caller included.</summary>
     public int Threads => _pool.Threads;
 
-    /// <summary>Which kernels run: <c>avx512</c> or <c>portable</c>.</summary>
-    public string KernelFamily => _portable ? "portable" : "avx512";
+    /// <summary>Which kernels run: <c>avx512+amx</c>, <c>avx512</c> or <c>portable</c>.</summary>
+    public string KernelFamily => _portable ? "portable" : _gemm.AmxEnabled ? "avx512+amx" : "avx512";
 
     /// <inheritdoc/>
     protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph)
@@ -233,6 +236,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _deferred.Clear();
         _pool.Dispose();
         _gemm.Rows.Free();
+        _gemm.FreeAmx();
         if (_scratch != null)
         {
             NativeMemory.AlignedFree(_scratch);

@@ -21,7 +21,12 @@ public enum CpuSimd
 /// over the weights, without writing the gate and up intermediates (on by default; off runs every
 /// node as it stands, which the tests use to compare both).
 /// </param>
-public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true)
+/// <param name="Amx">
+/// Run fp32 and bf16 expert products with many rows on Intel AMX tiles where the processor and
+/// operating system allow it (split-bf16 operands with fp32 accumulation, accurate to fp32
+/// rounding; on by default; off keeps every product on the AVX-512 kernels).
+/// </param>
+public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true)
 {
     /// <summary>The thread count actually used (at least 1).</summary>
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);

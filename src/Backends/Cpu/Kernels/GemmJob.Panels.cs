@@ -13,7 +13,11 @@ internal sealed unsafe partial class GemmJob
     /// </summary>
     public void AddSegment(int expert, int m0, int m1, int outDim, int nChunk, int mChunk)
     {
-        if (UsesPanels)
+        if (UsesAmx(m1 - m0))
+        {
+            AddAmxTiles(expert, m0, m1, outDim, mChunk);
+        }
+        else if (UsesPanels)
         {
             // Row chunks start on block boundaries, so a tile's blocks are consecutive.
             mChunk = Math.Max(PanelKernel.MaxRows, mChunk / PanelKernel.MaxRows * PanelKernel.MaxRows);
@@ -70,22 +74,32 @@ internal sealed unsafe partial class GemmJob
                 default: RunPanelRows<Fp8E8ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
             }
 
-            for (int r = 0; r < rows; r++)
+            StoreTile(tile, m, rows, t.N0, two);
+        }
+    }
+
+    /// <summary>
+    /// Writes rows of a 32-column result tile (<c>tile[r * 32 + j]</c>) to Y at row
+    /// <paramref name="m"/>, column <paramref name="n0"/>: SwiGLU of the two halves times the row
+    /// factor in pair mode, else the first 16 columns and, with <paramref name="two"/>, the next 16.
+    /// </summary>
+    private void StoreTile(float* tile, int m, int rows, int n0, bool two)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* dst = Y + (nint)(m + r) * Ldy + n0;
+            var a = Vector512.Load(tile + r * 32);
+            var b = Vector512.Load(tile + r * 32 + 16);
+            if (Pair)
             {
-                float* dst = Y + (nint)(m + r) * Ldy + t.N0;
-                var a = Vector512.Load(tile + r * 32);
-                var b = Vector512.Load(tile + r * 32 + 16);
-                if (Pair)
+                (Activation.SwiGlu(a, b, Limit) * ScaleOf(m + r)).Store(dst);
+            }
+            else
+            {
+                a.Store(dst);
+                if (two)
                 {
-                    (Activation.SwiGlu(a, b, Limit) * ScaleOf(m + r)).Store(dst);
-                }
-                else
-                {
-                    a.Store(dst);
-                    if (two)
-                    {
-                        b.Store(dst + 16);
-                    }
+                    b.Store(dst + 16);
                 }
             }
         }

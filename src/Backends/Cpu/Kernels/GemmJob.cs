@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace Accel.Backends.Cpu.Kernels;
 
 /// <summary>One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight.</summary>
-internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Panel = false, int Block = 0);
+internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Panel = false, int Block = 0, bool Amx = false);
 
 /// <summary>
 /// Y = X * W^T over a list of tiles, run by every pool thread (tiles taken dynamically). In pair
@@ -48,6 +48,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Portable = portable || w.NeedsExactDecoder;
         TaskCount = 0;
         Rows.Begin(x, ldx, w.In);
+        AmxRows.Begin(x, ldx, w.In);
     }
 
     /// <summary>Switches to pair (fused SwiGLU) mode with the up weight and an optional clamp.</summary>
@@ -89,12 +90,20 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             Array.Resize(ref _scratch, threads);
         }
 
+        SealAmx(threads);
+
         Reset(TaskCount);
     }
 
     protected override void Execute(int index, int worker)
     {
         var t = _tasks[index];
+        if (t.Amx)
+        {
+            RunAmx(t, worker);
+            return;
+        }
+
         if (t.Panel)
         {
             RunPanel(t);

@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Amx;
+
+namespace Accel.Backends.Cpu.Kernels;
+
+internal sealed unsafe partial class GemmJob
+{
+    /// <summary>Segment rows from which fp32/bf16 products run on AMX tiles (env ACCEL_CPU_AMX_ROWS overrides).</summary>
+    private static readonly int AmxMinRows =
+        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_ROWS"), out int r) && r > 0 ? r : 16;
+
+    private nint[] _amxScratch = [];
+    private long[] _amxScratchBytes = [];
+
+    /// <summary>Whether products may run on AMX tiles (set by the backend: option, processor and OS permission).</summary>
+    public bool AmxEnabled { get; set; }
+
+    /// <summary>The split activations of the AMX tiles, packed by the pool before the tiles run.</summary>
+    public AmxRows AmxRows { get; } = new();
+
+    /// <summary>Whether a segment of <paramref name="rows"/> rows runs on AMX tiles.</summary>
+    private bool UsesAmx(int rows) =>
+        AmxEnabled && UsesPanels && rows >= AmxMinRows && Gate.In % 32 == 0
+        && Gate.Format is WeightFormat.F32 or WeightFormat.BF16 && (!Pair || Up.Format == Gate.Format);
+
+    /// <summary>AMX tiles for rows [m0, m1) of expert e: 16 columns of gate and up (pair mode) or 32 columns per tile.</summary>
+    private void AddAmxTiles(int expert, int m0, int m1, int outDim, int mChunk)
+    {
+        int first = AmxRows.Add(m0, m1);
+        mChunk = Math.Max(32, mChunk / 32 * 32);
+        int step = Pair ? PanelLayout.Width : 2 * PanelLayout.Width;
+        for (int n = 0; n < outDim; n += step)
+        {
+            for (int m = m0; m < m1; m += mChunk)
+            {
+                Add(new GemmTask(expert, m, Math.Min(m1, m + mChunk), n, Math.Min(outDim, n + step),
+                    Block: first + (m - m0) / AmxRows.TileRows, Amx: true));
+            }
+        }
+    }
+
+    /// <summary>
+    /// One AMX tile: expands the tile's two weight panels (gate and up in pair mode) into the
+    /// kernel's bf16 parts in this worker's scratch, then runs 32 rows at a time against them.
+    /// </summary>
+    private void RunAmx(GemmTask t, int worker)
+    {
+        bool f32 = Gate.Format == WeightFormat.F32;
+        int k = Gate.In;
+        long expanded = (long)(k / 32) * AmxKernel.BlockBytes(f32);
+        byte* b = AmxScratch(worker, expanded + 32 * 32 * sizeof(float));
+        float* c = (float*)(b + expanded);
+        int p = t.N0 / PanelLayout.Width;
+        bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
+        byte* p0 = Gate.Panel(t.Expert, p);
+        byte* p1 = Pair ? Up.Panel(t.Expert, p) : two ? Gate.Panel(t.Expert, p + 1) : p0;
+        if (f32)
+        {
+            AmxPack.ExpandF32((float*)p0, k, b, 0);
+            AmxPack.ExpandF32((float*)p1, k, b, 1);
+        }
+        else
+        {
+            AmxPack.ExpandBF16((ushort*)p0, k, b, 0);
+            AmxPack.ExpandBF16((ushort*)p1, k, b, 1);
+        }
+
+        var args = new AmxArgs { Lda = AmxRows.Lda, B = b, KBlocks = k / 32, C = c, C2 = c + 16 * 32, Ldc = 32 * sizeof(float) };
+        int block = t.Block;
+        for (int m = t.M0; m < t.M1; m += 32, block += 2)
+        {
+            int rows = Math.Min(32, t.M1 - m);
+            int tiles = rows > AmxRows.TileRows ? 2 : 1;
+            args.A = AmxRows.Block(block);
+            args.A2 = tiles == 2 ? AmxRows.Block(block + 1) : args.A;
+            AmxKernel.Get(f32, tiles, k).Run(&args);
+            StoreTile(c, m, rows, t.N0, two);
+        }
+    }
+
+    private byte* AmxScratch(int worker, long bytes)
+    {
+        if (_amxScratchBytes[worker] < bytes)
+        {
+            NativeMemory.AlignedFree((void*)_amxScratch[worker]);
+            _amxScratch[worker] = (nint)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            _amxScratchBytes[worker] = bytes;
+        }
+
+        return (byte*)_amxScratch[worker];
+    }
+
+    private void SealAmx(int threads)
+    {
+        if (_amxScratch.Length < threads)
+        {
+            Array.Resize(ref _amxScratch, threads);
+            Array.Resize(ref _amxScratchBytes, threads);
+        }
+    }
+
+    /// <summary>Releases the AMX activations and every worker's scratch.</summary>
+    public void FreeAmx()
+    {
+        AmxRows.Free();
+        for (int i = 0; i < _amxScratch.Length; i++)
+        {
+            NativeMemory.AlignedFree((void*)_amxScratch[i]);
+            _amxScratch[i] = 0;
+            _amxScratchBytes[i] = 0;
+        }
+    }
+}
