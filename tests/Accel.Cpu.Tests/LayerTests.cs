@@ -32,15 +32,19 @@ public sealed class LayerTests
         foreach (var format in Enum.GetValues<SyntheticFormat>())
         {
             yield return new TestCaseData("deepseek-v3-tiny", 1, format, 9, CpuSimd.Portable).SetName($"Layer_portable_{format}_T9");
+
+            // Every fp32/bf16 segment on AMX tiles where the processor allows it.
+            yield return new TestCaseData("deepseek-v3-tiny", 1, format, 37, CpuSimd.Auto, 1).SetName($"Layer_amx_{format}_T37");
         }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Layer_matches_the_reference(string preset, int layer, SyntheticFormat format, int tokens, CpuSimd simd)
+    public void Layer_matches_the_reference(string preset, int layer, SyntheticFormat format, int tokens, CpuSimd simd,
+        int amxMinRows = 64)
     {
         var config = MoePresets.All[preset];
         var weights = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, layer, format)), config, layer);
-        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2, Simd: simd));
+        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2, Simd: simd, AmxMinRows: amxMinRows));
         using var reference = new ReferenceBackend();
         using var onCpu = new MoeLayer(config, layer, weights, [cpu], new SessionOptions(Strict: true));
         using var onRef = new MoeLayer(config, layer, weights, [reference]);

@@ -36,6 +36,9 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _portable = Options.Simd == CpuSimd.Portable || !CpuProvider.HasAvx512;
         _gemm.AmxEnabled = !_portable && Options.Amx && AmxRuntime.IsAvailable
             && Environment.GetEnvironmentVariable("ACCEL_CPU_AMX") != "0";
+        _gemm.AmxMinRows = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_ROWS"), out int rows) && rows > 0
+            ? rows
+            : Math.Max(1, Options.AmxMinRows);
     }
 
     /// <summary>The options.</summary>

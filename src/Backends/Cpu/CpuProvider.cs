@@ -24,9 +24,16 @@ public enum CpuSimd
 /// <param name="Amx">
 /// Run fp32 and bf16 expert products with many rows on Intel AMX tiles where the processor and
 /// operating system allow it (split-bf16 operands with fp32 accumulation, accurate to fp32
-/// rounding; on by default; off keeps every product on the AVX-512 kernels).
+/// rounding; on by default; off keeps every product on the AVX-512 kernels). The environment
+/// variable <c>ACCEL_CPU_AMX=0</c> turns it off as well.
 /// </param>
-public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true)
+/// <param name="AmxMinRows">
+/// Rows an expert's segment needs before its product runs on AMX tiles (default 64: below that the
+/// weight expansion each tile needs costs more than the tiles save on the machines measured;
+/// <c>ACCEL_CPU_AMX_ROWS</c> overrides it).
+/// </param>
+public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
+    int AmxMinRows = 64)
 {
     /// <summary>The thread count actually used (at least 1).</summary>
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);

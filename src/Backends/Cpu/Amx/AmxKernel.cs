@@ -53,8 +53,16 @@ internal sealed unsafe class AmxKernel
     }
 
     /// <summary>The kernel for this weight precision, 1 or 2 row tiles and input size <paramref name="k"/> (a multiple of 32).</summary>
-    public static AmxKernel Get(bool fp32Weights, int rowTiles, int k) =>
-        Cache.GetOrAdd((fp32Weights, rowTiles, k), key => new AmxKernel(key.Item1, key.Item2, key.Item3));
+    /// <exception cref="InvalidOperationException">AMX cannot run in this process (running it would kill the process).</exception>
+    public static AmxKernel Get(bool fp32Weights, int rowTiles, int k)
+    {
+        if (!AmxRuntime.IsAvailable)
+        {
+            throw new InvalidOperationException($"AMX kernels cannot run here: {AmxRuntime.WhyUnavailable}.");
+        }
+
+        return Cache.GetOrAdd((fp32Weights, rowTiles, k), key => new AmxKernel(key.Item1, key.Item2, key.Item3));
+    }
 
     /// <summary>Runs the kernel; fills in the configuration and tile stride.</summary>
     public void Run(AmxArgs* args)

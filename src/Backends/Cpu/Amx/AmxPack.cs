@@ -16,6 +16,7 @@ internal static unsafe class AmxPack
     public static long RowBytes(int k) => 6L * k + 64;
 
     /// <summary>Writes the three bf16 parts of <paramref name="k"/> floats (k a multiple of 16) at dst, dst + 2k and dst + 4k bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SplitRow(float* x, byte* dst, int k)
     {
         ushort* p1 = (ushort*)dst, p2 = p1 + k, p3 = p2 + k;
@@ -34,6 +35,7 @@ internal static unsafe class AmxPack
     /// block, part s at <c>block * 6144 + s * 2048 + column * 1024</c>, rows holding pairs of
     /// consecutive inputs interleaved per column (the VNNI order TDPBF16PS reads).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExpandF32(float* panel, int k, byte* dst, int column)
     {
         for (int kb = 0; kb < k; kb += 32)
@@ -52,6 +54,7 @@ internal static unsafe class AmxPack
     }
 
     /// <summary>As <see cref="ExpandF32"/> for a bf16 panel: one part, per block at <c>block * 2048 + column * 1024</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExpandBF16(ushort* panel, int k, byte* dst, int column)
     {
         for (int kb = 0; kb < k; kb += 32)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Accel.Backends.Cpu.Kernels;
 
 namespace Accel.Backends.Cpu.Amx;
@@ -22,6 +23,7 @@ internal sealed unsafe class AmxRows : PackedRows
 
     protected override long BlockBytes(int rows) => TileRows * Lda;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Pack(int row, int n, byte* dst)
     {
         long lda = Lda;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Accel.Backends.Cpu.Amx;
 
@@ -5,9 +6,8 @@ namespace Accel.Backends.Cpu.Kernels;
 
 internal sealed unsafe partial class GemmJob
 {
-    /// <summary>Segment rows from which fp32/bf16 products run on AMX tiles (env ACCEL_CPU_AMX_ROWS overrides).</summary>
-    private static readonly int AmxMinRows =
-        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_ROWS"), out int r) && r > 0 ? r : 16;
+    /// <summary>Segment rows from which fp32/bf16 products run on AMX tiles.</summary>
+    public int AmxMinRows { get; set; } = 64;
 
     private nint[] _amxScratch = [];
     private long[] _amxScratchBytes = [];
@@ -43,6 +43,7 @@ internal sealed unsafe partial class GemmJob
     /// One AMX tile: expands the tile's two weight panels (gate and up in pair mode) into the
     /// kernel's bf16 parts in this worker's scratch, then runs 32 rows at a time against them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunAmx(GemmTask t, int worker)
     {
         bool f32 = Gate.Format == WeightFormat.F32;

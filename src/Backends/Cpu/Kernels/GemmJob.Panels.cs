@@ -52,6 +52,7 @@ internal sealed unsafe partial class GemmJob
     /// One panel tile: one 16-column panel of the gate and of the up weight (pair mode, SwiGLU in
     /// the epilogue) or two adjacent panels of one weight, against blocks of up to 12 rows of X.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunPanel(GemmTask t)
     {
         float* tile = stackalloc float[PanelKernel.MaxRows * 2 * PanelLayout.Width];
@@ -83,6 +84,7 @@ internal sealed unsafe partial class GemmJob
     /// <paramref name="m"/>, column <paramref name="n0"/>: SwiGLU of the two halves times the row
     /// factor in pair mode, else the first 16 columns and, with <paramref name="two"/>, the next 16.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StoreTile(float* tile, int m, int rows, int n0, bool two)
     {
         for (int r = 0; r < rows; r++)

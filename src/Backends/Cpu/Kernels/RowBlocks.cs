@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Accel.Backends.Cpu.Kernels;
 
 /// <summary>
@@ -14,6 +15,7 @@ internal sealed unsafe class RowBlocks : PackedRows
 
     protected override long BlockBytes(int rows) => (long)rows * K * sizeof(float);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Pack(int row, int n, byte* dst)
     {
         int k = K;
