@@ -44,7 +44,7 @@ public sealed unsafe class AmxKernelTests
 
             for (int p = 0; p < 2; p++)
             {
-                if (fp32Weights) { AmxPack.ExpandF32(w + (long)p * 16 * k, k, b, p); }
+                if (fp32Weights) { AmxPack.ExpandSplit<Accel.Backends.Cpu.Kernels.F32Format>((byte*)(w + (long)p * 16 * k), null, k, b, p); }
                 else { AmxPack.ExpandBF16(wb + (long)p * 16 * k, k, b, p); }
             }
 

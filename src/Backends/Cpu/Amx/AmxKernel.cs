@@ -32,7 +32,7 @@ internal unsafe struct AmxArgs
 /// <summary>
 /// One AMX micro-kernel: 16 or 32 activation rows against two 16-column weight tiles, the input
 /// dimension fixed when the code is written. Activations are split into three bf16 parts
-/// (x = x1 + x2 + x3 exactly). With fp32 weights, split the same way, the kernel sums the six
+/// (x = x1 + x2 + x3 exactly). With fp32 (or dequantised FP8) weights, split the same way, the kernel sums the six
 /// products whose weight is at least 2^-16 of the leading one (x1w1, x1w2, x1w3, x2w1, x2w2, x3w1),
 /// each exact in fp32, so the result matches an fp32 GEMM to within fp32 rounding; with bf16
 /// weights it sums x1w + x2w + x3w. Accumulation is fp32 in the tile registers.
@@ -40,28 +40,28 @@ internal unsafe struct AmxArgs
 internal sealed unsafe class AmxKernel
 {
     /// <summary>Bytes of expanded weights per 32-wide input block for two output tiles.</summary>
-    public static int BlockBytes(bool fp32Weights) => fp32Weights ? 6 * 1024 : 2 * 1024;
+    public static int BlockBytes(bool splitWeights) => splitWeights ? 6 * 1024 : 2 * 1024;
 
     private static readonly ConcurrentDictionary<(bool, int, int), AmxKernel> Cache = new();
     private static readonly byte* TileConfig = MakeConfig();
 
     private readonly delegate* unmanaged<AmxArgs*, void> _entry;
 
-    private AmxKernel(bool fp32Weights, int rowTiles, int k)
+    private AmxKernel(bool splitWeights, int rowTiles, int k)
     {
-        _entry = (delegate* unmanaged<AmxArgs*, void>)AmxRuntime.MapCode(Emit(fp32Weights, rowTiles, k));
+        _entry = (delegate* unmanaged<AmxArgs*, void>)AmxRuntime.MapCode(Emit(splitWeights, rowTiles, k));
     }
 
     /// <summary>The kernel for this weight precision, 1 or 2 row tiles and input size <paramref name="k"/> (a multiple of 32).</summary>
     /// <exception cref="InvalidOperationException">AMX cannot run in this process (running it would kill the process).</exception>
-    public static AmxKernel Get(bool fp32Weights, int rowTiles, int k)
+    public static AmxKernel Get(bool splitWeights, int rowTiles, int k)
     {
         if (!AmxRuntime.IsAvailable)
         {
             throw new InvalidOperationException($"AMX kernels cannot run here: {AmxRuntime.WhyUnavailable}.");
         }
 
-        return Cache.GetOrAdd((fp32Weights, rowTiles, k), key => new AmxKernel(key.Item1, key.Item2, key.Item3));
+        return Cache.GetOrAdd((splitWeights, rowTiles, k), key => new AmxKernel(key.Item1, key.Item2, key.Item3));
     }
 
     /// <summary>Runs the kernel; fills in the configuration and tile stride.</summary>
@@ -73,7 +73,7 @@ internal sealed unsafe class AmxKernel
     }
 
     /// <summary>The machine code (exposed for tests that check the encoding).</summary>
-    internal static byte[] Emit(bool fp32Weights, int rowTiles, int k)
+    internal static byte[] Emit(bool splitWeights, int rowTiles, int k)
     {
         const int A0 = 4, A1 = 5, B0 = 6, B1 = 7;
         int segment = k * 2;
@@ -89,7 +89,7 @@ internal sealed unsafe class AmxKernel
         for (int t = 0; t < 2 * rowTiles; t++) { e.TileZero(t); }
 
         // Activation part a times weight parts: fp32 weights keep the six largest cross terms.
-        int[][] groups = fp32Weights ? [[0, 1, 2], [0, 1], [0]] : [[0], [0], [0]];
+        int[][] groups = splitWeights ? [[0, 1, 2], [0, 1], [0]] : [[0], [0], [0]];
         int loop = e.Position;
         for (int a = 0; a < 3; a++)
         {
@@ -98,7 +98,7 @@ internal sealed unsafe class AmxKernel
 
             foreach (int w in groups[a])
             {
-                if (fp32Weights || a == 0)
+                if (splitWeights || a == 0)
                 {
                     e.TileLoad(B0, AmxEmitter.Rdx, AmxEmitter.R10, w * 2048);
                     e.TileLoad(B1, AmxEmitter.Rdx, AmxEmitter.R10, w * 2048 + 1024);
@@ -116,7 +116,7 @@ internal sealed unsafe class AmxKernel
 
         e.AddImm(AmxEmitter.Rax, 64);
         e.AddImm(AmxEmitter.R8, 64);
-        e.AddImm(AmxEmitter.Rdx, BlockBytes(fp32Weights));
+        e.AddImm(AmxEmitter.Rdx, BlockBytes(splitWeights));
         e.Dec(AmxEmitter.Rcx);
         e.Jnz(loop);
         e.Load64(AmxEmitter.R11, AmxEmitter.Rdi, 56);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Accel.Backends.Cpu.Kernels;
 
 namespace Accel.Backends.Cpu.Amx;
 
@@ -30,22 +31,26 @@ internal static unsafe class AmxPack
     }
 
     /// <summary>
-    /// Expands one 16-column fp32 panel (k-major, <see cref="Kernels.PanelLayout"/>) into the
+    /// Expands one 16-column panel (k-major, <see cref="PanelLayout"/>) of fp32 or FP8 weights,
+    /// dequantised to fp32 as the AVX-512 kernels do and split into three bf16 parts, into the
     /// kernel's weight tiles for output tile <paramref name="column"/> (0 or 1): per 32-wide input
     /// block, part s at <c>block * 6144 + s * 2048 + column * 1024</c>, rows holding pairs of
     /// consecutive inputs interleaved per column (the VNNI order TDPBF16PS reads).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ExpandF32(float* panel, int k, byte* dst, int column)
+    public static void ExpandSplit<TF>(byte* panel, byte* scaleRow, int k, byte* dst, int column)
+        where TF : struct, IWeightFormat
     {
+        nint step = TF.Offset(16);
         for (int kb = 0; kb < k; kb += 32)
         {
+            var scale = TF.Scale(scaleRow, kb);
             byte* block = dst + (kb / 32) * 6144 + column * 1024;
-            for (int r = 0; r < 16; r++)
+            byte* row = panel + kb * step;
+            for (int r = 0; r < 16; r++, row += 2 * step)
             {
-                float* row = panel + (long)(kb + 2 * r) * 16;
-                Split(Vector512.Load(row), out var e1, out var e2, out var e3);
-                Split(Vector512.Load(row + 16), out var o1, out var o2, out var o3);
+                Split(TF.Load(row, 0, scale), out var e1, out var e2, out var e3);
+                Split(TF.Load(row + step, 0, scale), out var o1, out var o2, out var o3);
                 Pair(e1, o1).Store((uint*)(block + r * 64));
                 Pair(e2, o2).Store((uint*)(block + 2048 + r * 64));
                 Pair(e3, o3).Store((uint*)(block + 4096 + r * 64));
@@ -53,7 +58,7 @@ internal static unsafe class AmxPack
         }
     }
 
-    /// <summary>As <see cref="ExpandF32"/> for a bf16 panel: one part, per block at <c>block * 2048 + column * 1024</c>.</summary>
+    /// <summary>As <see cref="ExpandSplit"/> for a bf16 panel, which needs no split: one part, per block at <c>block * 2048 + column * 1024</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExpandBF16(ushort* panel, int k, byte* dst, int column)
     {

@@ -21,7 +21,8 @@ internal sealed unsafe partial class GemmJob
     /// <summary>Whether a segment of <paramref name="rows"/> rows runs on AMX tiles.</summary>
     private bool UsesAmx(int rows) =>
         AmxEnabled && UsesPanels && rows >= AmxMinRows && Gate.In % 32 == 0
-        && Gate.Format is WeightFormat.F32 or WeightFormat.BF16 && (!Pair || Up.Format == Gate.Format);
+        && Gate.Format is WeightFormat.F32 or WeightFormat.BF16 or WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale
+        && (!Pair || Up.Format == Gate.Format);
 
     /// <summary>AMX tiles for rows [m0, m1) of expert e: 16 columns of gate and up (pair mode) or 32 columns per tile.</summary>
     private void AddAmxTiles(int expert, int m0, int m1, int outDim, int mChunk)
@@ -46,25 +47,20 @@ internal sealed unsafe partial class GemmJob
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunAmx(GemmTask t, int worker)
     {
-        bool f32 = Gate.Format == WeightFormat.F32;
+        // bf16 weights are exact in one bf16 part; fp32 and FP8 (dequantised) weights take three.
+        bool split = Gate.Format != WeightFormat.BF16;
         int k = Gate.In;
-        long expanded = (long)(k / 32) * AmxKernel.BlockBytes(f32);
+        long expanded = (long)(k / 32) * AmxKernel.BlockBytes(split);
         byte* b = AmxScratch(worker, expanded + 32 * 32 * sizeof(float));
         float* c = (float*)(b + expanded);
         int p = t.N0 / PanelLayout.Width;
         bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
         byte* p0 = Gate.Panel(t.Expert, p);
+        byte* s0 = Gate.ScaleRow(t.Expert, t.N0);
         byte* p1 = Pair ? Up.Panel(t.Expert, p) : two ? Gate.Panel(t.Expert, p + 1) : p0;
-        if (f32)
-        {
-            AmxPack.ExpandF32((float*)p0, k, b, 0);
-            AmxPack.ExpandF32((float*)p1, k, b, 1);
-        }
-        else
-        {
-            AmxPack.ExpandBF16((ushort*)p0, k, b, 0);
-            AmxPack.ExpandBF16((ushort*)p1, k, b, 1);
-        }
+        byte* s1 = Pair ? Up.ScaleRow(t.Expert, t.N0) : two ? Gate.ScaleRow(t.Expert, t.N0 + PanelLayout.Width) : s0;
+        Expand(p0, s0, k, b, 0);
+        Expand(p1, s1, k, b, 1);
 
         var args = new AmxArgs { Lda = AmxRows.Lda, B = b, KBlocks = k / 32, C = c, C2 = c + 16 * 32, Ldc = 32 * sizeof(float) };
         int block = t.Block;
@@ -74,8 +70,19 @@ internal sealed unsafe partial class GemmJob
             int tiles = rows > AmxRows.TileRows ? 2 : 1;
             args.A = AmxRows.Block(block);
             args.A2 = tiles == 2 ? AmxRows.Block(block + 1) : args.A;
-            AmxKernel.Get(f32, tiles, k).Run(&args);
+            AmxKernel.Get(split, tiles, k).Run(&args);
             StoreTile(c, m, rows, t.N0, two);
+        }
+    }
+
+    private void Expand(byte* panel, byte* scales, int k, byte* dst, int column)
+    {
+        switch (Gate.Format)
+        {
+            case WeightFormat.F32: AmxPack.ExpandSplit<F32Format>(panel, scales, k, dst, column); break;
+            case WeightFormat.BF16: AmxPack.ExpandBF16((ushort*)panel, k, dst, column); break;
+            case WeightFormat.Fp8F32Scale: AmxPack.ExpandSplit<Fp8F32ScaleFormat>(panel, scales, k, dst, column); break;
+            default: AmxPack.ExpandSplit<Fp8E8ScaleFormat>(panel, scales, k, dst, column); break;
         }
     }
 
