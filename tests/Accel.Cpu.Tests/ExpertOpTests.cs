@@ -78,9 +78,9 @@ public sealed class ExpertOpTests
         Harness.AssertSame(fused, unfused, tolerance: 1e-6, context: "fused vs unfused");
 
         // Every fp32/bf16 segment on AMX tiles (the same AVX-512 run where AMX is not available).
-        var (amx, _) = Harness.RunBoth(graph, weights, inputs, new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, AmxMinRows: 1));
+        var (amx, _) = Harness.RunBoth(graph, weights, inputs, new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, AmxMinRows: 1, AmxFp32: true));
         var (amxUnfused, _) = Harness.RunBoth(graph, weights, inputs,
-            new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Fuse: false, AmxMinRows: 1));
+            new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Fuse: false, AmxMinRows: 1, AmxFp32: true));
         Harness.AssertSame(amx, reference, context: "amx");
         Harness.AssertSame(amxUnfused, reference, context: "amx unfused");
         Harness.AssertSame(amx, unfused, context: "amx vs avx");

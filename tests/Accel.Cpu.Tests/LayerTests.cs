@@ -44,7 +44,7 @@ public sealed class LayerTests
     {
         var config = MoePresets.All[preset];
         var weights = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, layer, format)), config, layer);
-        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2, Simd: simd, AmxMinRows: amxMinRows));
+        using var cpu = new CpuBackend(new CpuBackendOptions(Threads: 2, Simd: simd, AmxMinRows: amxMinRows, AmxFp32: true));
         using var reference = new ReferenceBackend();
         using var onCpu = new MoeLayer(config, layer, weights, [cpu], new SessionOptions(Strict: true));
         using var onRef = new MoeLayer(config, layer, weights, [reference]);

@@ -39,6 +39,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _gemm.AmxMinRows = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_ROWS"), out int rows) && rows > 0
             ? rows
             : Math.Max(1, Options.AmxMinRows);
+        _gemm.AmxFp32 = Options.AmxFp32 || Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_FP32") == "1";
     }
 
     /// <summary>The options.</summary>

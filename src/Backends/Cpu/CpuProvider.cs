@@ -22,7 +22,7 @@ public enum CpuSimd
 /// node as it stands, which the tests use to compare both).
 /// </param>
 /// <param name="Amx">
-/// Run fp32 and bf16 expert products with many rows on Intel AMX tiles where the processor and
+/// Run bf16 and FP8 expert products with many rows on Intel AMX tiles where the processor and
 /// operating system allow it (split-bf16 operands with fp32 accumulation, accurate to fp32
 /// rounding; on by default; off keeps every product on the AVX-512 kernels). The environment
 /// variable <c>ACCEL_CPU_AMX=0</c> turns it off as well.
@@ -32,8 +32,13 @@ public enum CpuSimd
 /// weight expansion each tile needs costs more than the tiles save on the machines measured;
 /// <c>ACCEL_CPU_AMX_ROWS</c> overrides it).
 /// </param>
+/// <param name="AmxFp32">
+/// Also run fp32-weight products on AMX tiles (off by default: exact to fp32 rounding, but every
+/// tile must first split its fp32 weights into three bf16 parts, and on the machines measured that
+/// costs more than the AVX-512 fp32 kernel takes).
+/// </param>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
-    int AmxMinRows = 64)
+    int AmxMinRows = 64, bool AmxFp32 = false)
 {
     /// <summary>The thread count actually used (at least 1).</summary>
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);

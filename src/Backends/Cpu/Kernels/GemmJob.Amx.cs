@@ -12,6 +12,9 @@ internal sealed unsafe partial class GemmJob
     private nint[] _amxScratch = [];
     private long[] _amxScratchBytes = [];
 
+    /// <summary>Whether fp32-weight products run on AMX tiles too.</summary>
+    public bool AmxFp32 { get; set; }
+
     /// <summary>Whether products may run on AMX tiles (set by the backend: option, processor and OS permission).</summary>
     public bool AmxEnabled { get; set; }
 
@@ -21,7 +24,8 @@ internal sealed unsafe partial class GemmJob
     /// <summary>Whether a segment of <paramref name="rows"/> rows runs on AMX tiles.</summary>
     private bool UsesAmx(int rows) =>
         AmxEnabled && UsesPanels && rows >= AmxMinRows && Gate.In % 32 == 0
-        && Gate.Format is WeightFormat.F32 or WeightFormat.BF16 or WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale
+        && (Gate.Format is WeightFormat.BF16 or WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale
+            || (Gate.Format == WeightFormat.F32 && AmxFp32))
         && (!Pair || Up.Format == Gate.Format);
 
     /// <summary>AMX tiles for rows [m0, m1) of expert e: 16 columns of gate and up (pair mode) or 32 columns per tile.</summary>
