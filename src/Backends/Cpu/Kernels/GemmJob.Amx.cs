@@ -57,12 +57,7 @@ internal sealed unsafe partial class GemmJob
         long expanded = (long)(k / 32) * AmxKernel.BlockBytes(split);
         byte* b = AmxScratch(worker, expanded + 32 * 32 * sizeof(float));
         float* c = (float*)(b + expanded);
-        int p = t.N0 / PanelLayout.Width;
-        bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
-        byte* p0 = Gate.Panel(t.Expert, p);
-        byte* s0 = Gate.ScaleRow(t.Expert, t.N0);
-        byte* p1 = Pair ? Up.Panel(t.Expert, p) : two ? Gate.Panel(t.Expert, p + 1) : p0;
-        byte* s1 = Pair ? Up.ScaleRow(t.Expert, t.N0) : two ? Gate.ScaleRow(t.Expert, t.N0 + PanelLayout.Width) : s0;
+        bool two = TilePanels(t, out byte* p0, out byte* s0, out byte* p1, out byte* s1);
         Expand(p0, s0, k, b, 0);
         Expand(p1, s1, k, b, 1);
 

@@ -56,12 +56,7 @@ internal sealed unsafe partial class GemmJob
     private void RunPanel(GemmTask t)
     {
         float* tile = stackalloc float[PanelKernel.MaxRows * 2 * PanelLayout.Width];
-        int p = t.N0 / PanelLayout.Width;
-        bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
-        byte* pa = Gate.Panel(t.Expert, p);
-        byte* sa = Gate.ScaleRow(t.Expert, t.N0);
-        byte* pb = Pair ? Up.Panel(t.Expert, p) : two ? Gate.Panel(t.Expert, p + 1) : pa;
-        byte* sb = Pair ? Up.ScaleRow(t.Expert, t.N0) : two ? Gate.ScaleRow(t.Expert, t.N0 + PanelLayout.Width) : sa;
+        bool two = TilePanels(t, out byte* pa, out byte* sa, out byte* pb, out byte* sb);
         for (int m = t.M0; m < t.M1; m += PanelKernel.MaxRows)
         {
             int rows = Math.Min(PanelKernel.MaxRows, t.M1 - m);
@@ -77,6 +72,22 @@ internal sealed unsafe partial class GemmJob
 
             StoreTile(tile, m, rows, t.N0, two);
         }
+    }
+
+    /// <summary>
+    /// The two panels of a tile and their scale rows: the gate and up panels in pair mode, else
+    /// two adjacent panels of one weight (the same panel twice when the tile has only 16 columns).
+    /// Returns whether the second panel holds columns of its own.
+    /// </summary>
+    private bool TilePanels(in GemmTask t, out byte* pa, out byte* sa, out byte* pb, out byte* sb)
+    {
+        int p = t.N0 / PanelLayout.Width;
+        bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
+        pa = Gate.Panel(t.Expert, p);
+        sa = Gate.ScaleRow(t.Expert, t.N0);
+        pb = Pair ? Up.Panel(t.Expert, p) : two ? Gate.Panel(t.Expert, p + 1) : pa;
+        sb = Pair ? Up.ScaleRow(t.Expert, t.N0) : two ? Gate.ScaleRow(t.Expert, t.N0 + PanelLayout.Width) : sa;
+        return two;
     }
 
     /// <summary>
