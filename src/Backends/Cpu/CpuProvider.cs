@@ -87,7 +87,20 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
     {
         string name = ProcessorName();
         return new DeviceDescriptor(DeviceId, DeviceId, name, DeviceKind.Cpu, null, DeviceStatus.Present,
-            $"{Environment.ProcessorCount} logical processors; SIMD: {Features()}; kernels: {(HasAvx512 ? "avx512" : "portable")}");
+            $"{Environment.ProcessorCount} logical processors; SIMD: {Features()}; kernels: {Kernels()}");
+    }
+
+    /// <summary>The kernel families a default backend runs here, with why AMX tiles are not among them.</summary>
+    private static string Kernels()
+    {
+        if (!HasAvx512)
+        {
+            return "portable";
+        }
+
+        return Amx.AmxRuntime.IsAvailable
+            ? "avx512, amx tiles for bf16/FP8 prefill"
+            : $"avx512 (no amx tiles: {Amx.AmxRuntime.WhyUnavailable})";
     }
 
     private static string ProcessorName()
