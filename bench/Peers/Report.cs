@@ -22,6 +22,7 @@ internal static class Report
     {
         Console.WriteLine($"machine: {Accel.Backends.Cpu.CpuProvider.Device.Name}; {Environment.ProcessorCount} logical processors; " +
             $"threads {o.Threads}; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine($"accel cpu device: {Accel.Backends.Cpu.CpuProvider.Device.Note}");
         Console.WriteLine($"roofline: nominal {o.PeakGflops:0} GFLOP/s, {o.BandwidthGbps:0.0} GB/s; measured in this run {m.PeakGflops:0} GFLOP/s, {m.BandwidthGbps:0.0} GB/s");
         foreach (var (engine, t, err) in checks)
         {
@@ -53,6 +54,7 @@ internal static class Report
         var doc = new Dictionary<string, object>
         {
             ["machine"] = Accel.Backends.Cpu.CpuProvider.Device.Name,
+            ["accel_cpu_device"] = Accel.Backends.Cpu.CpuProvider.Device.Note,
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             ["threads"] = o.Threads,
             ["cold"] = o.Cold,
