@@ -8,8 +8,9 @@ namespace Accel.Backends.Cpu.Amx;
 /// <summary>
 /// Operand layouts of <see cref="AmxKernel"/>. An fp32 value x is split into bf16 parts by
 /// truncation: x1 keeps the top 8 significant bits, x2 the next 8 of the remainder, x3 the rest,
-/// so x = x1 + x2 + x3 exactly for normal numbers (infinities and NaN keep x1 = x and zero
-/// remainders, so they propagate as in fp32).
+/// so x = x1 + x2 + x3 exactly for normal numbers. Infinities and NaN keep x1 = x and zero
+/// remainders, so they still make the result non-finite; where both operands are split, an
+/// infinity can come out as NaN rather than as an infinity (inf times a zero part).
 /// </summary>
 internal static unsafe class AmxPack
 {
