@@ -33,6 +33,7 @@ public static class BenchEngine
         var weights = Weights(o);
         var registry = new BackendRegistry(Providers.All(new CpuBackendOptions(o.Threads)));
         using var device = registry.Open(o.Device);
+        log?.Invoke($"device: {device.Device.Name}; {device.Device.Note}");
         using var reference = o.Device == "reference" ? null : registry.Open("reference");
         IReadOnlyList<IBackend> chain = reference is null ? [device] : [device, reference];
         using var layer = new MoeLayer(config, Layer, weights, chain);
