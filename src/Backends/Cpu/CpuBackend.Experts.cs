@@ -133,16 +133,17 @@ public sealed unsafe partial class CpuBackend
         int* ptt = (int*)j.P4, slots = (int*)j.P5;
         for (int r = begin; r < end; r++)
         {
-            float scale = 1f;
-            if (w != null)
-            {
-                int t = ptt[r];
-                scale = t < 0 ? 0f : w[(long)t * k + slots[r]];
-            }
-
+            float scale = w == null ? 1f : RoutingWeight(ptt, slots, w, k, r);
             long o = (long)r * width;
             Activation.SwiGluRow(g + o, u + o, a + o, width, j.F0, scale);
         }
+    }
+
+    /// <summary>The routing weight of row <paramref name="r"/> of Xp: its token's weight for its slot, 0 for a padding row.</summary>
+    private static float RoutingWeight(int* posToToken, int* posToSlot, float* weights, int k, int r)
+    {
+        int t = posToToken[r];
+        return t < 0 ? 0f : weights[(long)t * k + posToSlot[r]];
     }
 
     /// <summary>OP-17a/b: the whole weight as fp32.</summary>

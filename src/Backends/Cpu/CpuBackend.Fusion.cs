@@ -133,8 +133,7 @@ public sealed unsafe partial class CpuBackend
         {
             for (int r = 0; r < rows; r++)
             {
-                int t = ptt[r];
-                s[r] = t < 0 ? 0f : w[(long)t * k + slots[r]];
+                s[r] = RoutingWeight(ptt, slots, w, k, r);
             }
 
             return s;

@@ -12,12 +12,16 @@ namespace Accel.Backends.Cpu;
 /// </summary>
 public sealed unsafe partial class CpuBackend
 {
-    /// <summary>A weight buffer (and scale) as the kernels address it; rank-2 weights are one expert.</summary>
-    private WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale)
+    /// <summary>
+    /// A weight buffer (and scale) as the kernels address it; rank-2 weights are one expert. With
+    /// <paramref name="pack"/> an eligible weight is rewritten into panels first; without, it is
+    /// taken in whatever layout it has (for readers that only decode rows).
+    /// </summary>
+    private WeightMatrix Matrix(CpuBuffer w, CpuBuffer? scale, bool pack = true)
     {
         var format = WeightMatrix.FormatOf(w.Desc.Type, scale?.Desc.Type);
         var (experts, outDim, inDim) = Dims(w);
-        if (!w.Panels && !_portable && PanelLayout.Eligible(format, outDim))
+        if (pack && !w.Panels && !_portable && PanelLayout.Eligible(format, outDim))
         {
             PanelLayout.Pack(w.Pointer, experts, outDim, inDim, PanelLayout.ElementSize(format));
             w.Panels = true;

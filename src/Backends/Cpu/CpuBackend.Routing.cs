@@ -44,37 +44,36 @@ public sealed unsafe partial class CpuBackend
     private enum RowOp { SelectionBias, GroupLimit, TopK, RouteWeights }
 
     private void SelectionBias(CpuBuffer p, CpuBuffer b, CpuBuffer q) =>
-        RunRows(RowOp.SelectionBias, p.Dim(0), p.Dim(1), 0, p.F32, b.F32, q.F32, null);
+        RunRows(RowOp.SelectionBias, p.Dim(0), p.Dim(1), 0, p.F32, b.F32, q.F32);
 
     private void GroupLimitMask(CpuBuffer q, CpuBuffer result, GroupLimitAttributes a)
     {
-        var job = RowJob(RowOp.GroupLimit, q.Dim(0), q.Dim(1), a.Groups, q.F32, null, result.F32, null);
+        var job = RowJob(RowOp.GroupLimit, q.Dim(0), q.Dim(1), a.Groups, q.F32, null, result.F32);
         job.I3 = a.TopGroups;
         job.F0 = (float)(int)a.Score;
         _pool.Run(job);
     }
 
-    private void TopK(CpuBuffer q, CpuBuffer idx, int k) => RunRows(RowOp.TopK, q.Dim(0), q.Dim(1), k, q.F32, null, idx.I32, null);
+    private void TopK(CpuBuffer q, CpuBuffer idx, int k) => RunRows(RowOp.TopK, q.Dim(0), q.Dim(1), k, q.F32, null, idx.I32);
 
     private void RouteWeights(CpuBuffer p, CpuBuffer idx, CpuBuffer w, RouteWeightsAttributes a)
     {
-        var job = RowJob(RowOp.RouteWeights, p.Dim(0), p.Dim(1), idx.Dim(1), p.F32, idx.I32, w.F32, null);
+        var job = RowJob(RowOp.RouteWeights, p.Dim(0), p.Dim(1), idx.Dim(1), p.F32, idx.I32, w.F32);
         job.I3 = a.Normalize ? 1 : 0;
         job.F0 = a.Scale;
         job.F1 = a.Epsilon;
         _pool.Run(job);
     }
 
-    private void RunRows(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c, void* d) =>
-        _pool.Run(RowJob(op, rows, experts, extra, a, b, c, d));
+    private void RunRows(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c) =>
+        _pool.Run(RowJob(op, rows, experts, extra, a, b, c));
 
-    private RangeJob RowJob(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c, void* d)
+    private RangeJob RowJob(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c)
     {
         var job = _range.For(rows, Math.Max(16, 8192 / Math.Max(experts, 1)), &RoutingRows);
         job.P0 = a;
         job.P1 = b;
         job.P2 = c;
-        job.P3 = d;
         job.I0 = experts;
         job.I1 = extra;
         job.I2 = (int)op;

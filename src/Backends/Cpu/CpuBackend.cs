@@ -145,7 +145,8 @@ public sealed unsafe partial class CpuBackend : BackendBase
                 break;
             case OpKind.Add: Add(In(0), In(1), o); break;
             case OpKind.DequantFp8Block or OpKind.DequantFp4:
-                Dequantize(Matrix(In(0), Opt(1)), o);
+                // Dequantising only decodes rows: a weight is not rewritten into panels for it.
+                Dequantize(Matrix(In(0), Opt(1), pack: false), o);
                 break;
             case OpKind.ActQuantFp8:
                 ActQuantFp8(In(0), o, (CpuBuffer)outputs[1], ((ActQuantAttributes)node.Attributes).PowerOfTwoScales);

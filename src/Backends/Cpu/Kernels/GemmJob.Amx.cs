@@ -10,6 +10,8 @@ internal sealed unsafe partial class GemmJob
     public int AmxMinRows { get; set; } = 64;
 
     private nint[] _amxScratch = [];
+    private AmxKernel? _amxOneTile;
+    private AmxKernel? _amxTwoTiles;
     private long[] _amxScratchBytes = [];
 
     /// <summary>Whether fp32-weight products run on AMX tiles too.</summary>
@@ -21,6 +23,9 @@ internal sealed unsafe partial class GemmJob
     /// <summary>The split activations of the AMX tiles, packed by the pool before the tiles run.</summary>
     public AmxRows AmxRows { get; } = new();
 
+    /// <summary>Whether the weights go to the tiles in three bf16 parts: bf16 weights are exact in one; fp32 and dequantised FP8 need three.</summary>
+    private bool SplitWeights => Gate.Format != WeightFormat.BF16;
+
     /// <summary>Whether a segment of <paramref name="rows"/> rows runs on AMX tiles.</summary>
     private bool UsesAmx(int rows) =>
         AmxEnabled && UsesPanels && rows >= AmxMinRows && Gate.In % 32 == 0
@@ -31,6 +36,13 @@ internal sealed unsafe partial class GemmJob
     /// <summary>AMX tiles for rows [m0, m1) of expert e: 16 columns of gate and up (pair mode) or 32 columns per tile.</summary>
     private void AddAmxTiles(int expert, int m0, int m1, int outDim, int mChunk)
     {
+        if (_amxOneTile is null)
+        {
+            // Looked up once per op, not per kernel call.
+            _amxOneTile = AmxKernel.Get(SplitWeights, 1, Gate.In);
+            _amxTwoTiles = AmxKernel.Get(SplitWeights, 2, Gate.In);
+        }
+
         int first = AmxRows.Add(m0, m1);
         mChunk = Math.Max(32, mChunk / 32 * 32);
         int step = Pair ? PanelLayout.Width : 2 * PanelLayout.Width;
@@ -51,10 +63,8 @@ internal sealed unsafe partial class GemmJob
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunAmx(GemmTask t, int worker)
     {
-        // bf16 weights are exact in one bf16 part; fp32 and FP8 (dequantised) weights take three.
-        bool split = Gate.Format != WeightFormat.BF16;
         int k = Gate.In;
-        long expanded = (long)(k / 32) * AmxKernel.BlockBytes(split);
+        long expanded = (long)(k / 32) * AmxKernel.BlockBytes(SplitWeights);
         byte* b = AmxScratch(worker, expanded + 32 * 32 * sizeof(float));
         float* c = (float*)(b + expanded);
         bool two = TilePanels(t, out byte* p0, out byte* s0, out byte* p1, out byte* s1);
@@ -66,10 +76,10 @@ internal sealed unsafe partial class GemmJob
         for (int m = t.M0; m < t.M1; m += 32, block += 2)
         {
             int rows = Math.Min(32, t.M1 - m);
-            int tiles = rows > AmxRows.TileRows ? 2 : 1;
+            bool twoTiles = rows > AmxRows.TileRows;
             args.A = AmxRows.Block(block);
-            args.A2 = tiles == 2 ? AmxRows.Block(block + 1) : args.A;
-            AmxKernel.Get(split, tiles, k).Run(&args);
+            args.A2 = twoTiles ? AmxRows.Block(block + 1) : args.A;
+            (twoTiles ? _amxTwoTiles! : _amxOneTile!).Run(&args);
             StoreTile(c, m, rows, t.N0, two);
         }
     }
@@ -95,6 +105,13 @@ internal sealed unsafe partial class GemmJob
         }
 
         return (byte*)_amxScratch[worker];
+    }
+
+    /// <summary>Forgets the previous op's AMX kernels (the next op may have another format or input size).</summary>
+    private void BeginAmx()
+    {
+        _amxOneTile = null;
+        _amxTwoTiles = null;
     }
 
     private void SealAmx(int threads)

@@ -49,6 +49,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         TaskCount = 0;
         Rows.Begin(x, ldx, w.In);
         AmxRows.Begin(x, ldx, w.In);
+        BeginAmx();
     }
 
     /// <summary>Switches to pair (fused SwiGLU) mode with the up weight and an optional clamp.</summary>
