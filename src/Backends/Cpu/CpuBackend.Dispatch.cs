@@ -111,6 +111,16 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
+        else if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var av = new System.Numerics.Vector<float>(a);
+            for (; i + System.Numerics.Vector<float>.Count <= n; i += System.Numerics.Vector<float>.Count)
+            {
+                var acc = accumulate ? System.Numerics.Vector.Load(y + i) : System.Numerics.Vector<float>.Zero;
+                System.Numerics.Vector.Store(System.Numerics.Vector.FusedMultiplyAdd(av, System.Numerics.Vector.Load(x + i), acc), y + i);
+            }
+        }
+
         for (; i < n; i++) { y[i] = MathF.FusedMultiplyAdd(a, x[i], accumulate ? y[i] : 0f); }
     }
 
@@ -138,6 +148,14 @@ public sealed unsafe partial class CpuBackend
             for (; i + 16 <= to; i += 16)
             {
                 (Vector512.Load(a + i) + Vector512.Load(b + i)).Store(c + i);
+            }
+        }
+
+        else if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            for (; i + System.Numerics.Vector<float>.Count <= to; i += System.Numerics.Vector<float>.Count)
+            {
+                System.Numerics.Vector.Store(System.Numerics.Vector.Load(a + i) + System.Numerics.Vector.Load(b + i), c + i);
             }
         }
 
