@@ -1,5 +1,6 @@
 using Accel.Backends.Cpu.Kernels;
 using Accel.Backends.Reference;
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using Accel.Types;
 
@@ -110,14 +111,13 @@ public sealed unsafe partial class CpuBackend
                 Vector512.FusedMultiplyAdd(av, Vector512.Load(x + i), acc).Store(y + i);
             }
         }
-
-        else if (System.Numerics.Vector.IsHardwareAccelerated)
+        else if (Vector.IsHardwareAccelerated)
         {
-            var av = new System.Numerics.Vector<float>(a);
-            for (; i + System.Numerics.Vector<float>.Count <= n; i += System.Numerics.Vector<float>.Count)
+            var av = new Vector<float>(a);
+            for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
             {
-                var acc = accumulate ? System.Numerics.Vector.Load(y + i) : System.Numerics.Vector<float>.Zero;
-                System.Numerics.Vector.Store(System.Numerics.Vector.FusedMultiplyAdd(av, System.Numerics.Vector.Load(x + i), acc), y + i);
+                var acc = accumulate ? Vector.Load(y + i) : Vector<float>.Zero;
+                Vector.Store(Vector.FusedMultiplyAdd(av, Vector.Load(x + i), acc), y + i);
             }
         }
 
@@ -150,12 +150,11 @@ public sealed unsafe partial class CpuBackend
                 (Vector512.Load(a + i) + Vector512.Load(b + i)).Store(c + i);
             }
         }
-
-        else if (System.Numerics.Vector.IsHardwareAccelerated)
+        else if (Vector.IsHardwareAccelerated)
         {
-            for (; i + System.Numerics.Vector<float>.Count <= to; i += System.Numerics.Vector<float>.Count)
+            for (; i + Vector<float>.Count <= to; i += Vector<float>.Count)
             {
-                System.Numerics.Vector.Store(System.Numerics.Vector.Load(a + i) + System.Numerics.Vector.Load(b + i), c + i);
+                Vector.Store(Vector.Load(a + i) + Vector.Load(b + i), c + i);
             }
         }
 

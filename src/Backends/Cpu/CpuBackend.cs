@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Accel.Backends.Cpu.Amx;
 using Accel.Backends.Cpu.Kernels;
 using Accel.Graph;
 using Accel.Types;
@@ -31,18 +30,15 @@ public sealed unsafe partial class CpuBackend : BackendBase
     /// <summary>Opens the backend with <paramref name="options"/> (null for defaults).</summary>
     public CpuBackend(CpuBackendOptions? options = null) : base(CpuProvider.Device, memoryLimitBytes: null)
     {
-        Options = options ?? new CpuBackendOptions();
+        Options = (options ?? new CpuBackendOptions()).WithEnvironment();
         _pool = new WorkerPool(Options.EffectiveThreads);
-        _portable = Options.Simd == CpuSimd.Portable || !CpuProvider.HasAvx512;
-        _gemm.AmxEnabled = !_portable && Options.Amx && AmxRuntime.IsAvailable
-            && Environment.GetEnvironmentVariable("ACCEL_CPU_AMX") != "0";
-        _gemm.AmxMinRows = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_ROWS"), out int rows) && rows > 0
-            ? rows
-            : Math.Max(1, Options.AmxMinRows);
-        _gemm.AmxFp32 = Options.AmxFp32 || Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_FP32") == "1";
+        _portable = !Options.UsesAvx512;
+        _gemm.AmxEnabled = Options.UsesAmx;
+        _gemm.AmxMinRows = Options.AmxMinRows;
+        _gemm.AmxFp32 = Options.AmxFp32;
     }
 
-    /// <summary>The options.</summary>
+    /// <summary>The options in effect (the environment applied, see <see cref="CpuBackendOptions.WithEnvironment"/>).</summary>
     public CpuBackendOptions Options { get; }
 
     /// <summary>Threads that run each op, the caller included.</summary>

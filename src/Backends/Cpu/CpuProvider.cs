@@ -42,6 +42,26 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
 {
     /// <summary>The thread count actually used (at least 1).</summary>
     public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// These options with the process environment applied: <c>ACCEL_CPU_AMX=0</c> turns the tiles
+    /// off, <c>ACCEL_CPU_AMX_ROWS=N</c> (N &gt; 0) sets <see cref="AmxMinRows"/>, <c>ACCEL_CPU_AMX_FP32=1</c>
+    /// turns <see cref="AmxFp32"/> on. A backend runs with the result.
+    /// </summary>
+    public CpuBackendOptions WithEnvironment() => this with
+    {
+        Amx = Amx && Environment.GetEnvironmentVariable("ACCEL_CPU_AMX") != "0",
+        AmxMinRows = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_ROWS"), out int rows) && rows > 0
+            ? rows
+            : Math.Max(1, AmxMinRows),
+        AmxFp32 = AmxFp32 || Environment.GetEnvironmentVariable("ACCEL_CPU_AMX_FP32") == "1",
+    };
+
+    /// <summary>Whether a backend with these options runs the AVX-512 kernels on this processor.</summary>
+    internal bool UsesAvx512 => Simd != CpuSimd.Portable && CpuProvider.HasAvx512;
+
+    /// <summary>Whether a backend with these options, as they stand, runs products on AMX tiles here.</summary>
+    internal bool UsesAmx => UsesAvx512 && Amx && Accel.Backends.Cpu.Amx.AmxRuntime.IsAvailable;
 }
 
 /// <summary>The provider of the <c>cpu</c> device: this machine's processor, always present.</summary>
@@ -90,17 +110,23 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
             $"{Environment.ProcessorCount} logical processors; SIMD: {Features()}; kernels: {Kernels()}");
     }
 
-    /// <summary>The kernel families a default backend runs here, with why AMX tiles are not among them.</summary>
+    /// <summary>The kernel families a default backend runs here (environment applied), with why AMX tiles are not among them.</summary>
     private static string Kernels()
     {
-        if (!HasAvx512)
+        var o = new CpuBackendOptions().WithEnvironment();
+        if (!o.UsesAvx512)
         {
             return "portable";
         }
 
-        return Amx.AmxRuntime.IsAvailable
-            ? "avx512, amx tiles for bf16/FP8 prefill"
-            : $"avx512 (no amx tiles: {Amx.AmxRuntime.WhyUnavailable})";
+        if (o.UsesAmx)
+        {
+            return $"avx512, amx tiles for {(o.AmxFp32 ? "fp32/" : "")}bf16/FP8 prefill";
+        }
+
+        return o.Amx
+            ? $"avx512 (no amx tiles: {Amx.AmxRuntime.WhyUnavailable})"
+            : "avx512 (amx tiles turned off)";
     }
 
     private static string ProcessorName()

@@ -40,7 +40,7 @@ internal unsafe struct AmxArgs
 internal sealed unsafe class AmxKernel
 {
     /// <summary>Bytes of expanded weights per 32-wide input block for two output tiles.</summary>
-    public static int BlockBytes(bool splitWeights) => splitWeights ? 6 * 1024 : 2 * 1024;
+    public static int BlockBytes(bool splitWeights) => (splitWeights ? 3 : 1) * AmxPack.PartBytes;
 
     private static readonly ConcurrentDictionary<(bool, int, int), AmxKernel> Cache = new();
     private static readonly byte* TileConfig = MakeConfig();
@@ -100,8 +100,8 @@ internal sealed unsafe class AmxKernel
             {
                 if (splitWeights || a == 0)
                 {
-                    e.TileLoad(B0, AmxEmitter.Rdx, AmxEmitter.R10, w * 2048);
-                    e.TileLoad(B1, AmxEmitter.Rdx, AmxEmitter.R10, w * 2048 + 1024);
+                    e.TileLoad(B0, AmxEmitter.Rdx, AmxEmitter.R10, w * AmxPack.PartBytes);
+                    e.TileLoad(B1, AmxEmitter.Rdx, AmxEmitter.R10, w * AmxPack.PartBytes + AmxPack.TileBytes);
                 }
 
                 e.Tdpbf16ps(0, A0, B0);

@@ -14,6 +14,12 @@ namespace Accel.Backends.Cpu.Amx;
 /// </summary>
 internal static unsafe class AmxPack
 {
+    /// <summary>Bytes of one tile: 16 rows of 64 bytes.</summary>
+    public const int TileBytes = 16 * 64;
+
+    /// <summary>Bytes of one weight part of a 32-wide input block: the tiles of both output columns.</summary>
+    public const int PartBytes = 2 * TileBytes;
+
     /// <summary>Bytes between two split activation rows of input size <paramref name="k"/> (three parts plus a cache line, against set conflicts).</summary>
     public static long RowBytes(int k) => 6L * k + 64;
 
@@ -35,7 +41,7 @@ internal static unsafe class AmxPack
     /// Expands one 16-column panel (k-major, <see cref="PanelLayout"/>) of fp32 or FP8 weights,
     /// dequantised to fp32 as the AVX-512 kernels do and split into three bf16 parts, into the
     /// kernel's weight tiles for output tile <paramref name="column"/> (0 or 1): per 32-wide input
-    /// block, part s at <c>block * 6144 + s * 2048 + column * 1024</c>, rows holding pairs of
+    /// block, part s at <c>block * 3 * PartBytes + s * PartBytes + column * TileBytes</c>, rows holding pairs of
     /// consecutive inputs interleaved per column (the VNNI order TDPBF16PS reads).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -46,26 +52,26 @@ internal static unsafe class AmxPack
         for (int kb = 0; kb < k; kb += 32)
         {
             var scale = TF.Scale(scaleRow, kb);
-            byte* block = dst + (kb / 32) * 6144 + column * 1024;
+            byte* block = dst + (kb / 32) * 3 * PartBytes + column * TileBytes;
             byte* row = panel + kb * step;
             for (int r = 0; r < 16; r++, row += 2 * step)
             {
                 Split(TF.Load(row, 0, scale), out var e1, out var e2, out var e3);
                 Split(TF.Load(row + step, 0, scale), out var o1, out var o2, out var o3);
                 Pair(e1, o1).Store((uint*)(block + r * 64));
-                Pair(e2, o2).Store((uint*)(block + 2048 + r * 64));
-                Pair(e3, o3).Store((uint*)(block + 4096 + r * 64));
+                Pair(e2, o2).Store((uint*)(block + PartBytes + r * 64));
+                Pair(e3, o3).Store((uint*)(block + 2 * PartBytes + r * 64));
             }
         }
     }
 
-    /// <summary>As <see cref="ExpandSplit"/> for a bf16 panel, which needs no split: one part, per block at <c>block * 2048 + column * 1024</c>.</summary>
+    /// <summary>As <see cref="ExpandSplit"/> for a bf16 panel, which needs no split: one part, per block at <c>block * PartBytes + column * TileBytes</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ExpandBF16(ushort* panel, int k, byte* dst, int column)
     {
         for (int kb = 0; kb < k; kb += 32)
         {
-            byte* block = dst + (kb / 32) * 2048 + column * 1024;
+            byte* block = dst + (kb / 32) * PartBytes + column * TileBytes;
             for (int r = 0; r < 16; r++)
             {
                 ushort* row = panel + (long)(kb + 2 * r) * 16;

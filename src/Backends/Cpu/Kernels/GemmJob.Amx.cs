@@ -6,7 +6,7 @@ namespace Accel.Backends.Cpu.Kernels;
 
 internal sealed unsafe partial class GemmJob
 {
-    /// <summary>Segment rows from which fp32/bf16 products run on AMX tiles.</summary>
+    /// <summary>Segment rows from which bf16 and FP8 products (and fp32 ones with <see cref="AmxFp32"/>) run on AMX tiles.</summary>
     public int AmxMinRows { get; set; } = 64;
 
     private nint[] _amxScratch = [];
