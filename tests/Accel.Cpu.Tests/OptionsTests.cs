@@ -6,15 +6,15 @@ namespace Accel.Cpu.Tests;
 [NonParallelizable]
 public sealed class OptionsTests
 {
-    private static readonly string[] Variables = ["ACCEL_CPU_AMX", "ACCEL_CPU_AMX_ROWS", "ACCEL_CPU_AMX_FP32"];
+    private static readonly string[] Variables = ["ACCEL_CPU_AMX", "ACCEL_CPU_AMX_ROWS", "ACCEL_CPU_AMX_FP32", "ACCEL_CPU_PANEL_PREFETCH"];
 
-    [TestCase(null, null, null, true, 64, false)]
-    [TestCase("0", null, null, false, 64, false)]
-    [TestCase("1", "16", "1", true, 16, true)]
-    [TestCase(null, "0", null, true, 64, false)]
-    [TestCase(null, "many", "0", true, 64, false)]
-    public void Environment_overrides_reach_the_backend(string? amx, string? rows, string? fp32,
-        bool expectAmx, int expectRows, bool expectFp32)
+    [TestCase(null, null, null, null, true, 64, false, 2048)]
+    [TestCase("0", null, null, "0", false, 64, false, 0)]
+    [TestCase("1", "16", "1", "4096", true, 16, true, 4096)]
+    [TestCase(null, "0", null, "-5", true, 64, false, 2048)]
+    [TestCase(null, "many", "0", "far", true, 64, false, 2048)]
+    public void Environment_overrides_reach_the_backend(string? amx, string? rows, string? fp32, string? prefetch,
+        bool expectAmx, int expectRows, bool expectFp32, int expectPrefetch)
     {
         var saved = Variables.Select(Environment.GetEnvironmentVariable).ToArray();
         try
@@ -22,10 +22,12 @@ public sealed class OptionsTests
             Environment.SetEnvironmentVariable(Variables[0], amx);
             Environment.SetEnvironmentVariable(Variables[1], rows);
             Environment.SetEnvironmentVariable(Variables[2], fp32);
+            Environment.SetEnvironmentVariable(Variables[3], prefetch);
             using var backend = new CpuBackend(new CpuBackendOptions(Threads: 1));
             Assert.That(backend.Options.Amx, Is.EqualTo(expectAmx));
             Assert.That(backend.Options.AmxMinRows, Is.EqualTo(expectRows));
             Assert.That(backend.Options.AmxFp32, Is.EqualTo(expectFp32));
+            Assert.That(backend.Options.PanelPrefetchBytes, Is.EqualTo(expectPrefetch));
             Assert.That(backend.KernelFamily == "avx512+amx",
                 Is.EqualTo(expectAmx && CpuProvider.HasAvx512 && Accel.Backends.Cpu.Amx.AmxRuntime.IsAvailable));
         }
@@ -42,8 +44,8 @@ public sealed class OptionsTests
         try
         {
             foreach (string v in Variables) { Environment.SetEnvironmentVariable(v, null); }
-            var o = new CpuBackendOptions(Amx: false, AmxMinRows: 7, AmxFp32: true).WithEnvironment();
-            Assert.That((o.Amx, o.AmxMinRows, o.AmxFp32), Is.EqualTo((false, 7, true)));
+            var o = new CpuBackendOptions(Amx: false, AmxMinRows: 7, AmxFp32: true, PanelPrefetchBytes: 512).WithEnvironment();
+            Assert.That((o.Amx, o.AmxMinRows, o.AmxFp32, o.PanelPrefetchBytes), Is.EqualTo((false, 7, true, 512)));
         }
         finally
         {

@@ -36,6 +36,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _gemm.AmxEnabled = Options.UsesAmx;
         _gemm.AmxMinRows = Options.AmxMinRows;
         _gemm.AmxFp32 = Options.AmxFp32;
+        _gemm.PanelPrefetch = Options.PanelPrefetchBytes;
     }
 
     /// <summary>The options in effect (the environment applied, see <see cref="CpuBackendOptions.WithEnvironment"/>).</summary>

@@ -38,9 +38,8 @@ internal sealed unsafe partial class GemmJob
         }
     }
 
-    /// <summary>Bytes ahead at which the first row block of a panel tile prefetches (env ACCEL_CPU_PANEL_PREFETCH; 0 = off).</summary>
-    private static readonly nint PanelPrefetch =
-        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_PANEL_PREFETCH"), out int d) ? d : 2048;
+    /// <summary>Bytes ahead at which the first row block of a panel tile prefetches its panels (0 = off; set by the backend).</summary>
+    public nint PanelPrefetch { get; set; } = 2048;
 
     /// <summary>The row blocks of the panel tiles, packed by the pool before the tiles run.</summary>
     public RowBlocks Rows { get; } = new();
