@@ -3,6 +3,7 @@
 //   dotnet run --project samples/EmbeddedHost
 //   ACCEL_DEVICE=reference dotnet run --project samples/EmbeddedHost      (the environment beats Accel:Device)
 //   dotnet run --project samples/EmbeddedHost -- --Layer:Preset=mixtral-tiny --Layer:Tokens=3
+using Accel.Composition;
 using Accel.Errors;
 using Accel.Hosting;
 using Accel.IO;
@@ -19,9 +20,10 @@ var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     ContentRootPath = AppContext.BaseDirectory,
 });
 
-// 2. Accel with the reference backend. AccelOptions is bound from the "Accel" section and
-//    validated when the host starts. Core registers no backend by itself.
-builder.Services.AddAccel(accel => accel.AddReference());
+// 2. Accel with every shipped backend (reference, cpu, ilgpu, opencl, shims). AccelOptions is bound
+//    from the "Accel" section, each backend's options from "Accel:Backends:<name>", and validated when
+//    the host starts. Core registers no backend by itself.
+builder.Services.AddAccel(accel => accel.AddAllBackends());
 
 // 3. The sample's own settings: which layer shape to build and how many tokens to run.
 builder.Services.AddOptions<LayerSettings>()

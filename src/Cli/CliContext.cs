@@ -1,9 +1,10 @@
 using System.CommandLine;
-using Accel.Backends;
+using Accel.Composition;
 using Accel.Errors;
 using Accel.Hosting;
 using Accel.Selection;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Accel.Cli;
 
@@ -29,33 +30,48 @@ public sealed class CliContext(IAccelEnvironment environment, string workingDire
     public static CliContext FromProcess() => new(ProcessEnvironment.Instance, Directory.GetCurrentDirectory());
 
     /// <summary>Reads the <c>Accel</c> section of the settings files (defaults when there is none).</summary>
-    public AccelOptions LoadOptions()
+    public AccelOptions LoadOptions() => AccelOptions.FromConfiguration(LoadConfiguration());
+
+    /// <summary>
+    /// The composition root of every verb: the runtime over every shipped backend, with the settings
+    /// files, this context's environment and <paramref name="configure"/> (the verb's own flags, which
+    /// take precedence). Relative <c>Accel:ProfileDirectories</c> are taken from <see cref="WorkingDirectory"/>.
+    /// Warnings (such as an op falling back to another device) go to standard error.
+    /// </summary>
+    /// <param name="configure">Registrations and options set by the verb, or null.</param>
+    /// <returns>The services; dispose them when the verb ends.</returns>
+    public AccelServices CreateServices(Action<AccelBuilder>? configure = null)
+    {
+        var configuration = LoadConfiguration();
+        var folders = AccelOptions.FromConfiguration(configuration).ProfileDirectories
+            .Select(f => Path.GetFullPath(f, WorkingDirectory)).ToList();
+        return AccelComposition.Create(configuration, Environment, Loggers, accel =>
+        {
+            accel.Configure(o => o.ProfileDirectories = folders);
+            configure?.Invoke(accel);
+        });
+    }
+
+    /// <summary>The loggers of the command line: warnings and errors, to standard error.</summary>
+    private static ILoggerFactory Loggers { get; } = LoggerFactory.Create(b => b
+        .SetMinimumLevel(LogLevel.Warning)
+        .AddSimpleConsole(o => o.SingleLine = true)
+        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
+
+    private IConfigurationRoot LoadConfiguration()
     {
         var builder = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, SettingsFile), optional: true)
             .AddJsonFile(Path.Combine(Path.GetFullPath(WorkingDirectory), SettingsFile), optional: true);
-        IConfigurationRoot root;
         try
         {
-            root = builder.Build();
+            return builder.Build();
         }
         catch (InvalidDataException e)
         {
             throw new ConfigException($"{e.Message} {e.InnerException?.Message} Fix the JSON or remove the file.");
         }
-
-        try
-        {
-            return AccelOptions.FromConfiguration(root);
-        }
-        finally
-        {
-            (root as IDisposable)?.Dispose();
-        }
     }
-
-    /// <summary>A selector over <paramref name="registry"/> with this context's settings and environment.</summary>
-    public DeviceSelector CreateSelector(BackendRegistry registry) => new(registry, LoadOptions(), Environment);
 
     /// <summary>The value of a flag when it was given on the command line, else null (so settings apply).</summary>
     public static bool? Flag(ParseResult result, Option<bool> option) =>

@@ -19,8 +19,8 @@ public static class Program
         root.Subcommands.Add(DevicesCommand.Create(context));
         root.Subcommands.Add(ExampleCommand.Create());
         root.Subcommands.Add(ProfileCommand.Create());
-        root.Subcommands.Add(ConformanceCommand.Create());
-        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ConformanceCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
         return root.Parse(args).Invoke();
     }
 }

@@ -10,7 +10,7 @@ public sealed class BenchCommandTests
     [Test]
     public void Every_documented_flag_parses()
     {
-        var command = BenchCommand.Create();
+        var command = BenchCommand.Create(CliContext.FromProcess());
         var parse = command.Parse(["--device", "cpu", "--hidden", "64", "--expert-width", "32", "--experts", "8", "--top-k", "2",
             "--shared-experts", "1", "--groups", "4", "--top-k-groups", "2", "--tokens", "1,3", "--weights", "bf16", "--threads", "2",
             "--hot", "--runs", "2", "--json", "out.json", "--peak-gflops", "100", "--bandwidth-gbps", "10"]);

@@ -1,13 +1,16 @@
 using Accel.Backends;
-using Accel.Cli;
+using Accel.Composition;
 
 namespace Accel.Conformance.Tests;
 
 /// <summary>The devices under test: every device the registry lists (present or not), and every case.</summary>
 public static class DeviceMatrix
 {
-    /// <summary>The registry of every provider the command line knows.</summary>
-    public static BackendRegistry Registry { get; } = new(Providers.All());
+    /// <summary>The services of the composition root (every shipped backend, no configuration).</summary>
+    private static AccelServices Services { get; } = AccelComposition.Create();
+
+    /// <summary>The registry of every shipped provider.</summary>
+    public static BackendRegistry Registry => Services.Registry;
 
     /// <summary>One fixture per listed device; GPU devices carry the category <c>gpu</c>.</summary>
     public static IEnumerable<TestFixtureData> Fixtures()

@@ -1,7 +1,5 @@
-using System.CommandLine;
 using System.Text.Json;
 using Accel.Backends.Reference;
-using Accel.Cli.Commands;
 using Accel.Conformance.Reporting;
 using Accel.Graph;
 
@@ -82,28 +80,4 @@ public sealed class ReportTests
     [Test]
     public void The_device_id_becomes_a_safe_file_name() =>
         Assert.That(ConformanceReport.FileStem("cuda:0"), Is.EqualTo("cuda-0"));
-
-    private static int Cli(params string[] args)
-    {
-        var root = new RootCommand("test");
-        root.Subcommands.Add(ConformanceCommand.Create());
-        return root.Parse(["conformance", .. args]).Invoke();
-    }
-
-    [Test]
-    public void The_verb_writes_reports_and_the_matrix_and_exits_0_when_everything_passes()
-    {
-        int rc = Cli("--device", "reference", "--filter", "Add(type=f32,tokens=1", "--report", _dir, "--write-matrix", _dir);
-        Assert.That(rc, Is.EqualTo(0));
-        Assert.That(File.Exists(Path.Combine(_dir, "conformance-reference.json")), Is.True);
-        Assert.That(File.Exists(Path.Combine(_dir, "conformance-reference.md")), Is.True);
-        Assert.That(File.ReadAllText(Path.Combine(_dir, "reference.md")), Does.Contain("| GroupedGemm | f8e4m3 | yes |"));
-    }
-
-    [Test]
-    public void The_verb_rejects_an_unknown_device_and_a_filter_that_matches_nothing()
-    {
-        Assert.That(Cli("--device", "no-such-device", "--filter", "quick"), Is.EqualTo(1));
-        Assert.That(Cli("--device", "reference", "--filter", "NoSuchOp("), Is.EqualTo(1));
-    }
 }

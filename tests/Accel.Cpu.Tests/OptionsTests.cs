@@ -1,55 +1,89 @@
 using Accel.Backends.Cpu;
+using Accel.Composition;
+using Accel.Errors;
+using Accel.Selection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Accel.Cpu.Tests;
 
-/// <summary>The environment overrides of <see cref="CpuBackendOptions"/>, as a backend applies them.</summary>
-[NonParallelizable]
+/// <summary>
+/// How the cpu backend's options are put together at the composition root: defaults, then
+/// <c>Accel:Backends:Cpu</c>, then the <c>ACCEL_CPU_*</c> variables, then code.
+/// </summary>
 public sealed class OptionsTests
 {
-    private static readonly string[] Variables = ["ACCEL_CPU_AMX", "ACCEL_CPU_AMX_ROWS", "ACCEL_CPU_AMX_FP32", "ACCEL_CPU_PANEL_PREFETCH"];
+    private sealed class Env(Dictionary<string, string?> values) : IAccelEnvironment
+    {
+        public string? GetVariable(string name) => values.GetValueOrDefault(name);
+    }
+
+    private static Env Environment(string? amx, string? rows, string? fp32, string? prefetch) => new(new()
+    {
+        ["ACCEL_CPU_AMX"] = amx, ["ACCEL_CPU_AMX_ROWS"] = rows, ["ACCEL_CPU_AMX_FP32"] = fp32, ["ACCEL_CPU_PANEL_PREFETCH"] = prefetch,
+    });
 
     [TestCase(null, null, null, null, true, 64, false, 2048)]
     [TestCase("0", null, null, "0", false, 64, false, 0)]
     [TestCase("1", "16", "1", "4096", true, 16, true, 4096)]
-    [TestCase(null, "0", null, "-5", true, 64, false, 2048)]
-    [TestCase(null, "many", "0", "far", true, 64, false, 2048)]
-    public void Environment_overrides_reach_the_backend(string? amx, string? rows, string? fp32, string? prefetch,
+    [TestCase("false", " 8 ", "true", null, false, 8, true, 2048)]
+    public void Environment_variables_reach_the_backend(string? amx, string? rows, string? fp32, string? prefetch,
         bool expectAmx, int expectRows, bool expectFp32, int expectPrefetch)
     {
-        var saved = Variables.Select(Environment.GetEnvironmentVariable).ToArray();
-        try
-        {
-            Environment.SetEnvironmentVariable(Variables[0], amx);
-            Environment.SetEnvironmentVariable(Variables[1], rows);
-            Environment.SetEnvironmentVariable(Variables[2], fp32);
-            Environment.SetEnvironmentVariable(Variables[3], prefetch);
-            using var backend = new CpuBackend(new CpuBackendOptions(Threads: 1));
-            Assert.That(backend.Options.Amx, Is.EqualTo(expectAmx));
-            Assert.That(backend.Options.AmxMinRows, Is.EqualTo(expectRows));
-            Assert.That(backend.Options.AmxFp32, Is.EqualTo(expectFp32));
-            Assert.That(backend.Options.PanelPrefetchBytes, Is.EqualTo(expectPrefetch));
-            Assert.That(backend.KernelFamily == "avx512+amx",
-                Is.EqualTo(expectAmx && CpuProvider.HasAvx512 && Accel.Backends.Cpu.Amx.AmxRuntime.IsAvailable));
-        }
-        finally
-        {
-            for (int i = 0; i < Variables.Length; i++) { Environment.SetEnvironmentVariable(Variables[i], saved[i]); }
-        }
+        using var services = AccelComposition.Create(environment: Environment(amx, rows, fp32, prefetch),
+            configure: a => a.AddCpu(o => o with { Threads = 1 }));
+        using var backend = (CpuBackend)services.Registry.Open("cpu");
+        var o = backend.Options;
+        Assert.That((o.Amx, o.AmxMinRows, o.AmxFp32, o.PanelPrefetchBytes, o.Threads),
+            Is.EqualTo((expectAmx, expectRows, expectFp32, expectPrefetch, 1)));
+        Assert.That(backend.KernelFamily == "avx512+amx",
+            Is.EqualTo(expectAmx && CpuProvider.HasAvx512 && Accel.Backends.Cpu.Amx.AmxRuntime.IsAvailable));
+    }
+
+    [TestCase("ACCEL_CPU_AMX", "maybe", "set it to 1 (or true), 0 (or false)")]
+    [TestCase("ACCEL_CPU_AMX_ROWS", "0", "whole number of at least 1")]
+    [TestCase("ACCEL_CPU_AMX_ROWS", "many", "whole number of at least 1")]
+    [TestCase("ACCEL_CPU_PANEL_PREFETCH", "-5", "whole number of at least 0")]
+    [TestCase("ACCEL_CPU_STREAM_ROWS", "far", "whole number of at least 0")]
+    [TestCase("ACCEL_CPU_PREFETCH_BLOCKS", "1.5", "whole number of at least 0")]
+    public void A_malformed_variable_is_an_error_that_names_it(string variable, string value, string expected)
+    {
+        var env = new Env(new() { [variable] = value });
+        var e = Assert.Throws<ConfigException>(() => new CpuBackendOptions().WithEnvironment(env))!;
+        Assert.That(e.Message, Does.Contain(variable).And.Contain($"'{value}'").And.Contain(expected));
     }
 
     [Test]
-    public void Options_given_in_code_are_kept_without_overrides()
+    public void Code_beats_the_environment_which_beats_configuration()
     {
-        var saved = Variables.Select(Environment.GetEnvironmentVariable).ToArray();
-        try
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            foreach (string v in Variables) { Environment.SetEnvironmentVariable(v, null); }
-            var o = new CpuBackendOptions(Amx: false, AmxMinRows: 7, AmxFp32: true, PanelPrefetchBytes: 512).WithEnvironment();
-            Assert.That((o.Amx, o.AmxMinRows, o.AmxFp32, o.PanelPrefetchBytes), Is.EqualTo((false, 7, true, 512)));
-        }
-        finally
-        {
-            for (int i = 0; i < Variables.Length; i++) { Environment.SetEnvironmentVariable(Variables[i], saved[i]); }
-        }
+            ["Accel:Backends:Cpu:AmxMinRows"] = "32",
+            ["Accel:Backends:Cpu:PanelPrefetchBytes"] = "1024",
+            ["Accel:Backends:Cpu:StreamRowsAbove"] = "12",
+            ["Accel:Backends:Cpu:Threads"] = "3",
+        }).Build();
+        var env = new Env(new() { ["ACCEL_CPU_AMX_ROWS"] = "16", ["ACCEL_CPU_PANEL_PREFETCH"] = "512" });
+        using var services = AccelComposition.Create(configuration, env, configure: a => a.AddCpu(o => o with { AmxMinRows = 8 }));
+        var o = services.Get<CpuBackendOptions>();
+        Assert.That((o.AmxMinRows, o.PanelPrefetchBytes, o.StreamRowsAbove, o.Threads, o.PrefetchBlocks),
+            Is.EqualTo((8, 512, 12, 3, 2)), "code 8 > env 16 > config 32; env 512 > config 1024; config 12 and 3; default 2");
+    }
+
+    [TestCase("Accel:Backends:Cpu:Threads", "lots", "Accel:Backends:Cpu")]
+    [TestCase("Accel:Backends:Cpu:AmxMinRow", "16", "AmxMinRow")]
+    public void A_bad_configuration_value_or_key_fails_at_start_with_an_error_that_names_the_section(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        var e = Assert.Throws<ConfigException>(() => AccelComposition.Create(configuration, new Env([])))!;
+        Assert.That(e.Message, Does.Contain(expected).And.Contain("AmxMinRows"), "the message lists the keys");
+    }
+
+    [Test]
+    public void A_backend_constructed_directly_runs_exactly_its_options()
+    {
+        using var backend = new CpuBackend(new CpuBackendOptions(Threads: 1, Amx: false, AmxMinRows: 7, AmxFp32: true, PanelPrefetchBytes: 512));
+        var o = backend.Options;
+        Assert.That((o.Amx, o.AmxMinRows, o.AmxFp32, o.PanelPrefetchBytes), Is.EqualTo((false, 7, true, 512)));
     }
 }

@@ -28,18 +28,20 @@ public sealed unsafe partial class CpuBackend : BackendBase
     private long _scratchBytes;
 
     /// <summary>Opens the backend with <paramref name="options"/> (null for defaults).</summary>
-    public CpuBackend(CpuBackendOptions? options = null) : base(CpuProvider.Device, memoryLimitBytes: null)
+    public CpuBackend(CpuBackendOptions? options = null) : base(CpuProvider.Describe(options ?? new CpuBackendOptions()), memoryLimitBytes: null)
     {
-        Options = (options ?? new CpuBackendOptions()).WithEnvironment();
+        Options = options ?? new CpuBackendOptions();
         _pool = new WorkerPool(Options.EffectiveThreads);
         _portable = !Options.UsesAvx512;
         _gemm.AmxEnabled = Options.UsesAmx;
         _gemm.AmxMinRows = Options.AmxMinRows;
         _gemm.AmxFp32 = Options.AmxFp32;
         _gemm.PanelPrefetch = Options.PanelPrefetchBytes;
+        _gemm.StreamRowsAbove = Options.StreamRowsAbove;
+        _gemm.PrefetchBlocks = Options.PrefetchBlocks;
     }
 
-    /// <summary>The options in effect (the environment applied, see <see cref="CpuBackendOptions.WithEnvironment"/>).</summary>
+    /// <summary>The options in effect.</summary>
     public CpuBackendOptions Options { get; }
 
     /// <summary>Threads that run each op, the caller included.</summary>

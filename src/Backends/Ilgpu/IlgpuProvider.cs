@@ -7,6 +7,9 @@ namespace Accel.Backends.Ilgpu;
 /// <summary>Options of the ILGPU backends.</summary>
 public sealed record IlgpuOptions
 {
+    /// <summary>The configuration subsection (<c>Accel:Backends:Ilgpu</c>).</summary>
+    public const string SectionName = "Ilgpu";
+
     /// <summary>Threads per simulated warp of the CPU accelerator.</summary>
     public int CpuThreadsPerWarp { get; init; } = 4;
 
@@ -39,6 +42,9 @@ public sealed class IlgpuProvider : IBackendProvider
     /// <summary>The device string of the CPU accelerator.</summary>
     public const string CpuDeviceId = "ilgpu-cpu";
 
+    /// <summary>The device name of the CUDA devices (<c>cuda:N</c>).</summary>
+    public const string CudaName = "cuda";
+
     private readonly IlgpuOptions _options;
     private IReadOnlyList<DeviceDescriptor>? _devices;
 
@@ -50,6 +56,9 @@ public sealed class IlgpuProvider : IBackendProvider
 
     /// <inheritdoc/>
     public IReadOnlyList<DeviceDescriptor> EnumerateDevices() => _devices ??= [CpuDescriptor(_options), .. CudaDevices()];
+
+    /// <inheritdoc/>
+    public bool Claims(string name) => name is CpuDeviceId or CudaName;
 
     /// <inheritdoc/>
     public IBackend Create(DeviceDescriptor device)
@@ -88,7 +97,7 @@ public sealed class IlgpuProvider : IBackendProvider
     public static DeviceDescriptor CpuDescriptor(IlgpuOptions options) => new(CpuDeviceId, ProviderName,
         $"ILGPU CPU accelerator ({options.CpuThreadsPerWarp}x{options.CpuWarpsPerMultiprocessor}x{options.CpuMultiprocessors})",
         DeviceKind.Cpu, null, DeviceStatus.Present,
-        "runs the ILGPU kernels on ILGPU's CPU accelerator, a GPU simulator (slow; for testing)");
+        "runs the ILGPU kernels on ILGPU's CPU accelerator, a GPU simulator (slow; for testing)", AutoRank.Simulator);
 
     private static List<DeviceDescriptor> CudaDevices()
     {
@@ -100,7 +109,7 @@ public sealed class IlgpuProvider : IBackendProvider
             {
                 result.Add(new DeviceDescriptor($"cuda:{result.Count}", ProviderName, device.Name, DeviceKind.Gpu,
                     device.MemorySize, DeviceStatus.Present,
-                    $"CUDA via ILGPU, {device.Architecture}, {device.NumMultiprocessors} SMs"));
+                    $"CUDA via ILGPU, {device.Architecture}, {device.NumMultiprocessors} SMs", AutoRank.Gpu));
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

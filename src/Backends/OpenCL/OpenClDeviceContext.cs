@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Reflection;
@@ -19,13 +21,15 @@ public sealed unsafe class OpenClDeviceContext : IDisposable
     private readonly Dictionary<string, OpenClKernel> kernels = new();
     private readonly Lock loadGate = new();
     private readonly string? extraBuildOptions;
+    private readonly ILogger logger;
     private OpenClCodeGenerator? generator;
     private nint context;
     private nint queue;
 
     internal OpenClDeviceContext(CL api, OpenClDeviceInfo device, nint platformId, nint deviceId,
-        OpenClProgramCache cache, string? extraBuildOptions)
+        OpenClProgramCache cache, string? extraBuildOptions, ILogger? logger = null)
     {
+        this.logger = logger ?? NullLogger.Instance;
         Api = api;
         Device = device;
         DeviceId = deviceId;
@@ -226,6 +230,11 @@ public sealed unsafe class OpenClDeviceContext : IDisposable
         }
 
         var program = OpenClProgram.FromSource(Api, Context, DeviceId, source, BuildOptions, op);
+        if (!string.IsNullOrWhiteSpace(program.BuildLog))
+        {
+            logger.LogDebug("OpenCL build log of {Op} on {Device}: {Log}", op, Device.Name, program.BuildLog.Trim());
+        }
+
         try
         {
             var binary = program.GetBinary();

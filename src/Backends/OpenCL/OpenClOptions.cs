@@ -6,10 +6,13 @@ public sealed class OpenClOptions
     /// <summary>The environment variable that overrides the default program cache folder.</summary>
     public const string CacheDirectoryVariable = "ACCEL_OPENCL_CACHE";
 
+    /// <summary>The configuration subsection (<c>Accel:Backends:OpenCl</c>).</summary>
+    public const string SectionName = "OpenCl";
+
     /// <summary>
-    /// Folder of the on-disk program cache. Null means: <c>$ACCEL_OPENCL_CACHE</c>, else
-    /// <c>$XDG_CACHE_HOME/accel/opencl</c>, else <c>~/.cache/accel/opencl</c>
-    /// (see <see cref="ResolveCacheDirectory"/>).
+    /// Folder of the on-disk program cache. Null means <c>$XDG_CACHE_HOME/accel/opencl</c>, else
+    /// <c>~/.cache/accel/opencl</c> (see <see cref="ResolveCacheDirectory"/>). At the composition root
+    /// <c>ACCEL_OPENCL_CACHE</c> sets it (<see cref="WithEnvironment"/>).
     /// </summary>
     public string? CacheDirectory { get; set; }
 
@@ -28,18 +31,28 @@ public sealed class OpenClOptions
     /// <summary>Bytes the backend may allocate; null for the device's global memory.</summary>
     public long? MemoryLimitBytes { get; set; }
 
+    /// <summary>These options with <c>ACCEL_OPENCL_CACHE</c> of <paramref name="env"/> applied (an unset variable keeps the folder).</summary>
+    /// <param name="env">Where environment variables are read.</param>
+    /// <returns>A copy with the variable applied.</returns>
+    public OpenClOptions WithEnvironment(Accel.Selection.IAccelEnvironment env)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        var copy = (OpenClOptions)MemberwiseClone();
+        string? folder = env.GetVariable(CacheDirectoryVariable);
+        if (!string.IsNullOrWhiteSpace(folder))
+        {
+            copy.CacheDirectory = folder;
+        }
+
+        return copy;
+    }
+
     /// <summary>The cache folder these options select.</summary>
     public string ResolveCacheDirectory()
     {
         if (!string.IsNullOrWhiteSpace(CacheDirectory))
         {
             return Path.GetFullPath(CacheDirectory);
-        }
-
-        var fromEnvironment = Environment.GetEnvironmentVariable(CacheDirectoryVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnvironment))
-        {
-            return Path.GetFullPath(fromEnvironment);
         }
 
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");

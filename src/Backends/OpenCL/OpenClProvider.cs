@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Accel.Errors;
 
@@ -19,6 +20,12 @@ public sealed class OpenClProvider : IBackendProvider
     /// <summary>Creates the provider; nothing is queried until devices are listed.</summary>
     public OpenClProvider(OpenClOptions? options = null) => _runtime = new OpenClRuntime(options);
 
+    /// <summary>Creates the provider; the compilers' build logs go to a logger of <paramref name="loggers"/>.</summary>
+    /// <param name="options">Runtime options, or null for defaults.</param>
+    /// <param name="loggers">Creates the logger, or null for none.</param>
+    public OpenClProvider(OpenClOptions? options, ILoggerFactory? loggers) =>
+        _runtime = new OpenClRuntime(options, loggers?.CreateLogger<OpenClRuntime>());
+
     /// <summary>The runtime (discovery and program cache) behind the provider.</summary>
     public OpenClRuntime Runtime => _runtime;
 
@@ -27,6 +34,9 @@ public sealed class OpenClProvider : IBackendProvider
 
     /// <inheritdoc/>
     public IReadOnlyList<DeviceDescriptor> EnumerateDevices() => _devices ??= List();
+
+    /// <inheritdoc/>
+    public bool Claims(string name) => name == ProviderName;
 
     /// <inheritdoc/>
     public IBackend Create(DeviceDescriptor device)
@@ -54,7 +64,13 @@ public sealed class OpenClProvider : IBackendProvider
             $"{d.ComputeUnits} compute units, {BackendBase.Format(d.GlobalMemoryBytes)} global memory, " +
             $"{BackendBase.Format(d.LocalMemoryBytes)} local memory per group, groups of up to {d.MaxWorkGroupSize}; " +
             $"platform {d.PlatformName}";
-        return new DeviceDescriptor(d.Id, ProviderName, d.Name, kind, d.GlobalMemoryBytes, DeviceStatus.Present, note);
+        var rank = kind switch
+        {
+            DeviceKind.Gpu => AutoRank.Gpu,
+            DeviceKind.Cpu => AutoRank.PortableCpu,
+            _ => AutoRank.Accelerator,
+        };
+        return new DeviceDescriptor(d.Id, ProviderName, d.Name, kind, d.GlobalMemoryBytes, DeviceStatus.Present, note, rank);
     }
 
     private List<DeviceDescriptor> List()

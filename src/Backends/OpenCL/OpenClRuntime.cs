@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Globalization;
 using Accel.Errors;
 
@@ -26,11 +28,15 @@ public sealed class OpenClRuntime
     private readonly Lazy<OpenClDiscoveryResult> discovery = new(OpenClDiscovery.Discover, isThreadSafe: true);
 
     /// <summary>Creates the runtime; nothing is loaded or queried until first use.</summary>
-    public OpenClRuntime(OpenClOptions? options = null)
+    public OpenClRuntime(OpenClOptions? options = null, ILogger? logger = null)
     {
         Options = options ?? new OpenClOptions();
+        Logger = logger ?? NullLogger.Instance;
         ProgramCache = new OpenClProgramCache(Options.EnableDiskCache ? Options.ResolveCacheDirectory() : null);
     }
+
+    /// <summary>Receives the compilers' build logs (warnings) at debug level, instead of the console.</summary>
+    public ILogger Logger { get; }
 
     /// <summary>The options this runtime was created with.</summary>
     public OpenClOptions Options { get; }
@@ -62,7 +68,7 @@ public sealed class OpenClRuntime
         }
 
         return new OpenClDeviceContext(OpenClLibrary.Get(), found.Devices[index], found.PlatformIds[index],
-            found.DeviceIds[index], ProgramCache, Options.ExtraBuildOptions);
+            found.DeviceIds[index], ProgramCache, Options.ExtraBuildOptions, Logger);
     }
 
     /// <summary>Opens the device named <paramref name="deviceId"/>: <c>opencl:N</c> (or <c>opencl</c> for device 0).</summary>

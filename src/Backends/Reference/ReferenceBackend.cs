@@ -13,13 +13,16 @@ public sealed class ReferenceProvider : IBackendProvider
     /// <summary>The single device.</summary>
     public static DeviceDescriptor Descriptor { get; } = new(DeviceId, DeviceId,
         "Reference (plain C#, the oracle)", DeviceKind.Cpu, null, DeviceStatus.Present,
-        "executes every op; fp32 values, fp64 accumulation, deterministic");
+        "executes every op; fp32 values, fp64 accumulation, deterministic", AutoRank.Reference);
 
     /// <inheritdoc/>
     public string Name => DeviceId;
 
     /// <inheritdoc/>
     public IReadOnlyList<DeviceDescriptor> EnumerateDevices() => [Descriptor];
+
+    /// <inheritdoc/>
+    public bool Claims(string name) => name == DeviceId;
 
     /// <inheritdoc/>
     public IBackend Create(DeviceDescriptor device) => new ReferenceBackend(memoryLimitBytes: null);

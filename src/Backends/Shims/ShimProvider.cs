@@ -23,6 +23,14 @@ public sealed class ShimProvider : IBackendProvider
     public ShimProvider(ProfileCatalog? catalog = null) =>
         _catalog = catalog is null ? new(() => new HardwareProfileLoader().LoadCatalog()) : new(() => catalog);
 
+    /// <summary>Creates the provider over a catalog loaded on first use (profile files are read only when a device is looked up).</summary>
+    /// <param name="catalog">Loads the catalog.</param>
+    public ShimProvider(Lazy<ProfileCatalog> catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        _catalog = catalog;
+    }
+
     /// <inheritdoc/>
     public string Name => ProviderName;
 
@@ -54,6 +62,9 @@ public sealed class ShimProvider : IBackendProvider
         return new DeviceDescriptor(profile.Id, profile.Shim.Name(), vendorModel, DeviceKind.Emulated, memory,
             DeviceStatus.Emulated, note);
     }
+
+    /// <inheritdoc/>
+    public bool Claims(string name) => Catalog.TryGet(name, out var profile) && profile.Shim != ShimKind.None;
 
     /// <inheritdoc/>
     public IBackend Create(DeviceDescriptor device)

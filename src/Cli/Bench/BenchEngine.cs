@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Accel.Backends;
 using Accel.Backends.Cpu;
@@ -25,16 +26,23 @@ public static class BenchEngine
         return MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, Layer);
     }
 
-    /// <summary>Runs the benchmark; <paramref name="log"/> receives progress lines.</summary>
-    public static IReadOnlyList<BenchResult> Run(BenchOptions o, Action<string>? log = null)
+    /// <summary>Runs the benchmark; <paramref name="log"/> receives progress lines; devices come from <paramref name="context"/>'s composition root.</summary>
+    public static IReadOnlyList<BenchResult> Run(BenchOptions o, Action<string>? log = null, CliContext? context = null)
     {
         var config = MoeConfigValidator.Validate(o.Config(), "the bench flags");
         log?.Invoke($"building {o.Weights} weights for D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} shared={o.SharedExperts}");
         var weights = Weights(o);
-        var registry = new BackendRegistry(Providers.All(new CpuBackendOptions(o.Threads)));
+        using var services = (context ?? CliContext.FromProcess()).CreateServices(a =>
+        {
+            if (o.Threads > 0)
+            {
+                a.AddCpu(c => c with { Threads = o.Threads });
+            }
+        });
+        var registry = services.Registry;
         using var device = registry.Open(o.Device);
         log?.Invoke($"device: {device.Device.Name}; {device.Device.Note}");
-        using var reference = o.Device == "reference" ? null : registry.Open("reference");
+        using var reference = device.Device.Rank == AutoRank.Reference || registry.Reference is not { } r ? null : registry.Open(r);
         IReadOnlyList<IBackend> chain = reference is null ? [device] : [device, reference];
         using var layer = new MoeLayer(config, Layer, weights, chain);
         var fallbacks = layer.Session.Placements.Where(p => p.IsFallback).Select(p => p.Node.Name).ToArray();

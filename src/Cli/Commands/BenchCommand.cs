@@ -17,7 +17,7 @@ public static class BenchCommand
     public const double DefaultBandwidthGbps = 22;
 
     /// <summary>Builds the command.</summary>
-    public static Command Create()
+    public static Command Create(CliContext context)
     {
         var device = new Option<string>("--device") { Description = "Device id (see 'accel devices'), e.g. cpu or reference.", DefaultValueFactory = _ => "cpu" };
         var hidden = Int("--hidden", "Hidden size D.", 1024);
@@ -61,7 +61,7 @@ public static class BenchCommand
                 parse.GetValue(topK), parse.GetValue(shared), parse.GetValue(groups), parse.GetValue(topGroups), counts, format,
                 parse.GetValue(threads), !parse.GetValue(hot), Math.Max(1, parse.GetValue(runs)), Math.Max(0, parse.GetValue(warmup)),
                 parse.GetValue(peak), parse.GetValue(bandwidth));
-            return Execute(options, parse.GetValue(json));
+            return Execute(options, parse.GetValue(json), context);
         });
         return command;
     }
@@ -70,7 +70,7 @@ public static class BenchCommand
         new(name) { Description = description, DefaultValueFactory = _ => value };
 
     /// <summary>Runs the benchmark, prints the table and writes the JSON file.</summary>
-    public static int Execute(BenchOptions o, string? jsonPath)
+    public static int Execute(BenchOptions o, string? jsonPath, CliContext? context = null)
     {
         if (Console.IsOutputRedirected)
         {
@@ -83,7 +83,7 @@ public static class BenchCommand
             (o.PeakGflops == DefaultPeakGflops && o.BandwidthGbps == DefaultBandwidthGbps
                 ? "(defaults: the development machine's measured fp32 peak and bandwidth; pass --peak-gflops/--bandwidth-gbps for another machine)"
                 : "(from the command line)"));
-        var results = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"));
+        var results = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), context);
         var table = new Table().AddColumns("tokens", "median ms", "min-max ms", "tokens/s", "GFLOP/s", "weight GB/s", "experts", "roofline ms", "% roofline");
         foreach (var r in results)
         {

@@ -18,8 +18,9 @@ public static class ConformanceCommand
     public const string AllDevices = "all";
 
     /// <summary>Creates the verb.</summary>
-    public static Command Create()
+    public static Command Create(CliContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var device = new Option<string>("--device")
         {
             Description = $"Device to test (see 'accel devices'), or '{AllDevices}' for every usable device.",
@@ -41,14 +42,15 @@ public static class ConformanceCommand
             device, filter, report, matrix,
         };
         command.SetAction(r => CliErrors.Guard(() =>
-            Run(r.GetValue(device)!, r.GetValue(filter)!, r.GetValue(report), r.GetValue(matrix))));
+            Run(context, r.GetValue(device)!, r.GetValue(filter)!, r.GetValue(report), r.GetValue(matrix))));
         return command;
     }
 
-    private static int Run(string deviceId, string filter, string? reportDir, string? matrixDir)
+    private static int Run(CliContext context, string deviceId, string filter, string? reportDir, string? matrixDir)
     {
         var cases = CaseCatalog.Select(filter);
-        var registry = new BackendRegistry(Providers.All());
+        using var services = context.CreateServices();
+        var registry = services.Registry;
         bool all = deviceId == AllDevices;
         IReadOnlyList<DeviceDescriptor> targets = all ? registry.Devices : [Find(registry, deviceId)];
         if (all)
@@ -73,7 +75,7 @@ public static class ConformanceCommand
             IBackend backend;
             try
             {
-                backend = registry.Open(d.Id);
+                backend = registry.Open(d);
             }
             catch (BackendUnavailableException e) when (all)
             {
@@ -115,16 +117,8 @@ public static class ConformanceCommand
         return reports.Any(r => r.Failed > 0) ? CliErrors.UserError : 0;
     }
 
-    private static DeviceDescriptor Find(BackendRegistry registry, string id)
-    {
-        if (registry.TryFind(id, out var d) && d is not null)
-        {
-            return d;
-        }
-
-        registry.Open(id).Dispose(); // throws the registry's message, which lists the devices here
-        throw new BackendUnavailableException(id, $"Unknown device '{id}'.");
-    }
+    private static DeviceDescriptor Find(BackendRegistry registry, string id) =>
+        registry.TryFind(id, out var d) && d is not null ? d : registry.Require(id);
 
     private static IReadOnlyList<CaseResult> RunCases(IReadOnlyList<ConformanceCase> cases, IBackend backend)
     {

@@ -15,7 +15,8 @@ public static class DevicesCommand
         var command = new Command("devices", "List every backend and device, present, emulated or absent, and why.");
         command.SetAction(_ => CliErrors.Guard(() =>
         {
-            var registry = new BackendRegistry(Providers.All(context));
+            using var services = context.CreateServices();
+            var registry = services.Registry;
             var table = new Table().AddColumns("device", "backend", "status", "name", "memory", "note");
             foreach (var d in registry.Devices)
             {

@@ -35,10 +35,9 @@ public static class MoeCommand
     private static int Run(CliContext context, FileInfo configFile, string weightsPath, FileInfo inputFile, FileInfo outputFile,
         int? layerArg, string? deviceArg, bool? strictArg, bool explain)
     {
-        var registry = new BackendRegistry(Providers.All());
-        var selector = context.CreateSelector(registry);
-        var selection = selector.Select(deviceArg);
-        bool strict = selector.ResolveStrict(strictArg);
+        using var services = context.CreateServices();
+        var selection = services.Runtime.Select(deviceArg);
+        bool strict = services.Runtime.ResolveStrict(strictArg);
         using var checkpoint = SafetensorsCheckpoint.Open(weightsPath);
         CheckOutputPath(outputFile, [configFile.FullName, inputFile.FullName, .. checkpoint.Files.Select(f => f.Path), weightsPath]);
         var cfg = HfConfigReader.ReadFile(configFile.FullName);
@@ -50,7 +49,7 @@ public static class MoeCommand
         HostTensor? tokenIds = inputs.Contains(MoeLayerBuilder.TokenIds) ? inputs.Read(MoeLayerBuilder.TokenIds) : null;
 
         var loaded = MoeWeightLoader.Load(checkpoint, cfg, layer);
-        using var chain = BackendChain.Open(registry, selection.DeviceId);
+        using var chain = services.Runtime.OpenChain(selection);
         using var moe = new MoeLayer(cfg, layer, loaded, chain.Backends, new SessionOptions(Strict: strict));
         if (explain)
         {

@@ -61,14 +61,14 @@ public static class RunCommand
         var ids = config.IsHashLayer(layer) ? SyntheticCheckpoint.TokenIds(tokens, config.Vocab, seed + 2) : null;
 
         var clock = Stopwatch.StartNew();
-        var registry = new BackendRegistry(Providers.All(context));
-        var selector = context.CreateSelector(registry);
-        var selection = selector.Select(deviceArg);
-        bool strict = selector.ResolveStrict(strictArg);
-        using var chain = BackendChain.Open(registry, selection.DeviceId);
-        using var moe = new MoeLayer(config, layer, weights, chain.Backends, new SessionOptions(Strict: strict));
+        using var services = context.CreateServices();
+        bool strict = services.Runtime.ResolveStrict(strictArg);
+        using var onDevice = services.Runtime.CreateMoeLayer(config, layer, weights, deviceArg, strict);
+        var selection = onDevice.Selection;
+        var moe = onDevice.Layer;
+        var primary = onDevice.Backends[0];
         double openMs = clock.Elapsed.TotalMilliseconds;
-        Console.WriteLine($"device     {chain.Primary.Device.Id} ({chain.Primary.Device.Name})");
+        Console.WriteLine($"device     {primary.Device.Id} ({primary.Device.Name})");
         Console.WriteLine($"selected   {selection.Source.ToString().ToLowerInvariant()}: {selection.Reason}");
         if (strict)
         {
@@ -100,7 +100,7 @@ public static class RunCommand
         Console.WriteLine($"layer      DeepSeek-V4 mini, layer {layer} ({(config.IsHashLayer(layer) ? "hash" : "scored")}): " +
             $"hidden {config.Hidden}, {config.Experts} experts of width {config.ExpertWidth}, top-{config.TopK}, 1 shared; FP4 experts, FP8 shared");
         Console.WriteLine($"tokens     {tokens}");
-        if (chain.Primary is IKernelCacheStats cache)
+        if (primary is IKernelCacheStats cache)
         {
             Console.WriteLine($"kernels    {cache.KernelsBuilt} built, {cache.KernelsFromDiskCache} from disk cache");
         }

@@ -6,9 +6,6 @@ namespace Accel.Backends;
 /// </summary>
 public sealed class BackendChain : IDisposable
 {
-    /// <summary>The device id of the reference backend, the end of every chain.</summary>
-    public const string ReferenceDeviceId = "reference";
-
     private readonly List<IBackend> _backends = [];
 
     private BackendChain() { }
@@ -19,21 +16,29 @@ public sealed class BackendChain : IDisposable
     /// <summary>The selected device.</summary>
     public IBackend Primary => _backends[0];
 
-    /// <summary>
-    /// Opens <paramref name="deviceId"/> of <paramref name="registry"/> (an absent or unknown device is
-    /// an error) and, when the registry lists it, the reference backend behind it. On failure every
-    /// backend opened so far is closed again.
-    /// </summary>
+    /// <summary>Opens the device string <paramref name="deviceId"/> of <paramref name="registry"/>; see <see cref="Open(BackendRegistry, DeviceDescriptor)"/>.</summary>
     public static BackendChain Open(BackendRegistry registry, string deviceId)
     {
         ArgumentNullException.ThrowIfNull(registry);
+        return Open(registry, registry.Require(deviceId));
+    }
+
+    /// <summary>
+    /// Opens <paramref name="device"/> (an absent device is an error) and, when the registry lists a
+    /// usable reference device (<see cref="AutoRank.Reference"/>) other than it, that device behind it.
+    /// On failure every backend opened so far is closed again.
+    /// </summary>
+    public static BackendChain Open(BackendRegistry registry, DeviceDescriptor device)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(device);
         var chain = new BackendChain();
         try
         {
-            chain._backends.Add(registry.Open(deviceId));
-            if (deviceId != ReferenceDeviceId && registry.TryFind(ReferenceDeviceId, out var reference) && reference!.IsUsable)
+            chain._backends.Add(registry.Open(device));
+            if (device.Rank != AutoRank.Reference && registry.Reference is { } reference)
             {
-                chain._backends.Add(registry.Open(ReferenceDeviceId));
+                chain._backends.Add(registry.Open(reference));
             }
 
             return chain;

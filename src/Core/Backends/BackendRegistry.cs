@@ -1,10 +1,12 @@
+using Accel.Devices;
 using Accel.Errors;
 
 namespace Accel.Backends;
 
 /// <summary>
-/// The providers an application registered, and the devices they list. Opens a device by its id
-/// and builds the fallback chain that ends with the reference backend.
+/// The providers an application registered, and the devices they list. A device string is resolved
+/// by the provider that claims its name (only that provider is asked to list its devices), and the
+/// resolved descriptor is what opens the backend.
 /// </summary>
 /// <param name="providers">Providers in registration order.</param>
 public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
@@ -18,10 +20,24 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
     /// <summary>Every device of every provider (enumerated once, then cached).</summary>
     public IReadOnlyList<DeviceDescriptor> Devices => [.. Enumerate().Select(d => d.Device)];
 
-    /// <summary>Finds a listed device by id.</summary>
+    /// <summary>The usable reference device that ends every fallback chain (<see cref="AutoRank.Reference"/>), or null.</summary>
+    public DeviceDescriptor? Reference =>
+        _providers.SelectMany(p => p.EnumerateDevices()).FirstOrDefault(d => d.Rank == AutoRank.Reference && d.IsUsable);
+
+    /// <summary>Finds a device by its device string (<c>cuda</c> finds <c>cuda:0</c>), present or not.</summary>
+    /// <param name="id">A device string.</param>
+    /// <param name="device">The device, or null.</param>
+    /// <returns>True when a provider claims the name and lists such a device.</returns>
     public bool TryFind(string id, out DeviceDescriptor? device)
     {
-        device = Enumerate().Select(d => d.Device).FirstOrDefault(d => d.Id == id);
+        device = null;
+        if (!DeviceSpec.TryParse(id, out var spec, out _))
+        {
+            return false;
+        }
+
+        var claimants = Claimants(spec);
+        device = claimants.Count == 1 ? claimants[0].Resolve(spec) : null;
         return device is not null;
     }
 
@@ -29,35 +45,62 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
     /// Opens the device <paramref name="id"/>. An unknown or absent device is an error that lists
     /// what is present; nothing falls back silently.
     /// </summary>
-    public IBackend Open(string id)
+    public IBackend Open(string id) => Open(Require(id));
+
+    /// <summary>Opens a device resolved by <see cref="Require"/> or chosen by the selector.</summary>
+    /// <param name="device">The descriptor, as its provider resolved it.</param>
+    public IBackend Open(DeviceDescriptor device)
     {
-        var (provider, device) = Lookup(id);
+        ArgumentNullException.ThrowIfNull(device);
+        if (!device.IsUsable)
+        {
+            throw new BackendUnavailableException(device.Id, $"Device '{device.Id}' is not present: {device.Note}. Devices here: {Usable()}.");
+        }
+
+        var provider = _providers.FirstOrDefault(p => p.Name == device.Backend && p.Claims(NameOf(device.Id)))
+            ?? _providers.FirstOrDefault(p => p.Claims(NameOf(device.Id)))
+            ?? throw new BackendUnavailableException(device.Id,
+                $"No registered provider claims the device '{device.Id}'. Devices here: {Usable()}.");
         return provider.Create(device);
     }
 
     /// <summary>
-    /// Returns the listed, usable device <paramref name="id"/> without opening it. An unknown or
-    /// absent device is the same error as in <see cref="Open"/>.
+    /// Resolves the usable device <paramref name="id"/> without opening it. An unknown or absent
+    /// device is an error that lists what is present.
     /// </summary>
-    public DeviceDescriptor Require(string id) => Lookup(id).Device;
-
-    private (IBackendProvider Provider, DeviceDescriptor Device) Lookup(string id)
+    public DeviceDescriptor Require(string id)
     {
-        var match = Enumerate().FirstOrDefault(d => d.Device.Id == id);
-        if (match.Provider is null)
+        if (!DeviceSpec.TryParse(id, out var spec, out string? error))
+        {
+            throw new BackendUnavailableException(id, error);
+        }
+
+        var claimants = Claimants(spec);
+        if (claimants.Count > 1)
+        {
+            throw new BackendUnavailableException(id,
+                $"The device name '{spec.Name}' is claimed by more than one provider ({string.Join(", ", claimants.Select(p => p.Name))}). " +
+                "Rename the hardware profile that reuses a backend's name.");
+        }
+
+        var device = claimants.Count == 1 ? claimants[0].Resolve(spec) : null;
+        if (device is null)
         {
             throw new BackendUnavailableException(id,
                 $"Unknown device '{id}'. Devices here: {Usable()}. Run 'accel devices' to see every device and why some are absent.");
         }
 
-        if (!match.Device.IsUsable)
+        if (!device.IsUsable)
         {
-            throw new BackendUnavailableException(id,
-                $"Device '{id}' is not present: {match.Device.Note}. Devices here: {Usable()}.");
+            throw new BackendUnavailableException(id, $"Device '{device.Id}' is not present: {device.Note}. Devices here: {Usable()}.");
         }
 
-        return match;
+        return device;
     }
+
+    private List<IBackendProvider> Claimants(DeviceSpec spec) => [.. _providers.Where(p => p.Claims(spec.Name))];
+
+    private static string NameOf(string id) => DeviceSpec.TryParse(id, out var spec, out _) ? spec.Name : id;
 
     private string Usable()
     {

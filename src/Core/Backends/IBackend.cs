@@ -1,9 +1,14 @@
+using Accel.Devices;
 using Accel.Graph;
 using Accel.Types;
 
 namespace Accel.Backends;
 
-/// <summary>Enumerates devices cheaply and opens backends on them (ggml "reg", IREE driver).</summary>
+/// <summary>
+/// Enumerates devices cheaply and opens backends on them (ggml "reg", IREE driver). A provider owns
+/// its device names: it says which names it claims and resolves a device string to one of its
+/// devices, so Core holds no list of device names.
+/// </summary>
 public interface IBackendProvider
 {
     /// <summary>Provider name (<c>reference</c>, <c>ilgpu</c>, <c>opencl</c>, <c>cpu</c>, <c>ascend</c>, ...).</summary>
@@ -12,7 +17,28 @@ public interface IBackendProvider
     /// <summary>Every device this provider knows, present or not; never throws for a missing runtime.</summary>
     IReadOnlyList<DeviceDescriptor> EnumerateDevices();
 
-    /// <summary>Opens a backend on a listed device; throws <see cref="Errors.BackendUnavailableException"/> if it cannot.</summary>
+    /// <summary>
+    /// True when device strings of this name belong to this provider (<c>cuda</c> for <c>cuda:1</c>,
+    /// a profile id for a shim). Cheap: it must not start a device runtime.
+    /// </summary>
+    /// <param name="name">The name part of a device string, without <c>:N</c>.</param>
+    bool Claims(string name);
+
+    /// <summary>
+    /// The device a claimed spec names: the listed device with that id, or, for a spec without an
+    /// ordinal, the first listed device of that name. Null when the provider lists no such device.
+    /// </summary>
+    /// <param name="spec">A spec whose name this provider claims.</param>
+    DeviceDescriptor? Resolve(DeviceSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var devices = EnumerateDevices();
+        return devices.FirstOrDefault(d => d.Id == spec.ToString())
+            ?? devices.FirstOrDefault(d => spec.Matches(d.Id) && d.IsUsable)
+            ?? devices.FirstOrDefault(d => spec.Matches(d.Id));
+    }
+
+    /// <summary>Opens a backend on a device it resolved; throws <see cref="Errors.BackendUnavailableException"/> if it cannot.</summary>
     IBackend Create(DeviceDescriptor device);
 }
 

@@ -6,44 +6,33 @@ using Accel.Profiles;
 namespace Accel.Devices;
 
 /// <summary>
-/// A parsed device string: <c>reference</c>, <c>cpu</c>, <c>ilgpu-cpu</c>, <c>cuda</c> /
-/// <c>cuda:0</c>, <c>opencl</c> / <c>opencl:1</c>, <c>auto</c>, or a hardware profile id such as
-/// <c>ascend-910b</c> (then <see cref="Backend"/> is <c>profile</c> and <see cref="ProfileId"/> holds
-/// the id). <see cref="ToString"/> gives back the canonical string, which parses to an equal record.
+/// A parsed device string: a device name, optionally followed by <c>:N</c> (<c>cpu</c>, <c>cuda:0</c>,
+/// <c>opencl</c>, <c>ascend-910b</c>, <c>auto</c>). Core knows no device names except <c>auto</c>: each
+/// backend provider claims its own names (<see cref="Backends.IBackendProvider.Claims"/>) and resolves a
+/// spec to one of its devices. <see cref="ToString"/> gives back the canonical string, which parses to
+/// an equal record.
 /// </summary>
-/// <param name="Backend">
-/// A backend keyword (<c>reference</c>, <c>cpu</c>, <c>ilgpu-cpu</c>, <c>cuda</c>, <c>opencl</c>,
-/// <c>auto</c>) or <c>profile</c>.
-/// </param>
-/// <param name="Ordinal">The device index for <c>cuda</c> and <c>opencl</c>; null for "the first one".</param>
-/// <param name="ProfileId">The profile id when <paramref name="Backend"/> is <c>profile</c>; otherwise null.</param>
-public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? ProfileId = null)
+/// <param name="Name">The device name: lower-case letters, digits and '-', not starting with '-'.</param>
+/// <param name="Ordinal">The device index (<c>cuda:1</c>); null for "the provider's first device of that name".</param>
+public sealed record DeviceSpec(string Name, int? Ordinal = null)
 {
-    /// <summary>The <see cref="Backend"/> of a spec that names a hardware profile.</summary>
-    public const string ProfileBackend = "profile";
+    /// <summary>The device string that asks the selector to choose (<c>auto</c>).</summary>
+    public const string AutoName = "auto";
 
     /// <summary>The accepted forms, for messages and help text.</summary>
     public const string AcceptedForms =
-        "Accepted forms: reference, cpu, ilgpu-cpu, cuda, cuda:N, opencl, opencl:N, auto, or a hardware " +
-        "profile id such as ascend-910b (lower-case letters, digits and '-'), where N is a device index starting at 0";
+        "Accepted forms: a device name as 'accel devices' lists it (e.g. reference, cpu, ilgpu-cpu, cuda, opencl, " +
+        "or a hardware profile id such as ascend-910b: lower-case letters, digits and '-'), optionally followed by :N " +
+        "where N is a device index starting at 0 (cuda:0, opencl:1), or auto";
 
-    private static readonly string[] Keywords = ["reference", "cpu", "ilgpu-cpu", "cuda", "opencl", "auto"];
-    private static readonly string[] KeywordsWithOrdinal = ["cuda", "opencl"];
+    /// <summary>The device name.</summary>
+    public string Name { get; init; } = Check(Name, Ordinal);
 
-    /// <summary>The backend keyword, or <c>profile</c>.</summary>
-    public string Backend { get; init; } = Check(Backend, Ordinal, ProfileId);
-
-    /// <summary>The device strings that name a backend (a profile id is any other valid id).</summary>
-    public static IReadOnlyList<string> BackendKeywords => Keywords;
-
-    /// <summary>The spec <c>auto</c>: walk the fallback chain and take the first device present.</summary>
-    public static DeviceSpec Auto { get; } = new("auto");
+    /// <summary>The spec <c>auto</c>: let the selector choose.</summary>
+    public static DeviceSpec Auto { get; } = new(AutoName);
 
     /// <summary>True for <c>auto</c>.</summary>
-    public bool IsAuto => Backend == "auto";
-
-    /// <summary>True when the spec names a hardware profile.</summary>
-    public bool IsProfile => Backend == ProfileBackend;
+    public bool IsAuto => Name == AutoName && Ordinal is null;
 
     /// <summary>Parses a device string.</summary>
     /// <exception cref="InvalidInputException">
@@ -76,11 +65,14 @@ public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? Pro
         return true;
     }
 
+    /// <summary>True when <paramref name="deviceId"/> is this spec's device: equal, or of this name when the spec has no ordinal.</summary>
+    /// <param name="deviceId">A listed device id, e.g. <c>cuda:1</c>.</param>
+    public bool Matches(string deviceId) =>
+        TryParse(deviceId, out var other, out _) && other.Name == Name && (Ordinal is null || other.Ordinal == Ordinal);
+
     /// <summary>The canonical device string, e.g. <c>cuda:0</c>, <c>auto</c> or <c>ascend-910b</c>.</summary>
     public override string ToString() =>
-        IsProfile ? ProfileId!
-        : Ordinal is { } ordinal ? $"{Backend}:{ordinal.ToString(CultureInfo.InvariantCulture)}"
-        : Backend;
+        Ordinal is { } ordinal ? $"{Name}:{ordinal.ToString(CultureInfo.InvariantCulture)}" : Name;
 
     private static string? Problem(string? text, out DeviceSpec? spec)
     {
@@ -105,41 +97,29 @@ public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? Pro
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         var name = colon < 0 ? text : text[..colon];
         var ordinalText = colon < 0 ? null : text[(colon + 1)..];
-        if (ordinalText is not null)
+        if (!HardwareProfile.IsValidId(name))
         {
-            if (!KeywordsWithOrdinal.Contains(name))
-            {
-                return $"The device string '{text}' has an ordinal, but only cuda and opencl take one " +
-                       $"(write '{name}').";
-            }
-
-            if (OrdinalProblem(ordinalText) is { } problem)
-            {
-                return $"The device string '{text}' has {problem}.";
-            }
-
-            spec = new DeviceSpec(name, int.Parse(ordinalText, NumberStyles.None, CultureInfo.InvariantCulture));
-            return null;
+            return $"The device string '{text}' does not start with a valid device name " +
+                   "(lower-case letters, digits and '-', not starting with '-').";
         }
 
-        if (Keywords.Contains(name))
+        if (ordinalText is null)
         {
             spec = new DeviceSpec(name);
             return null;
         }
 
-        if (name == ProfileBackend)
+        if (name == AutoName)
         {
-            return "The device string 'profile' needs a profile id; write the id itself, e.g. 'ascend-910b'.";
+            return $"The device string '{text}' has an ordinal, but auto takes none (write 'auto').";
         }
 
-        if (!HardwareProfile.IsValidId(name))
+        if (OrdinalProblem(ordinalText) is { } problem)
         {
-            return $"The device string '{text}' is neither a backend nor a valid profile id " +
-                   "(profile ids use lower-case letters, digits and '-', and do not start with '-').";
+            return $"The device string '{text}' has {problem}.";
         }
 
-        spec = new DeviceSpec(ProfileBackend, null, name);
+        spec = new DeviceSpec(name, int.Parse(ordinalText, NumberStyles.None, CultureInfo.InvariantCulture));
         return null;
     }
 
@@ -175,43 +155,25 @@ public sealed record DeviceSpec(string Backend, int? Ordinal = null, string? Pro
     private static string Suggest(string candidate) =>
         Problem(candidate, out var spec) is null && spec is not null ? $" (did you mean '{spec}'?)" : string.Empty;
 
-    private static string Check(string backend, int? ordinal, string? profileId)
+    private static string Check(string name, int? ordinal)
     {
-        ArgumentException.ThrowIfNullOrEmpty(backend);
-        if (backend == ProfileBackend)
-        {
-            if (!HardwareProfile.IsValidId(profileId) || Keywords.Contains(profileId) || profileId == ProfileBackend)
-            {
-                throw new ArgumentException(
-                    $"A profile device spec needs a valid profile id, not '{profileId}'.", nameof(profileId));
-            }
-
-            if (ordinal is not null)
-            {
-                throw new ArgumentException("A profile device spec takes no ordinal.", nameof(ordinal));
-            }
-
-            return backend;
-        }
-
-        if (!Keywords.Contains(backend))
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (!HardwareProfile.IsValidId(name))
         {
             throw new ArgumentException(
-                $"Unknown backend '{backend}'; expected one of: {string.Join(", ", Keywords)}, {ProfileBackend}.",
-                nameof(backend));
+                $"'{name}' is not a device name (lower-case letters, digits and '-', not starting with '-').", nameof(name));
         }
 
-        if (profileId is not null)
+        if (ordinal is < 0)
         {
-            throw new ArgumentException("Only a profile device spec has a profile id.", nameof(profileId));
+            throw new ArgumentOutOfRangeException(nameof(ordinal), ordinal, "A device index must not be negative.");
         }
 
-        if (ordinal is not null && (!KeywordsWithOrdinal.Contains(backend) || ordinal < 0))
+        if (ordinal is not null && name == AutoName)
         {
-            throw new ArgumentOutOfRangeException(nameof(ordinal), ordinal,
-                "Only cuda and opencl take an ordinal, and it must not be negative.");
+            throw new ArgumentException("auto takes no ordinal.", nameof(ordinal));
         }
 
-        return backend;
+        return name;
     }
 }

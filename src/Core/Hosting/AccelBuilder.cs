@@ -33,6 +33,21 @@ public sealed class AccelBuilder
     }
 
     /// <summary>
+    /// Registers the provider type <typeparamref name="TProvider"/> once, created by
+    /// <paramref name="factory"/> (e.g. with options resolved from the container).
+    /// </summary>
+    /// <typeparam name="TProvider">The provider.</typeparam>
+    /// <param name="factory">Creates the provider.</param>
+    /// <returns>The builder so that additional calls can be chained.</returns>
+    public AccelBuilder AddProvider<TProvider>(Func<IServiceProvider, TProvider> factory)
+        where TProvider : class, IBackendProvider
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IBackendProvider, TProvider>(factory));
+        return this;
+    }
+
+    /// <summary>
     /// Registers a provider instance. Registration is per provider type: a second instance of a
     /// type that is already registered is ignored, like a second call.
     /// </summary>

@@ -27,8 +27,9 @@ public sealed class AccelOptions
 
     /// <summary>
     /// The order in which <c>auto</c> tries devices; an entry matches a device id exactly or up to
-    /// its ordinal (<c>cuda</c> matches <c>cuda:0</c>). Default = null:
-    /// <c>cuda, opencl, cpu, ilgpu-cpu, reference</c> (<see cref="Selection.DeviceSelector.DefaultFallbackChain"/>).
+    /// its ordinal (<c>cuda</c> matches <c>cuda:0</c>). Default = null: auto ranks the usable devices by
+    /// kind (a GPU first, then the native cpu backend, OpenCL CPU devices, simulators, the reference;
+    /// see <see cref="Backends.AutoRank"/>).
     /// </summary>
     public IList<string>? FallbackChain { get; set; }
 

@@ -38,8 +38,8 @@ public sealed class AccelOptionsValidator : IValidateOptions<AccelOptions>
         {
             if (chain.Count == 0)
             {
-                problems.Add($"{section}:FallbackChain is empty; list at least one device, or remove the key for the default " +
-                    $"({string.Join(", ", DeviceSelector.DefaultFallbackChain)}).");
+                problems.Add($"{section}:FallbackChain is empty; list at least one device, or remove the key to let auto rank the devices by kind " +
+                    "(GPU, accelerator, native cpu, OpenCL cpu, simulator, reference).");
             }
 
             for (int i = 0; i < chain.Count; i++)

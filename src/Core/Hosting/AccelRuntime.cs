@@ -43,7 +43,20 @@ public sealed class AccelRuntime : IAccelRuntime
     public IReadOnlyList<DeviceDescriptor> Devices => _registry.Devices;
 
     /// <inheritdoc/>
+    public BackendRegistry Registry => _registry;
+
+    /// <inheritdoc/>
     public DeviceSelection Select(string? device = null) => _selector.Select(device);
+
+    /// <inheritdoc/>
+    public bool ResolveStrict(bool? strict = null) => _selector.ResolveStrict(strict);
+
+    /// <inheritdoc/>
+    public BackendChain OpenChain(DeviceSelection selection)
+    {
+        ArgumentNullException.ThrowIfNull(selection);
+        return BackendChain.Open(_registry, selection.Device);
+    }
 
     /// <inheritdoc/>
     public AccelSession CreateSession(Graph.Graph graph, IReadOnlyDictionary<string, HostTensor> weights, string? device = null, bool? strict = null)
@@ -72,7 +85,7 @@ public sealed class AccelRuntime : IAccelRuntime
     {
         var selection = _selector.Select(device);
         bool isStrict = _selector.ResolveStrict(strict);
-        var chain = BackendChain.Open(_registry, selection.DeviceId);
+        var chain = BackendChain.Open(_registry, selection.Device);
         try
         {
             var result = build(selection, chain, new SessionOptions(isStrict, _options.PlanCacheSize));

@@ -1,6 +1,7 @@
 using Accel.Hosting;
 using Accel.Selection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -13,7 +14,8 @@ public static class AccelServiceCollectionExtensions
     /// section <c>Accel</c> and validated when the host starts, then lets
     /// <paramref name="configure"/> register backend providers (e.g. <c>accel.AddReference()</c>).
     /// Core registers no backend by itself. Calling it again only runs <paramref name="configure"/>.
-    /// An <c>IConfiguration</c> service must be registered (a host does this).
+    /// Without an <c>IConfiguration</c> service (a plain <c>ServiceCollection</c>) the options keep their
+    /// defaults and whatever <paramref name="configure"/> sets.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Registers providers and sets options, or null.</param>
@@ -24,7 +26,9 @@ public static class AccelServiceCollectionExtensions
         if (!services.Any(d => d.ServiceType == typeof(AccelMarker)))
         {
             services.AddSingleton<AccelMarker>();
-            services.AddOptions<AccelOptions>().BindConfiguration(AccelOptions.SectionName).ValidateOnStart();
+            services.AddOptions<AccelOptions>().ValidateOnStart();
+            services.AddSingleton<IConfigureOptions<AccelOptions>>(sp => new ConfigureOptions<AccelOptions>(o =>
+                sp.GetService<IConfiguration>()?.GetSection(AccelOptions.SectionName).Bind(o)));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AccelOptions>, AccelOptionsValidator>());
             services.TryAddSingleton<IAccelEnvironment>(ProcessEnvironment.Instance);
             services.TryAddSingleton<IAccelRuntime, AccelRuntime>();

@@ -15,6 +15,19 @@ public interface IAccelRuntime
     /// <summary>Every device of every registered provider, present, emulated or absent.</summary>
     IReadOnlyList<DeviceDescriptor> Devices { get; }
 
+    /// <summary>The registered providers; opens devices and chains for callers that drive backends themselves.</summary>
+    BackendRegistry Registry { get; }
+
+    /// <summary>Resolves strict mode: the explicit argument, then <c>ACCEL_STRICT</c>, then <c>Accel:Strict</c>.</summary>
+    /// <param name="strict">The explicit choice, or null.</param>
+    /// <returns>True when an op fallback must be an error at plan time.</returns>
+    bool ResolveStrict(bool? strict = null);
+
+    /// <summary>Opens a selected device followed by the reference device for ops it lacks.</summary>
+    /// <param name="selection">The choice made by <see cref="Select"/>.</param>
+    /// <returns>The chain; dispose it to close the backends.</returns>
+    BackendChain OpenChain(DeviceSelection selection);
+
     /// <summary>Chooses a device without opening it.</summary>
     /// <param name="device">The explicitly named device, or null to use <c>ACCEL_DEVICE</c>, <c>Accel:Device</c> or auto.</param>
     /// <returns>The device, where the choice came from, and why.</returns>

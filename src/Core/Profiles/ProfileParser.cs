@@ -108,12 +108,11 @@ internal sealed class ProfileParser
     private string Id(JsonNodeAt node)
     {
         var id = _json.String(node, "a profile id string");
-        if (DeviceSpec.BackendKeywords.Contains(id) || id == DeviceSpec.ProfileBackend)
+        if (id == DeviceSpec.AutoName)
         {
             throw _json.Error(node.Path,
-                "expected an id that is not a device-string keyword " +
-                $"({string.Join(", ", DeviceSpec.BackendKeywords)}, {DeviceSpec.ProfileBackend}), found '{id}'; " +
-                "such a profile could not be selected by id.");
+                $"expected an id other than '{DeviceSpec.AutoName}', which asks the selector to choose a device; " +
+                "such a profile could not be selected by id. Rename it, e.g. 'auto-npu'.");
         }
 
         if (HardwareProfile.IsValidId(id))

@@ -3,14 +3,13 @@ using Accel.Devices;
 namespace Accel.Selection;
 
 /// <summary>
-/// The syntax of a device string as the selector accepts it: a lower-case name of letters,
-/// digits, '.', '_' and '-', optionally followed by <c>:N</c> (<c>reference</c>, <c>ilgpu-cpu</c>,
-/// <c>cuda:0</c>, <c>opencl:1</c>, a profile id such as <c>ascend-910b</c>, or <c>auto</c>).
+/// The syntax of a device string as the selector accepts it (<see cref="DeviceSpec"/>): a device name
+/// claimed by a registered provider, optionally followed by <c>:N</c>, or <c>auto</c>.
 /// </summary>
 internal static class DeviceIdSyntax
 {
     /// <summary>What a user may write, for error messages.</summary>
-    public const string Forms = "reference, cpu, ilgpu-cpu, cuda[:N], opencl[:N], auto or a hardware profile id";
+    public const string Forms = "a device name as 'accel devices' lists it (e.g. cpu, cuda:0, opencl, ascend-910b) or auto";
 
     /// <summary>Trims and lower-cases <paramref name="text"/>; null when it is null or blank.</summary>
     public static string? Normalize(string? text) =>
@@ -21,6 +20,5 @@ internal static class DeviceIdSyntax
 
     /// <summary>True when a fallback-chain entry matches the device id: equal, or equal up to <c>:N</c>.</summary>
     public static bool Matches(string entry, string deviceId) =>
-        deviceId == entry || (deviceId.StartsWith(entry, StringComparison.Ordinal)
-            && deviceId.Length > entry.Length && deviceId[entry.Length] == ':');
+        DeviceSpec.TryParse(entry, out var spec, out _) && spec.Matches(deviceId);
 }

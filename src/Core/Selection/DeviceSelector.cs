@@ -44,17 +44,14 @@ public sealed class DeviceSelector
         _logger = logger ?? NullLogger.Instance;
     }
 
-    /// <summary>The chain <c>auto</c> walks when none is configured: cuda, opencl, ilgpu-cpu, cpu, reference.</summary>
-    public static IReadOnlyList<string> DefaultFallbackChain { get; } = ["cuda", "opencl", "cpu", "ilgpu-cpu", "reference"];
-
     /// <summary>
-    /// The fallback chain in effect: the configured one, or <see cref="DefaultFallbackChain"/> when
-    /// none is configured. A configured empty chain stays empty, so auto fails instead of guessing.
+    /// The fallback chain configured in <c>Accel:FallbackChain</c>, or null when none is: then
+    /// <c>auto</c> ranks the listed devices by kind (<see cref="AutoRank"/>: a GPU first, then the
+    /// native cpu backend, then OpenCL CPU devices, then simulators, then the reference). A configured
+    /// empty chain stays empty, so auto fails instead of guessing.
     /// </summary>
-    public IReadOnlyList<string> FallbackChain =>
-        _options.FallbackChain is { } chain
-            ? [.. chain.Select(DeviceIdSyntax.Normalize).OfType<string>()]
-            : DefaultFallbackChain;
+    public IReadOnlyList<string>? FallbackChain =>
+        _options.FallbackChain is { } chain ? [.. chain.Select(DeviceIdSyntax.Normalize).OfType<string>()] : null;
 
     /// <summary>Chooses the device.</summary>
     /// <param name="device">The explicitly named device (API argument or <c>--device</c>), or null.</param>
@@ -82,9 +79,9 @@ public sealed class DeviceSelector
         {
             var (source, label, raw) = levels[level];
             string id = DeviceIdSyntax.Normalize(raw)!;
-            if (!DeviceIdSyntax.IsWellFormed(id))
+            if (!Devices.DeviceSpec.TryParse(id, out _, out string? problem))
             {
-                throw new ConfigException($"The device '{raw}' from {label} is not a device string; use {DeviceIdSyntax.Forms}.");
+                throw new ConfigException($"The device '{raw}' from {label} is not a device string: {problem} Use {DeviceIdSyntax.Forms}.");
             }
 
             selection = id == Auto
@@ -154,9 +151,34 @@ public sealed class DeviceSelector
         return new DeviceSelection(descriptor, source, $"'{id}' was named by {label}{overridden}.", IsAuto: false);
     }
 
-    private DeviceSelection WalkChain(SelectionSource source, string why)
+    private DeviceSelection WalkChain(SelectionSource source, string why) =>
+        FallbackChain is { } chain ? WalkConfiguredChain(source, why, chain) : Rank(source, why);
+
+    private DeviceSelection Rank(SelectionSource source, string why)
     {
-        var chain = FallbackChain;
+        var devices = _registry.Devices;
+        var ranked = devices.Where(d => d.IsUsable && d.Rank != AutoRank.Never)
+            .Select((d, order) => (Device: d, Order: order))
+            .OrderBy(d => d.Device.Rank).ThenBy(d => d.Order).Select(d => d.Device).ToList();
+        if (ranked.Count == 0)
+        {
+            throw new BackendUnavailableException(Auto,
+                $"Auto found no usable device to rank. Devices here: {Describe(devices)}. Register a provider (e.g. AddReference()), " +
+                $"or name an emulated device with --device or {DeviceVariable}.");
+        }
+
+        var chosen = ranked[0];
+        var better = devices.Where(d => !d.IsUsable && d.Rank < chosen.Rank).Select(d => $"{d.Id} (absent: {d.Note})").ToList();
+        string reason = $"{why} ranked the usable devices by kind (GPU, accelerator, native cpu, OpenCL cpu, simulator, reference) " +
+            $"and took {chosen.Id} ({chosen.Rank})" + (better.Count > 0 ? $"; skipped {string.Join("; ", better)}." : ".");
+        return new DeviceSelection(chosen, source, reason, IsAuto: true);
+    }
+
+    private static string Describe(IReadOnlyList<DeviceDescriptor> devices) =>
+        devices.Count == 0 ? "none" : string.Join(", ", devices.Select(d => $"{d.Id} ({d.Status.ToString().ToLowerInvariant()})"));
+
+    private DeviceSelection WalkConfiguredChain(SelectionSource source, string why, IReadOnlyList<string> chain)
+    {
         var devices = _registry.Devices;
         var missing = new List<string>();
         var absent = new List<string>();

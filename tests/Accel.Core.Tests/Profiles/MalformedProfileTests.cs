@@ -109,8 +109,7 @@ public sealed class MalformedProfileTests
         yield return Case("BadId_Space", r => r["id"] = "my device",
             "$.id", "lower-case letters, digits and '-'", "found 'my device'");
         yield return Case("BadId_LeadingHyphen", r => r["id"] = "-x", "$.id", "found '-x'");
-        yield return Case("BadId_BackendKeyword", r => r["id"] = "cuda", "$.id", "not a device-string keyword",
-            "found 'cuda'");
+        yield return Case("BadId_Auto", r => r["id"] = "auto", "$.id", "an id other than 'auto'", "Rename it");
 
         // Sources and cross-field rules.
         yield return Case("NullWithoutUnknownSource", r => r.At("memory.bandwidth")["value"] = null,

@@ -70,12 +70,44 @@ public sealed class DeviceSelectorTests
         Assert.That(Selector(chain: ["cuda:0", "opencl:0"]).Select().DeviceId, Is.EqualTo("opencl:0"), "an exact id only matches itself");
     }
 
-    [Test]
-    public void The_default_chain_prefers_cuda_then_opencl_and_ends_with_reference()
+    // devices as (id, rank, present) in registration order -> what auto picks without a configured chain
+    private static readonly object[][] Ranking =
+    [
+        [new[] { "opencl:0/PortableCpu", "cpu/NativeCpu", "ilgpu-cpu/Simulator", "reference/Reference" }, "cpu"],
+        [new[] { "ilgpu-cpu/Simulator", "opencl:0/PortableCpu", "reference/Reference" }, "opencl:0"],
+        [new[] { "cpu/NativeCpu", "opencl:0/PortableCpu", "opencl:1/Gpu" }, "opencl:1"],
+        [new[] { "npu/Accelerator", "cuda:0/Gpu" }, "cuda:0"],
+        [new[] { "cuda:0/Gpu!", "cpu/NativeCpu" }, "cpu"],
+        [new[] { "ascend-910b/Never", "reference/Reference" }, "reference"],
+        [new[] { "opencl:0/PortableCpu", "opencl:1/PortableCpu" }, "opencl:0"],
+    ];
+
+    [TestCaseSource(nameof(Ranking))]
+    public void Auto_without_a_chain_ranks_devices_by_kind(string[] devices, string expected)
     {
-        Assert.That(DeviceSelector.DefaultFallbackChain, Is.EqualTo(new[] { "cuda", "opencl", "cpu", "ilgpu-cpu", "reference" }));
-        var onlyReference = new BackendRegistry([new ReferenceProvider()]);
-        Assert.That(Selector(registry: onlyReference).Select().DeviceId, Is.EqualTo("reference"));
+        var descriptors = devices.Select(d =>
+        {
+            string[] parts = d.TrimEnd('!').Split('/');
+            var rank = Enum.Parse<AutoRank>(parts[1]);
+            return d.EndsWith('!') ? FakeProvider.Absent(parts[0], "not here", rank) : FakeProvider.Present(parts[0], rank);
+        }).ToArray();
+        var registry = new BackendRegistry(descriptors.Select(d => new FakeProvider(d.Id.Split(':')[0] + d.Id, d)));
+        var selection = Selector(registry: registry).Select();
+        Assert.That(selection.DeviceId, Is.EqualTo(expected));
+        Assert.That(selection.Reason, Does.Contain("ranked the usable devices by kind"));
+        if (devices.Any(d => d.EndsWith('!')))
+        {
+            Assert.That(selection.Reason, Does.Contain("absent: not here"), "a better-ranked absent device is reported");
+        }
+    }
+
+    [Test]
+    public void Auto_without_a_chain_never_picks_an_emulated_device()
+    {
+        var registry = new BackendRegistry([new FakeProvider("shim", FakeProvider.Present("ascend-910b", AutoRank.Never))]);
+        var e = Assert.Throws<BackendUnavailableException>(() => Selector(registry: registry).Select())!;
+        Assert.That(e.Message, Does.Contain("ascend-910b (present)").And.Contain("--device"));
+        Assert.That(Selector(registry: registry).Select("ascend-910b").DeviceId, Is.EqualTo("ascend-910b"), "it can still be named");
     }
 
     [Test]
@@ -133,7 +165,7 @@ public sealed class DeviceSelectorTests
     public void A_malformed_device_string_is_an_error(string device)
     {
         var e = Assert.Throws<ConfigException>(() => Selector(environment: device).Select());
-        Assert.That(e!.Message, Does.Contain($"'{device}'").And.Contain("ACCEL_DEVICE").And.Contain("cuda[:N]"));
+        Assert.That(e!.Message, Does.Contain($"'{device}'").And.Contain("ACCEL_DEVICE").And.Contain("cuda:0"));
     }
 
     [Test]

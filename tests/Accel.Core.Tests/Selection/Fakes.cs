@@ -25,6 +25,8 @@ internal sealed class FakeProvider(string name, OpKind[] unsupported, params Dev
 
     public IReadOnlyList<DeviceDescriptor> EnumerateDevices() => devices;
 
+    public bool Claims(string deviceName) => devices.Any(d => Accel.Devices.DeviceSpec.Parse(d.Id).Name == deviceName);
+
     public IBackend Create(DeviceDescriptor device)
     {
         var backend = new FakeBackend(device, unsupported);
@@ -32,11 +34,11 @@ internal sealed class FakeProvider(string name, OpKind[] unsupported, params Dev
         return backend;
     }
 
-    public static DeviceDescriptor Present(string id) =>
-        new(id, id.Split(':')[0], $"fake {id}", DeviceKind.Gpu, null, DeviceStatus.Present);
+    public static DeviceDescriptor Present(string id, AutoRank rank = AutoRank.Gpu) =>
+        new(id, id.Split(':')[0], $"fake {id}", DeviceKind.Gpu, null, DeviceStatus.Present, "", rank);
 
-    public static DeviceDescriptor Absent(string id, string why) =>
-        new(id, id.Split(':')[0], $"fake {id}", DeviceKind.Gpu, null, DeviceStatus.Absent, why);
+    public static DeviceDescriptor Absent(string id, string why, AutoRank rank = AutoRank.Gpu) =>
+        new(id, id.Split(':')[0], $"fake {id}", DeviceKind.Gpu, null, DeviceStatus.Absent, why, rank);
 }
 
 /// <summary>Allocates host buffers and supports every op but the listed kinds; it never executes.</summary>

@@ -128,12 +128,11 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
     }
 
-    /// <summary>Rows of X above which a tile keeps a row block in L1 and streams weight rows from L2.</summary>
-    private static readonly int StreamRowsAbove = int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_STREAM_ROWS"), out int v) ? v : 24;
+    /// <summary>Rows of X above which a tile keeps a row block in L1 and streams weight rows from L2 (<see cref="CpuBackendOptions.StreamRowsAbove"/>).</summary>
+    public int StreamRowsAbove { get; set; } = 24;
 
-    /// <summary>Weight blocks ahead that decode tiles prefetch (env ACCEL_CPU_PREFETCH_BLOCKS overrides; 0 = off).</summary>
-    private static readonly int PrefetchBlocks =
-        int.TryParse(Environment.GetEnvironmentVariable("ACCEL_CPU_PREFETCH_BLOCKS"), out int p) ? p : 2;
+    /// <summary>Weight blocks ahead that decode tiles prefetch; 0 = off (<see cref="CpuBackendOptions.PrefetchBlocks"/>).</summary>
+    public int PrefetchBlocks { get; set; } = 2;
 
     private void Run<TF>(GemmTask t) where TF : struct, IWeightFormat
     {

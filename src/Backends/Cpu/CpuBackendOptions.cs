@@ -1,0 +1,96 @@
+using Accel.Hosting;
+using Accel.Selection;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>Which SIMD code path the CPU backend uses.</summary>
+public enum CpuSimd
+{
+    /// <summary>The widest path this processor runs: AVX-512 kernels when present, else the portable path.</summary>
+    Auto,
+    /// <summary>The portable path (<see cref="System.Numerics.Vector{T}"/>), correct on every processor.</summary>
+    Portable,
+}
+
+/// <summary>Options of the CPU backend.</summary>
+/// <param name="Threads">Worker threads, the caller included (default: <see cref="Environment.ProcessorCount"/>).</param>
+/// <param name="Simd">Which kernel family to run.</param>
+/// <param name="Fuse">
+/// Run a routed expert's gate and up products and its SwiGLU (with the routing weight) as one pass
+/// over the weights, without writing the gate and up intermediates (on by default; off runs every
+/// node as it stands, which the tests use to compare both).
+/// </param>
+/// <param name="Amx">
+/// Run bf16 and FP8 expert products with many rows on Intel AMX tiles where the processor and
+/// operating system allow it (split-bf16 operands with fp32 accumulation, accurate to fp32
+/// rounding; on by default; off keeps every product on the AVX-512 kernels; <c>ACCEL_CPU_AMX</c>).
+/// </param>
+/// <param name="AmxMinRows">
+/// Rows an expert's segment needs before its product runs on AMX tiles (default 64: below that the
+/// weight expansion each tile needs costs more than the tiles save on the machines measured;
+/// <c>ACCEL_CPU_AMX_ROWS</c>).
+/// </param>
+/// <param name="AmxFp32">
+/// Also run fp32-weight products on AMX tiles (off by default: exact to fp32 rounding, but every
+/// tile must first split its fp32 weights into three bf16 parts, and on the machines measured that
+/// costs more than the AVX-512 fp32 kernel takes; <c>ACCEL_CPU_AMX_FP32</c>).
+/// </param>
+/// <param name="PanelPrefetchBytes">
+/// How far ahead (bytes) a panel tile's first row block prefetches the weights it streams (default
+/// 2048, worth about 4 ms of 25-30 at 128 tokens on the machine measured; 0 turns it off;
+/// <c>ACCEL_CPU_PANEL_PREFETCH</c>).
+/// </param>
+/// <param name="StreamRowsAbove">
+/// Rows of a product's input above which a row-major weight tile keeps a row block in L1 and streams
+/// the weight rows from L2 (default 24; <c>ACCEL_CPU_STREAM_ROWS</c>).
+/// </param>
+/// <param name="PrefetchBlocks">
+/// Weight blocks ahead that the row-major decode tiles prefetch (default 2, 0 turns it off;
+/// <c>ACCEL_CPU_PREFETCH_BLOCKS</c>).
+/// </param>
+/// <remarks>
+/// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
+/// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
+/// (<see cref="WithEnvironment"/>), then changes made in code. A backend constructed directly runs with
+/// exactly the options it is given.
+/// </remarks>
+public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
+    int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2)
+{
+    /// <summary>The defaults.</summary>
+    public CpuBackendOptions() : this(Threads: 0) { }
+
+    /// <summary>The configuration subsection and the name used in messages (<c>Accel:Backends:Cpu</c>).</summary>
+    public const string SectionName = "Cpu";
+
+    /// <summary>The thread count actually used (at least 1).</summary>
+    public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// These options with the environment variables of <paramref name="env"/> applied:
+    /// <c>ACCEL_CPU_AMX</c> (0/1) sets <see cref="Amx"/>, <c>ACCEL_CPU_AMX_ROWS</c> (N &gt; 0)
+    /// <see cref="AmxMinRows"/>, <c>ACCEL_CPU_AMX_FP32</c> (0/1) <see cref="AmxFp32"/>,
+    /// <c>ACCEL_CPU_PANEL_PREFETCH</c> (N &gt;= 0) <see cref="PanelPrefetchBytes"/>,
+    /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
+    /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/>. An unset variable keeps the value.
+    /// </summary>
+    /// <param name="env">Where the variables are read.</param>
+    /// <returns>The options with the variables applied.</returns>
+    /// <exception cref="Errors.ConfigException">A variable holds something else.</exception>
+    public CpuBackendOptions WithEnvironment(IAccelEnvironment env) => this with
+    {
+        Amx = BackendOptionsBinding.Flag(env, "ACCEL_CPU_AMX") ?? Amx,
+        AmxMinRows = BackendOptionsBinding.Integer(env, "ACCEL_CPU_AMX_ROWS", 1) ?? AmxMinRows,
+        AmxFp32 = BackendOptionsBinding.Flag(env, "ACCEL_CPU_AMX_FP32") ?? AmxFp32,
+        PanelPrefetchBytes = BackendOptionsBinding.Integer(env, "ACCEL_CPU_PANEL_PREFETCH", 0) ?? PanelPrefetchBytes,
+        StreamRowsAbove = BackendOptionsBinding.Integer(env, "ACCEL_CPU_STREAM_ROWS", 0) ?? StreamRowsAbove,
+        PrefetchBlocks = BackendOptionsBinding.Integer(env, "ACCEL_CPU_PREFETCH_BLOCKS", 0) ?? PrefetchBlocks,
+    };
+
+    /// <summary>Whether a backend with these options runs the AVX-512 kernels on this processor.</summary>
+    internal bool UsesAvx512 => Simd != CpuSimd.Portable && CpuProvider.HasAvx512;
+
+    /// <summary>Whether a backend with these options, as they stand, runs products on AMX tiles here.</summary>
+    internal bool UsesAmx => UsesAvx512 && Amx && Accel.Backends.Cpu.Amx.AmxRuntime.IsAvailable;
+}
+
