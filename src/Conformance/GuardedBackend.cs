@@ -49,6 +49,9 @@ public sealed class GuardedBackend : IBackend
     public OpSupport Supports(OpNode node, Graph.Graph graph) => _inner.Supports(node, graph);
 
     /// <inheritdoc/>
+    public OpTable Ops => _inner.Ops;
+
+    /// <inheritdoc/>
     public IDeviceBuffer Allocate(TensorDesc desc)
     {
         ArgumentNullException.ThrowIfNull(desc);

@@ -15,9 +15,11 @@ internal sealed class PerturbingBackend(IBackend inner, OpKind? target, params O
 {
     public DeviceDescriptor Device => inner.Device;
 
-    public OpSupport Supports(OpNode node, Graph.Graph graph) => unsupported.Contains(node.Kind)
-        ? OpSupport.No($"planted: {node.Kind} is switched off")
+    public OpSupport Supports(OpNode node, Graph.Graph graph) => Ops.Supports(node, graph) is { IsSupported: false } no
+        ? (unsupported.Contains(node.Kind) ? OpSupport.No($"planted: {node.Kind} is switched off") : no)
         : inner.Supports(node, graph);
+
+    public OpTable Ops => OpTable.For("perturbed").With(inner.Ops.Kinds.Except(unsupported));
 
     public IDeviceBuffer Allocate(TensorDesc desc) => inner.Allocate(desc);
 
@@ -77,7 +79,7 @@ internal sealed class ArenaBackend(OpKind? target = null, ArenaDefect defect = A
     private readonly ReferenceBackend _compute = new();
     private int _top;
 
-    protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph) => OpSupport.Yes;
+    public override OpTable Ops => _compute.Ops;
 
     protected override IDeviceBuffer AllocateCore(TensorDesc desc)
     {

@@ -7,31 +7,43 @@ namespace Accel.Backends.Cpu;
 /// Fusion of the first half of the routed experts: <c>GroupedGemm(gate)</c>, <c>GroupedGemm(up)</c>
 /// and <c>SwiGlu</c> become one pass in which each tile reads the gate and up weight rows side by
 /// side and writes silu(gate) * up * routing weight. The backend learns which products qualify
-/// while the planner asks what it supports (both products feed only that SwiGlu, share the
-/// activations and offsets, and are not graph outputs); at run time it defers them and runs
+/// when a session prepares the nodes placed on it (all three placed here, both products feed only
+/// that SwiGlu, share the activations and offsets, and are not graph outputs); at run time it defers them and runs
 /// them fused when the SwiGlu arrives. Anything else (another node, a transfer touching their
 /// buffers) runs the deferred products as they stand first, so results never depend on fusion.
 /// </summary>
 public sealed unsafe partial class CpuBackend
 {
-    private readonly HashSet<OpNode> _fusible = new(ReferenceEqualityComparer.Instance);
+    /// <summary>The products that may be fused, held weakly: an entry goes with its graph.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<OpNode, object> _fusible = [];
     private readonly List<DeferredGemm> _deferred = new(2);
     private float[] _rowScales = [];
 
     /// <summary>A grouped product held back until its SwiGlu arrives.</summary>
     private readonly record struct DeferredGemm(CpuBuffer X, CpuBuffer W, CpuBuffer? Scale, CpuBuffer Offsets, CpuBuffer Y);
 
-    /// <summary>Records that the two products feeding <paramref name="swiglu"/> may be fused with it.</summary>
-    private void NoteFusion(OpNode swiglu, Graph.Graph graph)
+    /// <summary>Records every SwiGlu of <paramref name="nodes"/> whose two products may be fused with it.</summary>
+    private void NoteFusion(Graph.Graph graph, IReadOnlyList<OpNode> nodes)
     {
-        if (!Options.Fuse || swiglu.Kind != OpKind.SwiGlu)
+        if (!Options.Fuse)
         {
             return;
         }
 
+        var here = new HashSet<OpNode>(nodes, ReferenceEqualityComparer.Instance);
+        foreach (var swiglu in nodes.Where(n => n.Kind == OpKind.SwiGlu))
+        {
+            NoteFusion(swiglu, graph, here);
+        }
+    }
+
+    /// <summary>Records that the two products feeding <paramref name="swiglu"/> may be fused with it.</summary>
+    private void NoteFusion(OpNode swiglu, Graph.Graph graph, HashSet<OpNode> here)
+    {
         int gate = swiglu.Inputs[0], up = swiglu.Inputs[1];
         if (gate == up || Producer(graph, gate) is not { Kind: OpKind.GroupedGemm } g
             || Producer(graph, up) is not { Kind: OpKind.GroupedGemm } u
+            || !here.Contains(g) || !here.Contains(u)
             || g.Inputs[0] != u.Inputs[0] || g.Inputs[3] != u.Inputs[3]
             || graph.Outputs.Contains(gate) || graph.Outputs.Contains(up))
         {
@@ -46,8 +58,8 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        _fusible.Add(g);
-        _fusible.Add(u);
+        _fusible.AddOrUpdate(g, swiglu);
+        _fusible.AddOrUpdate(u, swiglu);
     }
 
     private static OpNode? Producer(Graph.Graph graph, int value) =>
@@ -56,7 +68,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Holds back a qualifying grouped product; false when it must run now.</summary>
     private bool TryDefer(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IDeviceBuffer output)
     {
-        if (node.Kind != OpKind.GroupedGemm || !_fusible.Contains(node) || _deferred.Count == 2)
+        if (node.Kind != OpKind.GroupedGemm || !_fusible.TryGetValue(node, out _) || _deferred.Count == 2)
         {
             return false;
         }

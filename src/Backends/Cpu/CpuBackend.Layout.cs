@@ -39,7 +39,7 @@ public sealed unsafe partial class CpuBackend
     {
         for (int i = 0; i < inputs.Count; i++)
         {
-            if (inputs[i] is CpuBuffer { Panels: true } b && !IsWeightInput(node.Kind, i))
+            if (inputs[i] is CpuBuffer { Panels: true } b && !OpSchemas.Of(node.Kind).IsWeight(i))
             {
                 ToRows(b);
             }
@@ -50,15 +50,6 @@ public sealed unsafe partial class CpuBackend
             ((CpuBuffer)o).Panels = false;
         }
     }
-
-    /// <summary>Inputs that the matrix ops read through <see cref="Matrix"/> (and so in either layout).</summary>
-    private static bool IsWeightInput(OpKind kind, int position) => kind switch
-    {
-        OpKind.RouterGemm or OpKind.GroupedGemm => position == 1,
-        OpKind.SharedExpert => position is 1 or 3 or 5,
-        OpKind.DequantFp8Block or OpKind.DequantFp4 => position == 0,
-        _ => false,
-    };
 
     private static void ToRows(CpuBuffer b)
     {

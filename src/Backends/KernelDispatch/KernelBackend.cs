@@ -38,6 +38,8 @@ public abstract class KernelBackend : BackendBase
     /// </summary>
     public int PreferredSegmentAlignment => GemmTile.M;
 
+    private OpTable? _ops;
+
     /// <summary>The dispatcher.</summary>
     protected KernelDispatcher Dispatcher =>
         _dispatcher ?? throw new InvalidOperationException("The backend's constructor did not call Attach.");
@@ -72,8 +74,14 @@ public abstract class KernelBackend : BackendBase
             }
         }
 
-        return KernelDispatcher.Supports(node, graph);
+        return Ops.Supports(node, graph);
     }
+
+    /// <inheritdoc/>
+    public override OpTable Ops => _ops ??= KernelDispatcher.Table(Device.Backend);
+
+    /// <summary>Pads expert segments to the GEMM tile height when this device is the first choice (see <see cref="PreferredSegmentAlignment"/>).</summary>
+    public override IReadOnlyList<Passes.IGraphPass> PreferredPasses => [new Passes.SegmentAlignmentPass(PreferredSegmentAlignment)];
 
     /// <inheritdoc/>
     protected override IDeviceBuffer AllocateCore(TensorDesc desc) => Allocate(desc, counted: true);

@@ -6,36 +6,45 @@ namespace Accel.Backends.KernelDispatch;
 
 public sealed partial class KernelDispatcher
 {
-    /// <summary>Whether the kernels run <paramref name="node"/> (shared by the kernel backends). Never throws.</summary>
-    public static OpSupport Supports(OpNode node, Graph.Graph graph)
+    /// <summary>
+    /// The ops the kernels implement (shared by the kernel backends), with the weight formats and
+    /// limits each accepts. An op without an entry plans onto the next backend of the chain.
+    /// </summary>
+    public static OpTable Table(string backend) => OpTable.For(backend)
+        .With(OpKind.RouterScore, OpKind.SelectionBias, OpKind.TopK, OpKind.HashRoute, OpKind.RouteWeights,
+            OpKind.ExpertHistogram, OpKind.ExclusiveScan, OpKind.BuildPermutation, OpKind.Permute, OpKind.SwiGlu,
+            OpKind.Unpermute, OpKind.Add, OpKind.ActQuantFp8)
+        .With(OpKind.RmsNorm, (n, g) => FloatWeight(n, g, 1))
+        .With(OpKind.RouterGemm, (n, g) => FloatWeight(n, g, 1))
+        .With(OpKind.GroupedGemm, (n, g) => Weight(n, g, 1))
+        .With(OpKind.SharedExpert, (n, g) => All(Weight(n, g, 1), Weight(n, g, 3), Weight(n, g, 5), FloatWeight(n, g, 7)))
+        .With(OpKind.DequantFp8Block, (n, g) => Weight(n, g, 0))
+        .With(OpKind.DequantFp4, (n, g) => Weight(n, g, 0))
+        .With(OpKind.GroupLimitMask, (n, _) => ((GroupLimitAttributes)n.Attributes).Groups > TopKKernels.MaxExpertGroups
+            ? OpSupport.No($"more than {TopKKernels.MaxExpertGroups} expert groups.")
+            : OpSupport.Yes);
+
+    private static DType? TypeAt(OpNode node, Graph.Graph graph, int position) =>
+        position >= 0 && node.HasInput(position) ? graph.Values[node.Inputs[position]].Type : null;
+
+    private static string NameAt(OpNode node, int position) => OpSchemas.Of(node.Kind).Inputs[position].Name;
+
+    private static OpSupport FloatWeight(OpNode node, Graph.Graph graph, int position) =>
+        TypeAt(node, graph, position) is not { } t || KernelCatalog.FloatFormats.Contains(KernelCatalog.FormatOf(t, null) ?? WeightFormat.Fp4)
+            ? OpSupport.Yes
+            : OpSupport.No($"'{NameAt(node, position)}' is {t.ShortName()}; the kernels read f32, bf16 or f16 here.");
+
+    /// <summary>A weight with the scale its schema pairs it with.</summary>
+    private static OpSupport Weight(OpNode node, Graph.Graph graph, int weight)
     {
-        DType? Type(int position) => node.HasInput(position) ? graph.Values[node.Inputs[position]].Type : null;
-        string Name(int position) => OpSignatures.InputNames(node.Kind)[position];
-
-        OpSupport FloatWeight(int position) =>
-            Type(position) is not { } t || KernelCatalog.FloatFormats.Contains(KernelCatalog.FormatOf(t, null) ?? WeightFormat.Fp4)
-                ? OpSupport.Yes
-                : OpSupport.No($"'{Name(position)}' is {Type(position)?.ShortName()}; the kernels read f32, bf16 or f16 here.");
-
-        OpSupport Weight(int weight, int scale) => Type(weight) is { } t && KernelCatalog.FormatOf(t, Type(scale)) is null
-            ? OpSupport.No($"'{Name(weight)}' is {t.ShortName()} with scale {Type(scale)?.ShortName() ?? "none"}; " +
+        var scale = TypeAt(node, graph, OpSchemas.Of(node.Kind).ScaleFor(weight));
+        return TypeAt(node, graph, weight) is { } t && KernelCatalog.FormatOf(t, scale) is null
+            ? OpSupport.No($"'{NameAt(node, weight)}' is {t.ShortName()} with scale {scale?.ShortName() ?? "none"}; " +
                 "the kernels take f32, bf16, f16, f8e4m3 with f32 or ue8m0 block scales, or f4e2m1 with ue8m0 scales.")
             : OpSupport.Yes;
-
-        static OpSupport All(params OpSupport[] checks) => checks.FirstOrDefault(c => !c.IsSupported, OpSupport.Yes);
-
-        return node.Kind switch
-        {
-            OpKind.RmsNorm or OpKind.RouterGemm => FloatWeight(1),
-            OpKind.GroupedGemm => Weight(1, 2),
-            OpKind.SharedExpert => All(Weight(1, 2), Weight(3, 4), Weight(5, 6), FloatWeight(7)),
-            OpKind.DequantFp8Block or OpKind.DequantFp4 => Weight(0, 1),
-            OpKind.GroupLimitMask when ((GroupLimitAttributes)node.Attributes).Groups > TopKKernels.MaxExpertGroups =>
-                OpSupport.No($"more than {TopKKernels.MaxExpertGroups} expert groups."),
-            _ when Enum.IsDefined(node.Kind) => OpSupport.Yes,
-            _ => OpSupport.No($"op {node.Kind} has no kernel."),
-        };
     }
+
+    private static OpSupport All(params OpSupport[] checks) => checks.FirstOrDefault(c => !c.IsSupported, OpSupport.Yes);
 
     private void RmsNorm(OpNode node, IDeviceBuffer x, IDeviceBuffer weight, IDeviceBuffer y)
     {

@@ -15,15 +15,8 @@ namespace Accel.Backends.Shims;
 /// </summary>
 public static class DTypeLegalizer
 {
-    /// <summary>The (weight, scale) input positions of an op; scale -1 where there is none.</summary>
-    public static IReadOnlyList<(int Weight, int Scale)> WeightInputs(OpKind kind) => kind switch
-    {
-        OpKind.RmsNorm or OpKind.RouterGemm => [(1, -1)],
-        OpKind.GroupedGemm => [(1, 2)],
-        OpKind.SharedExpert => [(1, 2), (3, 4), (5, 6), (7, -1)],
-        OpKind.DequantFp8Block or OpKind.DequantFp4 => [(0, 1)],
-        _ => [],
-    };
+    /// <summary>The stored (weight or parameter, scale) input positions of an op from its schema; scale -1 where there is none.</summary>
+    public static IReadOnlyList<(int Weight, int Scale)> WeightInputs(OpKind kind) => [.. OpSchemas.Of(kind).StoredInputs];
 
     /// <summary>True for the block-scaled weight dtypes.</summary>
     public static bool IsQuantized(DType t) => t is DType.F8E4M3 or DType.F4E2M1;

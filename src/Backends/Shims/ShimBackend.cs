@@ -65,6 +65,9 @@ public sealed class ShimBackend<TRuntime> : BackendBase, IShimBackend
     }
 
     /// <inheritdoc/>
+    public override OpTable Ops => Runtime.Target.Ops;
+
+    /// <inheritdoc/>
     protected override OpSupport SupportsCore(OpNode node, Graph.Graph graph)
     {
         var legal = DTypeLegalizer.Check(Profile, node, graph);

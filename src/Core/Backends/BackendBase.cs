@@ -48,6 +48,21 @@ public abstract class BackendBase : IBackend
     }
 
     /// <inheritdoc/>
+    public abstract OpTable Ops { get; }
+
+    /// <inheritdoc/>
+    public virtual IReadOnlyList<Passes.IGraphPass> PreferredPasses => [];
+
+    /// <inheritdoc/>
+    public void Prepare(Graph.Graph graph, IReadOnlyList<OpNode> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(nodes);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        PrepareCore(graph, nodes);
+    }
+
+    /// <inheritdoc/>
     public IDeviceBuffer Allocate(TensorDesc desc)
     {
         ArgumentNullException.ThrowIfNull(desc);
@@ -125,8 +140,11 @@ public abstract class BackendBase : IBackend
     protected internal void OnBufferReleased(IDeviceBuffer buffer) =>
         Interlocked.Add(ref _allocatedBytes, -buffer.Desc.ByteSize);
 
-    /// <summary>See <see cref="Supports"/>.</summary>
-    protected abstract OpSupport SupportsCore(OpNode node, Graph.Graph graph);
+    /// <summary>See <see cref="Supports"/>; by default the answer of <see cref="Ops"/>.</summary>
+    protected virtual OpSupport SupportsCore(OpNode node, Graph.Graph graph) => Ops.Supports(node, graph);
+
+    /// <summary>See <see cref="Prepare"/>; nothing by default.</summary>
+    protected virtual void PrepareCore(Graph.Graph graph, IReadOnlyList<OpNode> nodes) { }
 
     /// <summary>See <see cref="Allocate"/>; the limit is already checked.</summary>
     protected abstract IDeviceBuffer AllocateCore(TensorDesc desc);

@@ -61,8 +61,30 @@ public interface IBackend : IDisposable
     /// <summary>The device this backend runs on.</summary>
     DeviceDescriptor Device { get; }
 
-    /// <summary>Whether the node (with its input dtypes in <paramref name="graph"/>) runs here. Never throws.</summary>
+    /// <summary>
+    /// Whether the node (with its input dtypes in <paramref name="graph"/>) runs here. A pure query of
+    /// the backend's <see cref="Ops"/>: it never throws and changes nothing.
+    /// </summary>
     OpSupport Supports(OpNode node, Graph.Graph graph);
+
+    /// <summary>The ops this backend implements; an op without an entry is not supported.</summary>
+    OpTable Ops { get; }
+
+    /// <summary>
+    /// Graph rewrites this device prefers when it is the first choice, applied before placement
+    /// (e.g. padding expert segments to its GEMM tile height). They never change a graph's results.
+    /// </summary>
+    IReadOnlyList<Passes.IGraphPass> PreferredPasses => [];
+
+    /// <summary>
+    /// Called once per session after placement, with the graph and the nodes placed on this backend in
+    /// execution order, before any weight is uploaded: the place to choose fused groups, weight layouts
+    /// or to build kernels up front (ONNX Runtime's GetCapability/Compile split). Throws
+    /// <see cref="Errors.BackendException"/> when the nodes cannot be prepared.
+    /// </summary>
+    /// <param name="graph">The validated graph.</param>
+    /// <param name="nodes">The nodes this backend will execute.</param>
+    void Prepare(Graph.Graph graph, IReadOnlyList<OpNode> nodes) { }
 
     /// <summary>Allocates a buffer; fails with <see cref="Errors.DeviceMemoryException"/> beyond the device's memory.</summary>
     IDeviceBuffer Allocate(TensorDesc desc);

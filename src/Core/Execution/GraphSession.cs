@@ -11,7 +11,11 @@ namespace Accel.Execution;
 /// <summary>Options of a <see cref="GraphSession"/>.</summary>
 /// <param name="Strict">Refuse to plan when a node would fall back to a later backend.</param>
 /// <param name="PlanCacheSize">How many token counts keep their plan and buffers between runs.</param>
-public sealed record SessionOptions(bool Strict = false, int PlanCacheSize = 4);
+/// <param name="PreferredPasses">
+/// Apply the first backend's preferred passes (<see cref="Backends.IBackend.PreferredPasses"/>) before
+/// placement (default); off runs the graph exactly as given, e.g. to test a chosen segment alignment.
+/// </param>
+public sealed record SessionOptions(bool Strict = false, int PlanCacheSize = 4, bool PreferredPasses = true);
 
 /// <summary>
 /// Runs a graph on a chain of backends: weights are uploaded once, each token count gets a plan
@@ -30,7 +34,10 @@ public sealed partial class GraphSession : IDisposable
     private readonly Lock _gate = new();
     private bool _disposed;
 
-    /// <summary>Validates the graph, places its nodes and uploads the weights each backend needs.</summary>
+    /// <summary>
+    /// Applies the first backend's preferred passes, validates the graph, places its nodes, lets each
+    /// backend prepare the nodes placed on it, and uploads the weights each backend needs.
+    /// </summary>
     /// <param name="graph">The graph.</param>
     /// <param name="chain">Backends in order of preference; the session does not own them.</param>
     /// <param name="weights">One host tensor per weight value, by name.</param>
@@ -39,11 +46,12 @@ public sealed partial class GraphSession : IDisposable
     public GraphSession(Graph.Graph graph, IReadOnlyList<IBackend> chain, IReadOnlyDictionary<string, HostTensor> weights,
         SessionOptions? options = null, ILogger? logger = null)
     {
-        Graph = new ValidatePass().Run(graph);
         _chain = chain;
         _options = options ?? new SessionOptions();
         _logger = logger;
+        Graph = new ValidatePass().Run(_options.PreferredPasses ? Planner.ApplyPreferredPasses(graph, chain, logger) : graph);
         Placements = Planner.Place(Graph, chain, _options.Strict, logger);
+        Planner.Prepare(Graph, chain, Placements);
         _weightData = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
         foreach (var w in Graph.Weights)
         {

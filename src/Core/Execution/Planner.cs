@@ -70,6 +70,43 @@ public static class Planner
         return result.MoveToImmutable();
     }
 
+    /// <summary>
+    /// Runs the preferred passes of the chain's first backend over <paramref name="graph"/> (e.g. the
+    /// segment alignment of a kernel backend); each is logged by name.
+    /// </summary>
+    public static Graph.Graph ApplyPreferredPasses(Graph.Graph graph, IReadOnlyList<IBackend> chain, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(chain);
+        if (chain.Count == 0)
+        {
+            return graph;
+        }
+
+        foreach (var pass in chain[0].PreferredPasses)
+        {
+            logger?.LogDebug("Pass {Pass} preferred by {Device}", pass.Name, chain[0].Device.Id);
+            graph = pass.Run(graph);
+        }
+
+        return graph;
+    }
+
+    /// <summary>Lets every backend of the chain prepare the nodes placed on it, in execution order.</summary>
+    public static void Prepare(Graph.Graph graph, IReadOnlyList<IBackend> chain, ImmutableArray<NodePlacement> placements)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(chain);
+        for (int b = 0; b < chain.Count; b++)
+        {
+            var nodes = placements.Where(p => p.Backend == b).Select(p => p.Node).ToList();
+            if (nodes.Count > 0)
+            {
+                chain[b].Prepare(graph, nodes);
+            }
+        }
+    }
+
     /// <summary>Lowers the graph for <paramref name="tokens"/> tokens with the given placements.</summary>
     public static ExecutionPlan Plan(Graph.Graph graph, long tokens, ImmutableArray<NodePlacement> placements)
     {

@@ -9,56 +9,14 @@ namespace Accel.Graph;
 /// </summary>
 public static partial class OpSignatures
 {
-    /// <summary>Number of input positions of each op (optional ones included).</summary>
-    public static int InputCount(OpKind kind) => kind switch
-    {
-        OpKind.RmsNorm or OpKind.RouterGemm or OpKind.SelectionBias or OpKind.HashRoute
-            or OpKind.RouteWeights or OpKind.BuildPermutation or OpKind.Permute or OpKind.Add
-            or OpKind.DequantFp8Block or OpKind.DequantFp4 => 2,
-        OpKind.RouterScore or OpKind.GroupLimitMask or OpKind.TopK or OpKind.ExpertHistogram
-            or OpKind.ExclusiveScan or OpKind.ActQuantFp8 => 1,
-        OpKind.GroupedGemm => 4,
-        OpKind.SwiGlu => 5,
-        OpKind.Unpermute => 3,
-        OpKind.SharedExpert => 8,
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
+    /// <summary>Number of input positions of each op (optional ones included; from <see cref="OpSchemas"/>).</summary>
+    public static int InputCount(OpKind kind) => OpSchemas.Of(kind).Inputs.Length;
 
-    /// <summary>Names of the input positions, for messages and dumps.</summary>
-    public static string[] InputNames(OpKind kind) => kind switch
-    {
-        OpKind.RmsNorm => ["x", "weight"],
-        OpKind.RouterGemm => ["x", "router_weight"],
-        OpKind.RouterScore => ["logits"],
-        OpKind.SelectionBias => ["scores", "bias"],
-        OpKind.GroupLimitMask => ["selection_scores"],
-        OpKind.TopK => ["selection_scores"],
-        OpKind.HashRoute => ["token_ids", "tid2eid"],
-        OpKind.RouteWeights => ["scores", "topk_ids"],
-        OpKind.ExpertHistogram => ["topk_ids"],
-        OpKind.ExclusiveScan => ["counts"],
-        OpKind.BuildPermutation => ["topk_ids", "offsets"],
-        OpKind.Permute => ["x", "pos_to_token"],
-        OpKind.GroupedGemm => ["rows", "weight", "weight_scale", "offsets"],
-        OpKind.SwiGlu => ["gate", "up", "route_weights", "pos_to_token", "pos_to_slot"],
-        OpKind.Unpermute => ["rows", "token_slot_to_pos", "route_weights"],
-        OpKind.SharedExpert => ["x", "gate_weight", "gate_scale", "up_weight", "up_scale", "down_weight", "down_scale", "expert_gate"],
-        OpKind.Add => ["a", "b"],
-        OpKind.DequantFp8Block => ["weight", "scale"],
-        OpKind.DequantFp4 => ["weight", "scale"],
-        OpKind.ActQuantFp8 => ["x"],
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
+    /// <summary>Names of the input positions, for messages and dumps (from <see cref="OpSchemas"/>).</summary>
+    public static string[] InputNames(OpKind kind) => [.. OpSchemas.Of(kind).Inputs.Select(i => i.Name)];
 
-    /// <summary>Which input positions are optional.</summary>
-    public static bool IsOptional(OpKind kind, int position) => (kind, position) switch
-    {
-        (OpKind.GroupedGemm, 2) => true,
-        (OpKind.SwiGlu, >= 2) => true,
-        (OpKind.Unpermute, 2) => true,
-        (OpKind.SharedExpert, 2 or 4 or 6 or 7) => true,
-        _ => false,
-    };
+    /// <summary>Which input positions are optional (from <see cref="OpSchemas"/>).</summary>
+    public static bool IsOptional(OpKind kind, int position) => OpSchemas.Of(kind).Inputs[position].Optional;
 
     /// <summary>The dtypes a floating-point weight may be stored in.</summary>
     public static readonly DTypeSet WeightTypes =

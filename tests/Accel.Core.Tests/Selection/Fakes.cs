@@ -46,8 +46,7 @@ internal sealed class FakeBackend(DeviceDescriptor device, OpKind[] unsupported)
 {
     public bool IsDisposed { get; private set; }
 
-    protected override OpSupport SupportsCore(OpNode node, Accel.Graph.Graph graph) =>
-        unsupported.Contains(node.Kind) ? OpSupport.No($"{node.Kind} is not implemented on this fake") : OpSupport.Yes;
+    public override OpTable Ops { get; } = OpTable.For("fake").With(Enum.GetValues<OpKind>().Except(unsupported));
 
     protected override IDeviceBuffer AllocateCore(TensorDesc desc) => new Buffer(this, desc);
 
