@@ -19,14 +19,23 @@ internal sealed record Engine(string Name, Func<float[], int, float[]> Run, IDis
 /// </summary>
 internal static class Program
 {
+    /// <summary>
+    /// The nominal compute peak the floors are also computed with (fp32, 2 threads): the figure the
+    /// project's targets state for its 2-vCPU development machine, fixed so runs of different days compare.
+    /// </summary>
+    private const double NominalPeakGflops = 300;
+
+    /// <summary>The nominal memory bandwidth, GB/s, of the same targets.</summary>
+    private const double NominalBandwidthGbps = 22;
+
     private static int Main(string[] args)
     {
         var a = Args.Parse(args);
         var o = new BenchOptions("cpu", a.Int("--hidden", 1024), a.Int("--expert-width", 512), a.Int("--experts", 64), a.Int("--top-k", 6),
             a.Int("--shared-experts", 2), a.Int("--groups", 8), a.Int("--top-k-groups", 4),
             [.. a.Str("--tokens", "1,16,128,1024").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
-            SyntheticFormat.F32, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2),
-            a.Dbl("--peak-gflops", BenchCommand.DefaultPeakGflops), a.Dbl("--bandwidth-gbps", BenchCommand.DefaultBandwidthGbps));
+            SyntheticFormat.F32, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2));
+        var nominal = BenchRoofline.Of(a.Dbl("--peak-gflops", NominalPeakGflops), a.Dbl("--bandwidth-gbps", NominalBandwidthGbps), "nominal");
         int rounds = a.Int("--rounds", 3);
         Log($"layer D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} shared={o.SharedExperts} G={o.Groups}/{o.TopKGroups}, " +
             $"threads {o.Threads}, {(o.Cold ? "cold" : "hot")} caches, {rounds} rounds x {o.Runs} runs");
@@ -60,9 +69,9 @@ internal static class Program
 
         var checks = Check(o, engines);
         Log("probing this machine: read bandwidth and fp32 FMA rate");
-        var machine = new Report.Machine(Probe.BandwidthGbps(o.Threads), Probe.PeakGflops(o.Threads));
+        var machine = MachineProbe.Measure(o.Threads);
         Log($"measured {machine.BandwidthGbps:0.0} GB/s, {machine.PeakGflops:0} GFLOP/s on {o.Threads} threads");
-        var measured = o with { BandwidthGbps = machine.BandwidthGbps, PeakGflops = machine.PeakGflops };
+        var measured = BenchRoofline.Of(machine.PeakGflops, machine.BandwidthGbps, "measured in this run");
         using var evictor = o.Cold ? new CacheEvictor() : null;
         var rows = new List<Report.Row>();
         foreach (int t in o.Tokens)
@@ -82,17 +91,17 @@ internal static class Program
             {
                 var fmt = e.Name.EndsWith("bf16", StringComparison.Ordinal) ? SyntheticFormat.BF16
                     : e.Name.EndsWith("fp8", StringComparison.Ordinal) ? SyntheticFormat.Fp8 : SyntheticFormat.F32;
-                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = fmt }, t, [.. times[e.Name]], touched),
-                    BenchEngine.Result(o, t, [.. times[e.Name]], touched).PredictedMs,
-                    BenchEngine.Result(measured, t, [.. times[e.Name]], touched).PredictedMs));
+                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = fmt }, nominal, t, [.. times[e.Name]], touched),
+                    BenchEngine.Result(o, nominal, t, [.. times[e.Name]], touched).PredictedMs,
+                    BenchEngine.Result(o, measured, t, [.. times[e.Name]], touched).PredictedMs));
             }
 
             Log($"{t} tokens: " + string.Join(", ", engines.Select(e => $"{e.Name} {Stats.Median(times[e.Name]):0.00} ms")));
         }
 
-        Report.Print(o, machine, rows, checks, skipped);
-        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, machine, rounds, rows, checks, skipped)); }
-        if (a.Has("--plot")) { Report.Plot(o, machine, rows, a.Str("--plot", "")); }
+        Report.Print(o, nominal, machine, rows, checks, skipped);
+        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, nominal, machine, rounds, rows, checks, skipped)); }
+        if (a.Has("--plot")) { Report.Plot(o, nominal, machine, rows, a.Str("--plot", "")); }
         foreach (var e in engines) { e.Owner?.Dispose(); }
         return 0;
     }

@@ -11,19 +11,16 @@ internal static class Report
     /// <summary>
     /// One engine at one token count. <paramref name="F32FloorMs"/> is the roofline floor with f32
     /// weights at the nominal figures (--peak-gflops, --bandwidth-gbps); <paramref name="MachineFloorMs"/>
-    /// the same floor at the figures <see cref="Probe"/> measured in this run.
+    /// the same floor at the figures <see cref="MachineProbe"/> measured in this run.
     /// </summary>
     public sealed record Row(string Engine, BenchResult Result, double F32FloorMs, double MachineFloorMs);
 
-    /// <summary>What <see cref="Probe"/> measured in this run.</summary>
-    public sealed record Machine(double BandwidthGbps, double PeakGflops);
-
-    public static void Print(BenchOptions o, Machine m, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    public static void Print(BenchOptions o, BenchRoofline nominal, MachineFigures m, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
     {
         Console.WriteLine($"machine: {Accel.Backends.Cpu.CpuProvider.Device.Name}; {Environment.ProcessorCount} logical processors; " +
             $"threads {o.Threads}; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
         Console.WriteLine($"accel cpu device: {Accel.Backends.Cpu.CpuProvider.Device.Note}");
-        Console.WriteLine($"roofline: nominal {o.PeakGflops:0} GFLOP/s, {o.BandwidthGbps:0.0} GB/s; measured in this run {m.PeakGflops:0} GFLOP/s, {m.BandwidthGbps:0.0} GB/s");
+        Console.WriteLine($"roofline: nominal {nominal.PeakGflops:0} GFLOP/s, {nominal.BandwidthGbps:0.0} GB/s; measured in this run {m.PeakGflops:0} GFLOP/s, {m.BandwidthGbps:0.0} GB/s");
         foreach (var (engine, t, err) in checks)
         {
             Console.WriteLine($"check: {engine} vs accel-cpu-f32 at T={t}: norm-wise relative error {err:0.0e+0}");
@@ -49,7 +46,7 @@ internal static class Report
         }
     }
 
-    public static string Json(BenchOptions o, Machine m, int rounds, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    public static string Json(BenchOptions o, BenchRoofline nominal, MachineFigures m, int rounds, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
     {
         var doc = new Dictionary<string, object>
         {
@@ -60,8 +57,8 @@ internal static class Report
             ["cold"] = o.Cold,
             ["rounds"] = rounds,
             ["runs_per_round"] = o.Runs,
-            ["peak_gflops"] = o.PeakGflops,
-            ["bandwidth_gbps"] = o.BandwidthGbps,
+            ["peak_gflops"] = nominal.PeakGflops,
+            ["bandwidth_gbps"] = nominal.BandwidthGbps,
             ["measured_peak_gflops"] = m.PeakGflops,
             ["measured_bandwidth_gbps"] = m.BandwidthGbps,
             ["skipped"] = skipped,
@@ -79,10 +76,10 @@ internal static class Report
     }
 
     /// <summary>Roofline plot: log10 arithmetic intensity (FLOP per weight byte) against log10 GFLOP/s.</summary>
-    public static void Plot(BenchOptions o, Machine m, List<Row> rows, string path)
+    public static void Plot(BenchOptions o, BenchRoofline nominal, MachineFigures m, List<Row> rows, string path)
     {
         var plt = new Plot();
-        Roof(plt, o.PeakGflops, o.BandwidthGbps, "nominal roofline", Colors.Black);
+        Roof(plt, nominal.PeakGflops, nominal.BandwidthGbps, "nominal roofline", Colors.Black);
         Roof(plt, m.PeakGflops, m.BandwidthGbps, "measured in this run", Colors.Gray);
         var palette = new ScottPlot.Palettes.Category10();
         int n = 0;

@@ -22,11 +22,14 @@ public sealed class BenchCommandTests
     {
         var o = new BenchOptions("cpu", 64, 32, 8, 2, 1, 4, 2, [0, 1, 5], SyntheticFormat.Fp8, 2, Cold: false, Runs: 3, Warmup: 1,
             PeakGflops: 100, BandwidthGbps: 10);
-        var results = BenchEngine.Run(o);
+        var run = BenchEngine.Run(o);
+        var results = run.Results;
         Assert.That(results.Select(r => r.Tokens), Is.EqualTo(new[] { 0, 1, 5 }));
         Assert.That(results.All(r => r.MinMs <= r.MedianMs && r.MedianMs <= r.MaxMs), Is.True);
         Assert.That(results[1].ExpertsTouched, Is.EqualTo(2));
-        using var doc = JsonDocument.Parse(BenchCommand.ToJson(o, results));
+        using var doc = JsonDocument.Parse(BenchCommand.ToJson(o, run));
+        Assert.That(doc.RootElement.GetProperty("peak_gflops").GetDouble(), Is.EqualTo(100));
+        Assert.That(doc.RootElement.GetProperty("bandwidth_source").GetString(), Is.EqualTo("given with --bandwidth-gbps"));
         var first = doc.RootElement.GetProperty("results")[1];
         foreach (string key in new[] { "tokens", "median_ms", "min_ms", "max_ms", "tokens_per_s", "gflops", "weight_gbps", "roofline_pct" })
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Accel.Cli.Commands;
 using Accel.Selection;
+using Spectre.Console;
 
 namespace Accel.Cli.Tests;
 
@@ -19,6 +20,8 @@ public sealed class ConformanceCommandTests
 
     private static int Cli(params string[] args)
     {
+        // Another test may have left Spectre's console on a writer it closed.
+        AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         var root = new RootCommand("test");
         root.Subcommands.Add(ConformanceCommand.Create(new CliContext(ProcessEnvironment.Instance, WorkingDirectory)));
         return root.Parse(["conformance", .. args]).Invoke();

@@ -26,10 +26,15 @@ public static class BenchEngine
         return MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, Layer);
     }
 
-    /// <summary>Runs the benchmark; <paramref name="log"/> receives progress lines; devices come from <paramref name="context"/>'s composition root.</summary>
-    public static IReadOnlyList<BenchResult> Run(BenchOptions o, Action<string>? log = null, CliContext? context = null)
+    /// <summary>
+    /// Runs the benchmark; <paramref name="log"/> receives progress lines. The roofline is chosen
+    /// once the device is open (<see cref="RooflineResolver.Resolve"/>), before any layer runs. Devices come from
+    /// <paramref name="context"/>'s composition root (the process's when null).
+    /// </summary>
+    public static BenchRun Run(BenchOptions o, Action<string>? log = null, CliContext? context = null)
     {
         var config = MoeConfigValidator.Validate(o.Config(), "the bench flags");
+        RooflineResolver.CheckGiven(o);
         log?.Invoke($"building {o.Weights} weights for D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} shared={o.SharedExperts}");
         var weights = Weights(o);
         using var services = (context ?? CliContext.FromProcess()).CreateServices(a =>
@@ -42,6 +47,7 @@ public static class BenchEngine
         var registry = services.Registry;
         using var device = registry.Open(o.Device);
         log?.Invoke($"device: {device.Device.Name}; {device.Device.Note}");
+        var roofline = RooflineResolver.Resolve(o, device, log);
         using var reference = device.Device.Rank == AutoRank.Reference || registry.Reference is not { } r ? null : registry.Open(r);
         IReadOnlyList<IBackend> chain = reference is null ? [device] : [device, reference];
         using var layer = new MoeLayer(config, Layer, weights, chain);
@@ -59,11 +65,11 @@ public static class BenchEngine
             MoeResult? last = null;
             var times = Measure(() => last = layer.Run(x), o.Warmup, o.Runs, evictor);
             int touched = last!.TopkIds.ToI32().Distinct().Count();
-            results.Add(Result(o, tokens, times, touched));
+            results.Add(Result(o, roofline, tokens, times, touched));
             log?.Invoke($"{tokens} tokens: median {Stats.Median(times):0.###} ms");
         }
 
-        return results;
+        return new BenchRun(roofline, results);
     }
 
     /// <summary>Times <paramref name="run"/>: warm-up runs, then timed runs, evicting before each when asked.</summary>
@@ -109,13 +115,14 @@ public static class BenchEngine
         return routed + shared + 4.0 * o.Experts * o.Hidden;
     }
 
-    /// <summary>The figures of one token count from its run times.</summary>
-    public static BenchResult Result(BenchOptions o, int tokens, double[] times, int touched)
+    /// <summary>The figures of one token count from its run times, against <paramref name="roofline"/>.</summary>
+    public static BenchResult Result(BenchOptions o, BenchRoofline roofline, int tokens, double[] times, int touched)
     {
+        ArgumentNullException.ThrowIfNull(roofline);
         double median = Stats.Median(times);
         double flops = Flops(o, tokens);
         double bytes = WeightBytes(o, touched);
-        double predicted = Math.Max(flops / (o.PeakGflops * 1e9), bytes / (o.BandwidthGbps * 1e9)) * 1e3;
+        double predicted = roofline.PredictedMs(flops, bytes);
         return new BenchResult(tokens, median, times.Min(), times.Max(), tokens / (median / 1e3), flops / (median * 1e6),
             bytes / (median * 1e6), 100 * predicted / median, flops, bytes, predicted, touched);
     }

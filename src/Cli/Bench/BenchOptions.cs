@@ -18,11 +18,12 @@ namespace Accel.Cli.Bench;
 /// <param name="Cold">Evict the caches before every timed run.</param>
 /// <param name="Runs">Timed runs per token count.</param>
 /// <param name="Warmup">Untimed runs per token count.</param>
-/// <param name="PeakGflops">Compute peak of the roofline, GFLOP/s.</param>
-/// <param name="BandwidthGbps">Memory bandwidth of the roofline, GB/s.</param>
+/// <param name="PeakGflops">Compute peak of the roofline, GFLOP/s, as given; null to take it from the device's profile or measure it.</param>
+/// <param name="BandwidthGbps">Memory bandwidth of the roofline, GB/s, as given; null to take it from the device's profile or measure it.</param>
+/// <param name="Probe">How long the machine probe measures when it runs (null: <see cref="ProbeSettings.Default"/>).</param>
 public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, int Experts, int TopK, int SharedExperts,
     int Groups, int TopKGroups, IReadOnlyList<int> Tokens, SyntheticFormat Weights, int Threads, bool Cold, int Runs,
-    int Warmup, double PeakGflops, double BandwidthGbps)
+    int Warmup, double? PeakGflops = null, double? BandwidthGbps = null, ProbeSettings? Probe = null)
 {
     /// <summary>
     /// The layer: DeepSeek-V3 routing (sigmoid scores, selection bias, group-limited top-2-sum
@@ -44,6 +45,11 @@ public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, in
         _ => 0.5,
     };
 }
+
+/// <summary>A whole bench run: the roofline it was compared with and the figures per token count.</summary>
+/// <param name="Roofline">The roofline used, with its sources.</param>
+/// <param name="Results">One entry per token count, in the order asked for.</param>
+public sealed record BenchRun(BenchRoofline Roofline, IReadOnlyList<BenchResult> Results);
 
 /// <summary>The figures of one token count.</summary>
 public sealed record BenchResult(int Tokens, double MedianMs, double MinMs, double MaxMs, double TokensPerS, double Gflops,

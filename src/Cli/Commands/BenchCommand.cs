@@ -7,15 +7,13 @@ using Spectre.Console;
 
 namespace Accel.Cli.Commands;
 
-/// <summary><c>accel bench</c>: times a MoE layer of any shape on any device and compares it with a roofline.</summary>
+/// <summary>
+/// <c>accel bench</c>: times a MoE layer of any shape on any device and compares it with a roofline:
+/// the figures given on the command line, else the device's hardware profile, else this machine's
+/// bandwidth and FMA rate measured at start (<see cref="RooflineResolver"/>).
+/// </summary>
 public static class BenchCommand
 {
-    /// <summary>Default roofline compute peak: fp32 FMA with 2 threads measured on the development machine.</summary>
-    public const double DefaultPeakGflops = 300;
-
-    /// <summary>Default roofline bandwidth: measured on the development machine.</summary>
-    public const double DefaultBandwidthGbps = 22;
-
     /// <summary>Builds the command.</summary>
     public static Command Create(CliContext context)
     {
@@ -35,15 +33,21 @@ public static class BenchCommand
         var runs = Int("--runs", "Timed runs per token count.", 10);
         var warmup = Int("--warmup", "Untimed runs per token count.", 2);
         var json = new Option<string?>("--json") { Description = "Write the results to this JSON file." };
-        var peak = new Option<double>("--peak-gflops") { Description = "Roofline compute peak, GFLOP/s.", DefaultValueFactory = _ => DefaultPeakGflops };
-        var bandwidth = new Option<double>("--bandwidth-gbps") { Description = "Roofline memory bandwidth, GB/s.", DefaultValueFactory = _ => DefaultBandwidthGbps };
+        var peak = new Option<double?>(RooflineResolver.PeakFlag)
+        {
+            Description = "Roofline compute peak, GFLOP/s (default: the device's hardware profile, else measured on this machine at start).",
+        };
+        var bandwidth = new Option<double?>(RooflineResolver.BandwidthFlag)
+        {
+            Description = "Roofline memory bandwidth, GB/s (default: the device's hardware profile, else measured on this machine at start).",
+        };
         var command = new Command("bench", "Time a MoE layer on a device and compare it with the roofline.");
         foreach (Option o in new Option[] { device, hidden, width, experts, topK, shared, groups, topGroups, tokens, weights, threads, cold, hot, runs, warmup, json, peak, bandwidth })
         {
             command.Options.Add(o);
         }
 
-        command.SetAction(parse =>
+        command.SetAction(parse => CliErrors.Guard(() =>
         {
             if (parse.GetValue(cold) && parse.GetValue(hot))
             {
@@ -62,7 +66,7 @@ public static class BenchCommand
                 parse.GetValue(threads), !parse.GetValue(hot), Math.Max(1, parse.GetValue(runs)), Math.Max(0, parse.GetValue(warmup)),
                 parse.GetValue(peak), parse.GetValue(bandwidth));
             return Execute(options, parse.GetValue(json), context);
-        });
+        }));
         return command;
     }
 
@@ -79,13 +83,10 @@ public static class BenchCommand
 
         AnsiConsole.MarkupLine($"[bold]accel bench[/] device [cyan]{o.Device}[/], weights {o.Weights}, {(o.Cold ? "cold caches" : "hot caches")}, " +
             $"{o.Runs} runs after {o.Warmup} warm-up, threads {(o.Threads > 0 ? o.Threads : Environment.ProcessorCount)}");
-        AnsiConsole.MarkupLine($"roofline: {o.PeakGflops} GFLOP/s, {o.BandwidthGbps} GB/s " +
-            (o.PeakGflops == DefaultPeakGflops && o.BandwidthGbps == DefaultBandwidthGbps
-                ? "(defaults: the development machine's measured fp32 peak and bandwidth; pass --peak-gflops/--bandwidth-gbps for another machine)"
-                : "(from the command line)"));
-        var results = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), context);
+        var run = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), context);
+        AnsiConsole.MarkupLine($"roofline: {Markup.Escape(run.Roofline.ToString())}");
         var table = new Table().AddColumns("tokens", "median ms", "min-max ms", "tokens/s", "GFLOP/s", "weight GB/s", "experts", "roofline ms", "% roofline");
-        foreach (var r in results)
+        foreach (var r in run.Results)
         {
             table.AddRow(r.Tokens.ToString(CultureInfo.InvariantCulture), F(r.MedianMs), $"{F(r.MinMs)}-{F(r.MaxMs)}", F(r.TokensPerS, "0"),
                 F(r.Gflops, "0.0"), F(r.WeightGbps, "0.0"), r.ExpertsTouched.ToString(CultureInfo.InvariantCulture), F(r.PredictedMs), F(r.RooflinePct, "0"));
@@ -94,31 +95,39 @@ public static class BenchCommand
         AnsiConsole.Write(table);
         if (jsonPath is not null)
         {
-            File.WriteAllText(jsonPath, ToJson(o, results));
+            File.WriteAllText(jsonPath, ToJson(o, run));
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(jsonPath)}");
         }
 
         return 0;
     }
 
-    /// <summary>The JSON document: <c>{"results":[{"tokens":..,"median_ms":..,...}]}</c> plus the settings.</summary>
-    public static string ToJson(BenchOptions o, IReadOnlyList<BenchResult> results)
+    /// <summary>The JSON document: <c>{"results":[{"tokens":..,"median_ms":..,...}]}</c> plus the settings and the roofline with its sources.</summary>
+    public static string ToJson(BenchOptions o, BenchRun run)
     {
+        ArgumentNullException.ThrowIfNull(run);
         var doc = new Dictionary<string, object>
         {
             ["device"] = o.Device,
             ["weights"] = o.Weights.ToString().ToLowerInvariant(),
             ["threads"] = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
             ["cold"] = o.Cold,
-            ["peak_gflops"] = o.PeakGflops,
-            ["bandwidth_gbps"] = o.BandwidthGbps,
-            ["results"] = results.Select(r => new Dictionary<string, object>
+            ["peak_gflops"] = run.Roofline.PeakGflops,
+            ["peak_source"] = run.Roofline.Peak.Source,
+            ["bandwidth_gbps"] = run.Roofline.BandwidthGbps,
+            ["bandwidth_source"] = run.Roofline.Bandwidth.Source,
+            ["results"] = run.Results.Select(r => new Dictionary<string, object>
             {
                 ["tokens"] = r.Tokens, ["median_ms"] = r.MedianMs, ["min_ms"] = r.MinMs, ["max_ms"] = r.MaxMs,
                 ["tokens_per_s"] = r.TokensPerS, ["gflops"] = r.Gflops, ["weight_gbps"] = r.WeightGbps,
                 ["roofline_pct"] = r.RooflinePct, ["predicted_ms"] = r.PredictedMs, ["experts_touched"] = r.ExpertsTouched,
             }).ToArray(),
         };
+        if (run.Roofline.Note is { } note)
+        {
+            doc["roofline_note"] = note;
+        }
+
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
     }
 
