@@ -27,23 +27,40 @@ public static class DeviceMatrix
         }
     }
 
-    /// <summary>Every case; slow ones carry the category <c>slow</c>, quick ones <c>quick</c>.</summary>
-    public static IEnumerable<TestCaseData> Cases()
+    /// <summary>
+    /// Every usable device with every case it is tested on: emulated profiles take the quick subset
+    /// unless <c>ACCEL_CONFORMANCE_FULL=1</c>. Slow cases carry the category <c>slow</c>, quick ones
+    /// <c>quick</c>, cases of GPU devices <c>gpu</c>.
+    /// </summary>
+    public static IEnumerable<TestCaseData> DeviceCases()
     {
-        foreach (var c in CaseCatalog.All)
+        bool full = Environment.GetEnvironmentVariable("ACCEL_CONFORMANCE_FULL") == "1";
+        foreach (var d in Registry.Devices.Where(d => d.IsUsable))
         {
-            var data = new TestCaseData(c).SetArgDisplayNames(c.Id);
-            if (c.Slow)
+            foreach (var c in CaseCatalog.All.Where(c => full || c.Quick || d.Kind != DeviceKind.Emulated))
             {
-                data.SetCategory("slow");
-            }
+                var data = new TestCaseData(d.Id, c).SetArgDisplayNames(d.Id, c.Id);
+                if (c.Slow)
+                {
+                    data.SetCategory("slow");
+                }
 
-            if (c.Quick)
-            {
-                data.SetCategory("quick");
-            }
+                if (c.Quick)
+                {
+                    data.SetCategory("quick");
+                }
 
-            yield return data;
+                if (d.Kind == DeviceKind.Gpu)
+                {
+                    data.SetCategory("gpu");
+                }
+
+                yield return data;
+            }
         }
     }
+
+    /// <summary>Every listed device that is absent here, with why.</summary>
+    public static IEnumerable<TestCaseData> AbsentDevices() =>
+        Registry.Devices.Where(d => !d.IsUsable).Select(d => new TestCaseData(d.Id, d.Note).SetArgDisplayNames(d.Id));
 }

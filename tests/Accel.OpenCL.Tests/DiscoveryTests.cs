@@ -73,20 +73,20 @@ public sealed class DiscoveryTests
     }
 
     [Test]
-    public void Cache_directory_follows_option_then_environment()
+    public void Cache_directory_follows_the_option_and_the_variable_applied_at_the_composition_root()
     {
         Assert.That(new OpenClOptions { CacheDirectory = "/tmp/x" }.ResolveCacheDirectory(), Is.EqualTo(Path.GetFullPath("/tmp/x")));
-        var saved = Environment.GetEnvironmentVariable(OpenClOptions.CacheDirectoryVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(OpenClOptions.CacheDirectoryVariable, "/tmp/from-env");
-            Assert.That(new OpenClOptions().ResolveCacheDirectory(), Is.EqualTo(Path.GetFullPath("/tmp/from-env")));
-            Environment.SetEnvironmentVariable(OpenClOptions.CacheDirectoryVariable, null);
-            Assert.That(new OpenClOptions().ResolveCacheDirectory(), Does.EndWith(Path.Combine("accel", "opencl")));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(OpenClOptions.CacheDirectoryVariable, saved);
-        }
+        Assert.That(new OpenClOptions().ResolveCacheDirectory(), Does.EndWith(Path.Combine("accel", "opencl")));
+        var env = new Env(OpenClOptions.CacheDirectoryVariable, "/tmp/from-env");
+        var configured = new OpenClOptions { CacheDirectory = "/tmp/configured" };
+        Assert.That(configured.WithEnvironment(env).ResolveCacheDirectory(), Is.EqualTo(Path.GetFullPath("/tmp/from-env")),
+            "the variable beats configuration");
+        Assert.That(configured.ResolveCacheDirectory(), Is.EqualTo(Path.GetFullPath("/tmp/configured")), "WithEnvironment copies");
+        Assert.That(configured.WithEnvironment(new Env("OTHER", "x")).CacheDirectory, Is.EqualTo("/tmp/configured"));
+    }
+
+    private sealed class Env(string name, string value) : Accel.Selection.IAccelEnvironment
+    {
+        public string? GetVariable(string variable) => variable == name ? value : null;
     }
 }

@@ -56,8 +56,13 @@ public sealed unsafe class OpenClDeviceContext : IDisposable
     /// <summary>The program cache (shared by all contexts of one <see cref="OpenClRuntime"/>).</summary>
     public OpenClProgramCache ProgramCache { get; }
 
-    /// <summary>The options given to every <c>clBuildProgram</c> (the device's <c>-cl-std</c> plus extras).</summary>
-    public string BuildOptions => $"{Device.ClStdOption} {extraBuildOptions}".Trim();
+    /// <summary>
+    /// The options given to every <c>clBuildProgram</c>: the device's <c>-cl-std</c>, <c>-w</c> (some
+    /// compilers, PoCL's among them, print "N warnings generated" to the process's standard error;
+    /// the generated code's warnings are not actionable), plus extras. Whatever build log remains goes
+    /// to the runtime's logger at debug level.
+    /// </summary>
+    public string BuildOptions => $"{Device.ClStdOption} -w {extraBuildOptions}".Trim();
 
     internal CL Api { get; }
 

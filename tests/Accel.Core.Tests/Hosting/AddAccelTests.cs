@@ -26,6 +26,43 @@ public sealed class AddAccelTests
     }
 
     [Test]
+    public void AddAccel_works_on_a_plain_service_collection_without_configuration()
+    {
+        var collection = new ServiceCollection();
+        collection.AddAccel(a => a.AddReference().Configure(o => o.Strict = true));
+        using var services = collection.BuildServiceProvider(validateScopes: true);
+        var runtime = services.GetRequiredService<IAccelRuntime>();
+        Assert.That(services.GetRequiredService<IOptions<AccelOptions>>().Value.Strict, Is.True, "options set in code apply");
+        Assert.That(runtime.Select().DeviceId, Is.EqualTo("reference"));
+        Assert.That(runtime.ResolveStrict(), Is.True);
+    }
+
+    [Test]
+    public void Backend_options_bind_from_their_section_then_code()
+    {
+        using var services = TestServices.Build(a => a.AddBackendOptions<SampleOptions>("Sample", null, o => o with { Limit = o.Limit + 1 }),
+            new() { ["Accel:Backends:Sample:Limit"] = "41", ["Accel:Backends:Sample:Name"] = "x" });
+        Assert.That(services.GetRequiredService<SampleOptions>(), Is.EqualTo(new SampleOptions { Limit = 42, Name = "x" }));
+    }
+
+    [Test]
+    public void An_unknown_backend_option_key_is_an_error_that_lists_the_keys()
+    {
+        using var services = TestServices.Build(a => a.AddBackendOptions<SampleOptions>("Sample", null, null),
+            new() { ["Accel:Backends:Sample:Limt"] = "41" });
+        var e = Assert.Throws<ConfigException>(() => services.GetRequiredService<SampleOptions>())!;
+        Assert.That(e.Message, Does.Contain("Accel:Backends:Sample").And.Contain("Limt").And.Contain("Limit, Name"));
+    }
+
+    /// <summary>Options of a made-up backend.</summary>
+    public sealed record SampleOptions
+    {
+        public int Limit { get; init; } = 1;
+
+        public string Name { get; init; } = "";
+    }
+
+    [Test]
     public void A_provider_instance_and_its_type_register_once()
     {
         using var services = TestServices.Build(a => a.AddProvider(new ReferenceProvider()).AddProvider<ReferenceProvider>());
