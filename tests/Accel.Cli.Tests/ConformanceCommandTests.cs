@@ -18,12 +18,14 @@ public sealed class ConformanceCommandTests
 
     private static readonly string WorkingDirectory = Directory.GetCurrentDirectory();
 
-    private static int Cli(params string[] args)
+    private static int Cli(params string[] args) => Cli(ProcessEnvironment.Instance, args);
+
+    private static int Cli(IAccelEnvironment environment, params string[] args)
     {
         // Another test may have left Spectre's console on a writer it closed.
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         var root = new RootCommand("test");
-        root.Subcommands.Add(ConformanceCommand.Create(new CliContext(ProcessEnvironment.Instance, WorkingDirectory)));
+        root.Subcommands.Add(ConformanceCommand.Create(new CliContext(environment, WorkingDirectory)));
         return root.Parse(["conformance", .. args]).Invoke();
     }
 
@@ -42,5 +44,13 @@ public sealed class ConformanceCommandTests
     {
         Assert.That(Cli("--device", "no-such-device", "--filter", "quick"), Is.EqualTo(1));
         Assert.That(Cli("--device", "reference", "--filter", "NoSuchOp("), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Without_a_device_the_verb_tests_the_device_the_selector_chooses()
+    {
+        int rc = Cli(new FakeEnvironment(("ACCEL_DEVICE", "reference")), "--filter", "Add(type=f32,tokens=1", "--report", _dir);
+        Assert.That(rc, Is.EqualTo(0));
+        Assert.That(File.Exists(Path.Combine(_dir, "conformance-reference.json")), Is.True, "ACCEL_DEVICE chose the device");
     }
 }

@@ -1,3 +1,4 @@
+using Accel.Selection;
 using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Accel.Backends;
@@ -45,7 +46,10 @@ public static class BenchEngine
             }
         });
         var registry = services.Registry;
-        using var device = registry.Open(o.Device);
+        var selection = services.Runtime.Select(o.Device == DeviceSelector.Auto ? null : o.Device);
+        o = o with { Device = selection.DeviceId };
+        log?.Invoke($"selected {selection}");
+        using var device = registry.Open(selection.Device);
         log?.Invoke($"device: {device.Device.Name}; {device.Device.Note}");
         var roofline = RooflineResolver.Resolve(o, device, log);
         using var reference = device.Device.Rank == AutoRank.Reference || registry.Reference is not { } r ? null : registry.Open(r);
@@ -69,7 +73,7 @@ public static class BenchEngine
             log?.Invoke($"{tokens} tokens: median {Stats.Median(times):0.###} ms");
         }
 
-        return new BenchRun(roofline, results);
+        return new BenchRun(roofline, results, o.Device);
     }
 
     /// <summary>Times <paramref name="run"/>: warm-up runs, then timed runs, evicting before each when asked.</summary>

@@ -49,7 +49,8 @@ public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, in
 /// <summary>A whole bench run: the roofline it was compared with and the figures per token count.</summary>
 /// <param name="Roofline">The roofline used, with its sources.</param>
 /// <param name="Results">One entry per token count, in the order asked for.</param>
-public sealed record BenchRun(BenchRoofline Roofline, IReadOnlyList<BenchResult> Results);
+/// <param name="Device">The device that ran, as the selector resolved it.</param>
+public sealed record BenchRun(BenchRoofline Roofline, IReadOnlyList<BenchResult> Results, string Device = "");
 
 /// <summary>The figures of one token count.</summary>
 public sealed record BenchResult(int Tokens, double MedianMs, double MinMs, double MaxMs, double TokensPerS, double Gflops,

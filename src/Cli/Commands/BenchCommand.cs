@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Accel.Cli.Bench;
+using Accel.Selection;
 using Accel.Moe;
 using Spectre.Console;
 
@@ -17,7 +18,12 @@ public static class BenchCommand
     /// <summary>Builds the command.</summary>
     public static Command Create(CliContext context)
     {
-        var device = new Option<string>("--device") { Description = "Device id (see 'accel devices'), e.g. cpu or reference.", DefaultValueFactory = _ => "cpu" };
+        var device = new Option<string>("--device")
+        {
+            Description = "Device (see 'accel devices'), e.g. cpu or reference. Default: ACCEL_DEVICE, then Accel:Device, then auto " +
+                "(on a machine without a GPU: cpu).",
+            DefaultValueFactory = _ => DeviceSelector.Auto,
+        };
         var hidden = Int("--hidden", "Hidden size D.", 1024);
         var width = Int("--expert-width", "Routed-expert intermediate size I.", 512);
         var experts = Int("--experts", "Routed experts E.", 64);
@@ -95,7 +101,7 @@ public static class BenchCommand
         AnsiConsole.Write(table);
         if (jsonPath is not null)
         {
-            File.WriteAllText(jsonPath, ToJson(o, run));
+            File.WriteAllText(jsonPath, ToJson(o with { Device = run.Device }, run));
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(jsonPath)}");
         }
 

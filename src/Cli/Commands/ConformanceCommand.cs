@@ -21,10 +21,10 @@ public static class ConformanceCommand
     public static Command Create(CliContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var device = new Option<string>("--device")
+        var device = new Option<string?>("--device")
         {
-            Description = $"Device to test (see 'accel devices'), or '{AllDevices}' for every usable device.",
-            DefaultValueFactory = _ => "reference",
+            Description = $"Device to test (see 'accel devices'), or '{AllDevices}' for every usable device. " +
+                "Default: ACCEL_DEVICE, then Accel:Device, then auto.",
         };
         var filter = new Option<string>("--filter")
         {
@@ -42,16 +42,17 @@ public static class ConformanceCommand
             device, filter, report, matrix,
         };
         command.SetAction(r => CliErrors.Guard(() =>
-            Run(context, r.GetValue(device)!, r.GetValue(filter)!, r.GetValue(report), r.GetValue(matrix))));
+            Run(context, r.GetValue(device), r.GetValue(filter)!, r.GetValue(report), r.GetValue(matrix))));
         return command;
     }
 
-    private static int Run(CliContext context, string deviceId, string filter, string? reportDir, string? matrixDir)
+    private static int Run(CliContext context, string? deviceArg, string filter, string? reportDir, string? matrixDir)
     {
         var cases = CaseCatalog.Select(filter);
         using var services = context.CreateServices();
         var registry = services.Registry;
-        bool all = deviceId == AllDevices;
+        bool all = deviceArg == AllDevices;
+        string deviceId = all ? AllDevices : services.Runtime.Select(deviceArg).DeviceId;
         IReadOnlyList<DeviceDescriptor> targets = all ? registry.Devices : [Find(registry, deviceId)];
         if (all)
         {
