@@ -54,11 +54,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     public override OpTable Ops => Table;
 
     /// <summary>The ops of <see cref="ExecuteLocked"/>, each for every dtype its signature allows.</summary>
-    private static OpTable Table { get; } = OpTable.For(CpuProvider.DeviceId).With(
-        OpKind.RmsNorm, OpKind.RouterGemm, OpKind.RouterScore, OpKind.SelectionBias, OpKind.GroupLimitMask, OpKind.TopK,
-        OpKind.HashRoute, OpKind.RouteWeights, OpKind.ExpertHistogram, OpKind.ExclusiveScan, OpKind.BuildPermutation,
-        OpKind.Permute, OpKind.GroupedGemm, OpKind.SwiGlu, OpKind.Unpermute, OpKind.SharedExpert, OpKind.Add,
-        OpKind.DequantFp8Block, OpKind.DequantFp4, OpKind.ActQuantFp8);
+    private static OpTable Table { get; } = OpTable.For(CpuProvider.DeviceId).With(OpSchemas.MoeSpecOps);
 
     /// <inheritdoc/>
     protected override void PrepareCore(Graph.Graph graph, IReadOnlyList<OpNode> nodes)

@@ -17,8 +17,7 @@ public static class CpuRegistration
     public static AccelBuilder AddCpu(this AccelBuilder builder, Func<CpuBackendOptions, CpuBackendOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder
-            .AddBackendOptions(CpuBackendOptions.SectionName, (o, env) => o.WithEnvironment(env), configure)
-            .AddProvider(sp => new CpuProvider(sp.GetRequiredService<CpuBackendOptions>()));
+        return builder.AddBackend(CpuBackendOptions.SectionName, (o, env) => o.WithEnvironment(env), configure,
+            (_, options) => new CpuProvider(options));
     }
 }

@@ -16,8 +16,6 @@ public static class IlgpuRegistration
     public static AccelBuilder AddIlgpu(this AccelBuilder builder, Func<IlgpuOptions, IlgpuOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder
-            .AddBackendOptions(IlgpuOptions.SectionName, environment: null, configure)
-            .AddProvider(sp => new IlgpuProvider(sp.GetRequiredService<IlgpuOptions>()));
+        return builder.AddBackend(IlgpuOptions.SectionName, environment: null, configure, (_, options) => new IlgpuProvider(options));
     }
 }

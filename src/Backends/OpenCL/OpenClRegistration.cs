@@ -18,8 +18,7 @@ public static class OpenClRegistration
     public static AccelBuilder AddOpenCl(this AccelBuilder builder, Func<OpenClOptions, OpenClOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder
-            .AddBackendOptions(OpenClOptions.SectionName, (o, env) => o.WithEnvironment(env), configure)
-            .AddProvider(sp => new OpenClProvider(sp.GetRequiredService<OpenClOptions>(), sp.GetService<ILoggerFactory>()));
+        return builder.AddBackend(OpenClOptions.SectionName, (o, env) => o.WithEnvironment(env), configure,
+            (sp, options) => new OpenClProvider(options, sp.GetService<ILoggerFactory>()));
     }
 }

@@ -41,11 +41,7 @@ public sealed class ReferenceBackend : BackendBase
     public override OpTable Ops => Table;
 
     /// <summary>Every op of the set, each implemented in <see cref="ReferenceDispatch"/>, for every dtype its signature allows.</summary>
-    internal static OpTable Table { get; } = OpTable.For(ReferenceProvider.DeviceId).With(
-        OpKind.RmsNorm, OpKind.RouterGemm, OpKind.RouterScore, OpKind.SelectionBias, OpKind.GroupLimitMask, OpKind.TopK,
-        OpKind.HashRoute, OpKind.RouteWeights, OpKind.ExpertHistogram, OpKind.ExclusiveScan, OpKind.BuildPermutation,
-        OpKind.Permute, OpKind.GroupedGemm, OpKind.SwiGlu, OpKind.Unpermute, OpKind.SharedExpert, OpKind.Add,
-        OpKind.DequantFp8Block, OpKind.DequantFp4, OpKind.ActQuantFp8);
+    internal static OpTable Table { get; } = OpTable.For(ReferenceProvider.DeviceId).With(OpSchemas.MoeSpecOps);
 
     /// <inheritdoc/>
     protected override IDeviceBuffer AllocateCore(TensorDesc desc) => new HostBuffer(this, desc);

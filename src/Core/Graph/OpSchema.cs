@@ -102,6 +102,19 @@ public static class OpSchemas
         S(OpKind.ActQuantFp8, [Act("x")], "q", "scales"),
     }.ToImmutableDictionary(s => s.Kind);
 
+    /// <summary>
+    /// The ops of moe-spec section 5 (OP-1 .. OP-17), which a backend that implements the whole
+    /// specification names in its table. An op added later is not in this list, so it is supported
+    /// only where a backend adds it explicitly.
+    /// </summary>
+    public static IReadOnlyList<OpKind> MoeSpecOps { get; } =
+    [
+        OpKind.RmsNorm, OpKind.RouterGemm, OpKind.RouterScore, OpKind.SelectionBias, OpKind.GroupLimitMask, OpKind.TopK,
+        OpKind.HashRoute, OpKind.RouteWeights, OpKind.ExpertHistogram, OpKind.ExclusiveScan, OpKind.BuildPermutation,
+        OpKind.Permute, OpKind.GroupedGemm, OpKind.SwiGlu, OpKind.Unpermute, OpKind.SharedExpert, OpKind.Add,
+        OpKind.DequantFp8Block, OpKind.DequantFp4, OpKind.ActQuantFp8,
+    ];
+
     /// <summary>Every schema, in op-set order.</summary>
     public static IReadOnlyList<OpSchema> All { get; } = [.. Enum.GetValues<OpKind>().Select(Of)];
 

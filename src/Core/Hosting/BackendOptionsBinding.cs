@@ -48,6 +48,29 @@ public static class BackendOptionsBinding
         return builder;
     }
 
+    /// <summary>
+    /// Registers a backend: its options as in <see cref="AddBackendOptions{T}"/> and its provider,
+    /// created once from those options. What every backend's <c>Add…</c> extension does.
+    /// </summary>
+    /// <typeparam name="TOptions">The backend's options type.</typeparam>
+    /// <typeparam name="TProvider">The backend's provider.</typeparam>
+    /// <param name="builder">The Accel builder.</param>
+    /// <param name="name">The options' subsection, e.g. <c>Cpu</c>.</param>
+    /// <param name="environment">Applies the backend's environment variables, or null when it reads none.</param>
+    /// <param name="configure">A change made in code, or null.</param>
+    /// <param name="create">Creates the provider from the container and the options in effect.</param>
+    /// <returns>The builder so that additional calls can be chained.</returns>
+    public static AccelBuilder AddBackend<TOptions, TProvider>(this AccelBuilder builder, string name,
+        Func<TOptions, IAccelEnvironment, TOptions>? environment, Func<TOptions, TOptions>? configure,
+        Func<IServiceProvider, TOptions, TProvider> create)
+        where TOptions : class, new()
+        where TProvider : class, Backends.IBackendProvider
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        return builder.AddBackendOptions(name, environment, configure)
+            .AddProvider(sp => create(sp, sp.GetRequiredService<TOptions>()));
+    }
+
     /// <summary>Builds the options without dependency injection, in the same order of precedence.</summary>
     /// <typeparam name="T">The options type.</typeparam>
     /// <param name="configuration">The configuration root, or null.</param>
