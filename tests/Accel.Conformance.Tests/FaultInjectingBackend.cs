@@ -38,7 +38,8 @@ public sealed record Fault(FaultSite Site, int Nth = 1, OpKind? Op = null, bool 
 /// <summary>
 /// A test-only decorator of any <see cref="IBackend"/> that fails on command (see <see cref="Fault"/>)
 /// with the error a real device gives: <see cref="DeviceMemoryException"/> for an allocation,
-/// <see cref="BackendException"/> for a copy, <see cref="KernelCompilationException"/> for a node.
+/// <see cref="BackendException"/> for a copy, <see cref="KernelCompilationException"/> for a node;
+/// it can also run a test's own work between two nodes (<see cref="BeforeExecute"/>).
 /// A call that does not fail goes to the wrapped backend unchanged, and buffers are the wrapped
 /// backend's own, so its <see cref="BackendBase.AllocatedBytes"/> shows what a session holds.
 /// Thread-safe. The wrapped backend is not disposed with the decorator.
@@ -65,6 +66,12 @@ public sealed class FaultInjectingBackend(IBackend inner) : IBackend
             }
         }
     }
+
+    /// <summary>
+    /// Called before each node that no fault strikes is passed on: lets a test put other work (say,
+    /// another layer's whole run) at a chosen point between two nodes of a run.
+    /// </summary>
+    public Action<OpNode>? BeforeExecute { get; set; }
 
     /// <inheritdoc/>
     public DeviceDescriptor Device => inner.Device;
@@ -142,6 +149,7 @@ public sealed class FaultInjectingBackend(IBackend inner) : IBackend
                 $"injected fault: the {node.Kind} kernel did not build on {Device.Id}");
         }
 
+        BeforeExecute?.Invoke(node);
         inner.Execute(node, inputs, outputs);
     }
 

@@ -100,6 +100,49 @@ public static class TestDevices
         }
     }
 
+    /// <summary>
+    /// Whatever a test class keeps per device (an opened chain and its baseline results), opened on
+    /// first use by a test case of that device and disposed together at the end of the class.
+    /// </summary>
+    /// <typeparam name="TState">The per-device state.</typeparam>
+    /// <param name="open">Opens the state of a device (may mark the test ignored).</param>
+    public sealed class PerDevice<TState>(Func<string, TState> open) : IDisposable
+        where TState : IDisposable
+    {
+        private readonly Dictionary<string, TState> _states = [];
+
+        /// <summary>The state of <paramref name="deviceId"/>, opened now if this is its first test.</summary>
+        public TState Get(string deviceId)
+        {
+            if (!_states.TryGetValue(deviceId, out var state))
+            {
+                state = open(deviceId);
+                _states[deviceId] = state;
+            }
+
+            return state;
+        }
+
+        /// <inheritdoc/>
+        public void Dispose()
+        {
+            foreach (var s in _states.Values)
+            {
+                s.Dispose();
+            }
+
+            _states.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="deviceId"/> runs the kernels on ILGPU's CPU accelerator (ilgpu-cpu and
+    /// the emulated profiles): correct but slow on a small machine, so most of their rows are <c>slow</c>.
+    /// </summary>
+    public static bool IsSimulated(string deviceId) =>
+        DeviceMatrix.Registry.TryFind(deviceId, out var d) && d is not null
+        && (d.Id == "ilgpu-cpu" || d.Kind == DeviceKind.Emulated);
+
     /// <summary>Bytes allocated through every backend of <paramref name="chain"/> (each a <see cref="BackendBase"/>).</summary>
     public static long AllocatedBytes(IEnumerable<IBackend> chain) =>
         chain.Sum(b => b is FaultInjectingBackend f ? AllocatedBytes([f.Inner]) : ((BackendBase)b).AllocatedBytes);
