@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Accel.Backends;
 using Accel.Backends.Reference;
+using Accel.Errors;
 using Accel.Execution;
 using Accel.Types;
 
@@ -83,17 +84,17 @@ public sealed class ConformanceRunner(RunnerOptions? options = null) : IDisposab
             using var session = new GraphSession(problem.Graph, [guarded], problem.Weights, new SessionOptions(Strict: true));
             actual = session.Run(problem.Inputs);
         }
-        catch (GuardViolationException e)
-        {
-            return Done(CaseResult.Failed(c, e.Message, "guard"));
-        }
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            return Done(CaseResult.Failed(c, $"out-of-bounds access on the device: {e.GetType().Name}: {e.Message}", "guard"));
-        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return Done(CaseResult.Failed(c, $"the device run failed: {e.GetType().Name}: {e.Message}", "error"));
+            // The session reports a failing node as an ExecutionException around the device's error.
+            var cause = e is ExecutionException { InnerException: { } inner } ? inner : e;
+            return Done(cause switch
+            {
+                GuardViolationException => CaseResult.Failed(c, cause.Message, "guard"),
+                IndexOutOfRangeException or ArgumentOutOfRangeException => CaseResult.Failed(c,
+                    $"out-of-bounds access on the device: {cause.GetType().Name}: {cause.Message}", "guard"),
+                _ => CaseResult.Failed(c, $"the device run failed: {e.GetType().Name}: {e.Message}", "error"),
+            });
         }
 
         var context = new CheckContext

@@ -9,18 +9,27 @@ namespace Accel.Backends.Cpu;
 /// side and writes silu(gate) * up * routing weight. The backend learns which products qualify
 /// when a session prepares the nodes placed on it (all three placed here, both products feed only
 /// that SwiGlu, share the activations and offsets, and are not graph outputs); at run time it defers them and runs
-/// them fused when the SwiGlu arrives. Anything else (another node, a transfer touching their
-/// buffers) runs the deferred products as they stand first, so results never depend on fusion.
+/// them fused when the SwiGlu arrives. Anything that depends on a deferred product (a node or a
+/// copy that reads its result, or writes a buffer it reads or writes) runs that product as it
+/// stands first. Work on other buffers leaves it deferred: sessions sharing the backend have
+/// their own buffers, so one session's ops, copies or synchronisation between another's
+/// products and its SwiGlu do not turn that SwiGlu unfused. Fused and unfused results agree only
+/// to rounding, so this keeps every session's results bit for bit those of a run alone.
 /// </summary>
 public sealed unsafe partial class CpuBackend
 {
     /// <summary>The products that may be fused, held weakly: an entry goes with its graph.</summary>
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<OpNode, object> _fusible = [];
-    private readonly List<DeferredGemm> _deferred = new(2);
+    private readonly List<DeferredGemm> _deferred = new(4);
     private float[] _rowScales = [];
 
     /// <summary>A grouped product held back until its SwiGlu arrives.</summary>
-    private readonly record struct DeferredGemm(CpuBuffer X, CpuBuffer W, CpuBuffer? Scale, CpuBuffer Offsets, CpuBuffer Y);
+    private readonly record struct DeferredGemm(CpuBuffer X, CpuBuffer W, CpuBuffer? Scale, CpuBuffer Offsets, CpuBuffer Y)
+    {
+        /// <summary>Whether the product reads <paramref name="b"/>.</summary>
+        public bool Reads(CpuBuffer b) => ReferenceEquals(X, b) || ReferenceEquals(W, b) || ReferenceEquals(Scale, b)
+            || ReferenceEquals(Offsets, b);
+    }
 
     /// <summary>Records every SwiGlu of <paramref name="nodes"/> whose two products may be fused with it.</summary>
     private void NoteFusion(Graph.Graph graph, IReadOnlyList<OpNode> nodes)
@@ -68,7 +77,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Holds back a qualifying grouped product; false when it must run now.</summary>
     private bool TryDefer(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, IDeviceBuffer output)
     {
-        if (node.Kind != OpKind.GroupedGemm || !_fusible.TryGetValue(node, out _) || _deferred.Count == 2)
+        if (node.Kind != OpKind.GroupedGemm || !_fusible.TryGetValue(node, out _))
         {
             return false;
         }
@@ -78,22 +87,28 @@ public sealed unsafe partial class CpuBackend
         return true;
     }
 
-    /// <summary>Runs the deferred products and the SwiGlu as one pass when they match; false otherwise.</summary>
+    /// <summary>Runs the two deferred products feeding a SwiGlu and the SwiGlu as one pass; false when they are not both deferred.</summary>
     private bool TryRunFused(OpNode node, IReadOnlyList<IDeviceBuffer?> inputs, CpuBuffer output)
     {
-        if (node.Kind != OpKind.SwiGlu || _deferred.Count != 2)
+        if (node.Kind != OpKind.SwiGlu)
         {
             return false;
         }
 
-        DeferredGemm gate = _deferred[0], up = _deferred[1];
-        if (!ReferenceEquals(gate.Y, inputs[0]) || !ReferenceEquals(up.Y, inputs[1])
-            || !ReferenceEquals(gate.X, up.X) || !ReferenceEquals(gate.Offsets, up.Offsets))
+        int g = IndexOfProduct(inputs[0]), u = IndexOfProduct(inputs[1]);
+        if (g < 0 || u < 0 || g == u)
         {
             return false;
         }
 
-        _deferred.Clear();
+        DeferredGemm gate = _deferred[g], up = _deferred[u];
+        if (!ReferenceEquals(gate.X, up.X) || !ReferenceEquals(gate.Offsets, up.Offsets))
+        {
+            return false;
+        }
+
+        _deferred.RemoveAt(Math.Max(g, u));
+        _deferred.RemoveAt(Math.Min(g, u));
         var weights = (CpuBuffer?)inputs[2];
         float* rowScale = weights is null ? null : RowScales((CpuBuffer)inputs[3]!, (CpuBuffer)inputs[4]!, weights);
         GroupedGemm(gate.X, Matrix(gate.W, gate.Scale), gate.Offsets, output,
@@ -101,33 +116,68 @@ public sealed unsafe partial class CpuBackend
         return true;
     }
 
-    /// <summary>Runs any deferred products as they stand (before other work that could observe them).</summary>
-    private void FlushDeferred()
+    /// <summary>The index of the deferred product writing <paramref name="buffer"/>, or -1.</summary>
+    private int IndexOfProduct(IDeviceBuffer? buffer)
     {
-        foreach (var d in _deferred)
+        for (int i = 0; i < _deferred.Count; i++)
         {
-            GroupedGemm(d.X, Matrix(d.W, d.Scale), d.Offsets, d.Y);
-        }
-
-        _deferred.Clear();
-    }
-
-    /// <summary>
-    /// Whether <paramref name="buffer"/> is written by a deferred product or, unless
-    /// <paramref name="writtenOnly"/>, read by one (reading its inputs needs no flush; changing them does).
-    /// </summary>
-    private bool IsDeferred(CpuBuffer buffer, bool writtenOnly = false)
-    {
-        foreach (var d in _deferred)
-        {
-            if (ReferenceEquals(d.Y, buffer) || (!writtenOnly && (ReferenceEquals(d.X, buffer) || ReferenceEquals(d.W, buffer)
-                || ReferenceEquals(d.Scale, buffer) || ReferenceEquals(d.Offsets, buffer))))
+            if (ReferenceEquals(_deferred[i].Y, buffer))
             {
-                return true;
+                return i;
             }
         }
 
-        return false;
+        return -1;
+    }
+
+    /// <summary>Runs the deferred products a node with these inputs and outputs depends on.</summary>
+    private void FlushFor(IReadOnlyList<IDeviceBuffer?> inputs, IReadOnlyList<IDeviceBuffer> outputs)
+    {
+        for (int i = 0; i < inputs.Count && _deferred.Count > 0; i++)
+        {
+            if (inputs[i] is CpuBuffer b)
+            {
+                FlushFor(b, written: false);
+            }
+        }
+
+        for (int i = 0; i < outputs.Count && _deferred.Count > 0; i++)
+        {
+            FlushFor((CpuBuffer)outputs[i], written: true);
+        }
+    }
+
+    /// <summary>
+    /// Runs, in the order they were deferred, the products that write <paramref name="buffer"/> and,
+    /// when it is about to be <paramref name="written"/>, those that read it.
+    /// </summary>
+    private void FlushFor(CpuBuffer buffer, bool written)
+    {
+        for (int i = 0; i < _deferred.Count;)
+        {
+            var d = _deferred[i];
+            if (ReferenceEquals(d.Y, buffer) || (written && d.Reads(buffer)))
+            {
+                _deferred.RemoveAt(i);
+                GroupedGemm(d.X, Matrix(d.W, d.Scale), d.Offsets, d.Y);
+            }
+            else
+            {
+                i++;
+            }
+        }
+    }
+
+    /// <summary>Drops the deferred products that use <paramref name="buffer"/> (it is gone, so nothing can read their results).</summary>
+    private void Forget(CpuBuffer buffer)
+    {
+        for (int i = _deferred.Count - 1; i >= 0; i--)
+        {
+            if (ReferenceEquals(_deferred[i].Y, buffer) || _deferred[i].Reads(buffer))
+            {
+                _deferred.RemoveAt(i);
+            }
+        }
     }
 
     /// <summary>The routing weight of every row of Xp (0 for padding rows), as the SwiGlu op applies it.</summary>

@@ -74,11 +74,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         var b = (CpuBuffer)destination;
         lock (_gate)
         {
-            if (IsDeferred(b))
-            {
-                FlushDeferred();
-            }
-
+            FlushFor(b, written: true);
             source.CopyTo(b.Bytes);
             b.Panels = false;
             b.Version++;
@@ -91,11 +87,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         var b = (CpuBuffer)source;
         lock (_gate)
         {
-            if (IsDeferred(b, writtenOnly: true))
-            {
-                FlushDeferred();
-            }
-
+            FlushFor(b, written: false);
             CopyOut(b, destination);
         }
     }
@@ -115,12 +107,17 @@ public sealed unsafe partial class CpuBackend : BackendBase
         CpuBuffer? Opt(int i) => (CpuBuffer?)inputs[i];
         var o = (CpuBuffer)outputs[0];
         PrepareLayouts(node, inputs, outputs);
-        if (TryDefer(node, inputs, o) || TryRunFused(node, inputs, o))
+        if (TryRunFused(node, inputs, o))
         {
             return;
         }
 
-        FlushDeferred();
+        FlushFor(inputs, outputs);
+        if (TryDefer(node, inputs, o))
+        {
+            return;
+        }
+
         switch (node.Kind)
         {
             case OpKind.RmsNorm: RmsNorm(In(0), In(1), o, ((RmsNormAttributes)node.Attributes).Epsilon); break;
@@ -164,24 +161,18 @@ public sealed unsafe partial class CpuBackend : BackendBase
     {
         lock (_gate)
         {
-            if (IsDeferred(buffer))
-            {
-                // A buffer of a held-back product is gone, so nothing can read its result any more.
-                _deferred.Clear();
-            }
+            Forget(buffer);
         }
 
         OnBufferReleased(buffer);
     }
 
-    /// <inheritdoc/>
-    protected override void SynchronizeCore()
-    {
-        lock (_gate)
-        {
-            FlushDeferred();
-        }
-    }
+    /// <summary>
+    /// Nothing to wait for: every op has run when Execute returns, except products held back for
+    /// fusion, and those run as soon as anything reads their result (a download, a node). Running
+    /// them here would make another session's fusion depend on this caller's timing.
+    /// </summary>
+    protected override void SynchronizeCore() { }
 
     /// <summary>Whether a weight holds codes the fast decoders do not reproduce (checked once per upload).</summary>
     private static bool NeedsExact(CpuBuffer w, WeightFormat format)

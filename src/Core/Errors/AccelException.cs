@@ -116,3 +116,35 @@ public sealed class ProfileException : AccelException
     /// <summary>The JSON path of the offending element (e.g. <c>$.memory.deviceBytes</c>).</summary>
     public string JsonPath { get; }
 }
+
+/// <summary>
+/// A step of a session's run failed on a device: a node, or a copy at the run's edges (an input
+/// upload, a transfer between backends, an output download). The device's own error is the inner
+/// exception. The session has freed its activation buffers (its weights stay) and can run again.
+/// </summary>
+public sealed class ExecutionException : BackendException
+{
+    /// <summary>Creates the exception for a step that failed on <paramref name="deviceId"/>.</summary>
+    /// <param name="backend">The backend (provider) name.</param>
+    /// <param name="deviceId">The device the step ran on.</param>
+    /// <param name="node">The node that failed, or null when a copy failed.</param>
+    /// <param name="tokens">The token count of the run.</param>
+    /// <param name="message">The user-facing message.</param>
+    /// <param name="inner">The device's error.</param>
+    public ExecutionException(string backend, string deviceId, string? node, long tokens, string message, Exception inner)
+        : base(backend, message, inner)
+    {
+        DeviceId = deviceId;
+        Node = node;
+        Tokens = tokens;
+    }
+
+    /// <summary>The device the failing step ran on.</summary>
+    public string DeviceId { get; }
+
+    /// <summary>The node that failed, or null when a copy failed.</summary>
+    public string? Node { get; }
+
+    /// <summary>The token count of the failed run.</summary>
+    public long Tokens { get; }
+}

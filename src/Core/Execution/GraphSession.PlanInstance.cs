@@ -1,4 +1,5 @@
 using Accel.Backends;
+using Accel.Errors;
 using Accel.Graph;
 using Accel.Types;
 
@@ -33,7 +34,26 @@ public sealed partial class GraphSession
 
         public ExecutionPlan Plan { get; }
 
+        /// <summary>
+        /// Runs the plan. A device failure of a step (a node, or a copy at the run's edges) becomes an
+        /// <see cref="ExecutionException"/> naming the node or value, the device and the token count;
+        /// bad data reported by a device (<see cref="InvalidInputException"/>) and use after Dispose
+        /// keep their own errors.
+        /// </summary>
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+        {
+            Activity? doing = null;
+            try
+            {
+                return RunSteps(inputs, ref doing);
+            }
+            catch (Exception e) when (doing is { } at && e is not (InvalidInputException or ObjectDisposedException or OutOfMemoryException))
+            {
+                throw Failure(at, e);
+            }
+        }
+
+        private IReadOnlyDictionary<string, HostTensor> RunSteps(IReadOnlyDictionary<string, HostTensor> inputs, ref Activity? doing)
         {
             var graph = Plan.Graph;
             foreach (var ((value, backend), buffer) in _buffers)
@@ -41,6 +61,7 @@ public sealed partial class GraphSession
                 var v = graph.Values[value];
                 if (v.Role == ValueRole.Input)
                 {
+                    doing = new Activity(ActivityKind.UploadInput, value, backend);
                     _chain[backend].Upload(buffer, inputs[v.Name].ReadOnlyBytes);
                 }
             }
@@ -51,6 +72,7 @@ public sealed partial class GraphSession
                 {
                     case TransferStep t:
                         {
+                            doing = new Activity(ActivityKind.Transfer, t.ValueId, t.To, From: t.From);
                             var desc = Plan.Values[t.ValueId];
                             var staging = new byte[desc.ByteSize];
                             _chain[t.From].Download(_buffers[(t.ValueId, t.From)], staging);
@@ -60,6 +82,7 @@ public sealed partial class GraphSession
 
                     case ExecuteStep e:
                         {
+                            doing = new Activity(ActivityKind.Execute, -1, e.Backend, e.Node);
                             var ins = e.Node.Inputs.Select(i => i < 0 ? null : Lookup(i, e.Backend)).ToArray();
                             var outs = e.Node.Outputs.Select(o => _buffers[(o, e.Backend)]).ToArray();
                             _chain[e.Backend].Execute(e.Node, ins, outs);
@@ -74,12 +97,41 @@ public sealed partial class GraphSession
                 var desc = Plan.Values[o];
                 var host = HostTensor.Zeros(desc.Type, desc.Shape);
                 int backend = _home[o];
+                doing = new Activity(ActivityKind.DownloadOutput, o, backend);
                 _chain[backend].Synchronize();
                 _chain[backend].Download(_buffers[(o, backend)], host.Bytes);
                 result[desc.Name] = host;
             }
 
             return result;
+        }
+
+        /// <summary>The error for a step that failed: what failed, where, for how many tokens, and what to do.</summary>
+        private ExecutionException Failure(Activity at, Exception cause)
+        {
+            var device = _chain[at.Backend].Device;
+            string value = at.Value >= 0 ? Plan.Values[at.Value].Name : "";
+            string what = at.Kind switch
+            {
+                ActivityKind.Execute => $"Node '{at.Node!.Name}' ({at.Node.Kind})",
+                ActivityKind.UploadInput => $"Uploading the input '{value}'",
+                ActivityKind.Transfer => $"Moving '{value}' from {_chain[at.From].Device.Id}",
+                _ => $"Reading the output '{value}'",
+            };
+            string prefix = $"{what} failed on {device.Id}";
+
+            // A backend that already names the node (the kernel backends do) is not repeated.
+            string detail = cause is AccelException ? cause.Message : $"{cause.GetType().Name}: {cause.Message}";
+            if (detail.StartsWith(prefix + ":", StringComparison.Ordinal))
+            {
+                detail = detail[(prefix.Length + 1)..].TrimStart();
+            }
+
+            string sentence = detail.TrimEnd().EndsWith('.') ? detail.TrimEnd() : detail.TrimEnd() + ".";
+            return new ExecutionException(device.Backend, device.Id, at.Node?.Name, Plan.Tokens,
+                $"{prefix} in a run of {Plan.Tokens} tokens: {sentence} The session freed its activation buffers and " +
+                "can run again; if the failure repeats, choose another device (e.g. 'reference') or report this message.",
+                cause);
         }
 
         private IDeviceBuffer Lookup(int value, int backend) =>
@@ -129,5 +181,21 @@ public sealed partial class GraphSession
 
             _buffers.Clear();
         }
+
+        private enum ActivityKind
+        {
+            UploadInput,
+            Transfer,
+            Execute,
+            DownloadOutput,
+        }
+
+        /// <summary>The step a run is at, kept so that a failure can say where it happened.</summary>
+        /// <param name="Kind">What the step does.</param>
+        /// <param name="Value">The value copied (-1 for a node).</param>
+        /// <param name="Backend">The backend the step runs on (the destination of a transfer).</param>
+        /// <param name="Node">The node executed, or null.</param>
+        /// <param name="From">The source backend of a transfer, or -1.</param>
+        private readonly record struct Activity(ActivityKind Kind, int Value, int Backend, OpNode? Node = null, int From = -1);
     }
 }

@@ -93,7 +93,19 @@ public sealed partial class GraphSession : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             long tokens = InferTokens(inputs);
             var plan = GetPlan(tokens);
-            return plan.Run(inputs);
+            try
+            {
+                return plan.Run(inputs);
+            }
+            catch
+            {
+                // A failed run leaves its buffers half written and its devices perhaps mid-work:
+                // let the devices finish, then free every cached plan (the weights stay), so
+                // nothing leaks and the next run starts from fresh buffers.
+                SettleAfterFailure();
+                DropPlans();
+                throw;
+            }
         }
     }
 
@@ -191,7 +203,22 @@ public sealed partial class GraphSession : IDisposable
 
         var plan = Planner.Plan(Graph, tokens, Placements);
         _logger?.LogDebug("Planned {Steps} steps for {Tokens} tokens", plan.Steps.Length, tokens);
-        var instance = new PlanInstance(plan, _chain, _weights);
+        PlanInstance instance;
+        try
+        {
+            instance = new PlanInstance(plan, _chain, _weights);
+        }
+        catch (DeviceMemoryException e) when (_plans.Count > 0)
+        {
+            // Fallback: a device is out of memory while other token counts still hold their
+            // buffers. Free those and try once more; a second failure is the caller's error.
+            // (A failed PlanInstance has already freed what it allocated.)
+            _logger?.LogWarning("Out of memory planning {Tokens} tokens ({Message}); freeing {Count} cached plan(s) and retrying",
+                tokens, e.Message, _plans.Count);
+            DropPlans();
+            instance = new PlanInstance(plan, _chain, _weights);
+        }
+
         _plans[tokens] = instance;
         _lru.AddFirst(tokens);
         return instance;
@@ -208,18 +235,46 @@ public sealed partial class GraphSession : IDisposable
             }
 
             _disposed = true;
-            foreach (var p in _plans.Values)
-            {
-                p.Dispose();
-            }
-
+            DropPlans();
             foreach (var b in _weights.Values)
             {
                 b.Dispose();
             }
 
-            _plans.Clear();
             _weights.Clear();
+        }
+    }
+
+    /// <summary>Frees every cached plan and its activation buffers.</summary>
+    private void DropPlans()
+    {
+        foreach (var p in _plans.Values)
+        {
+            p.Dispose();
+        }
+
+        _plans.Clear();
+        _lru.Clear();
+    }
+
+    /// <summary>
+    /// Waits for each backend of the chain after a failed run, so that no queued work still uses
+    /// the buffers about to be freed, and so that a kernel status the failed run left behind (for
+    /// example an invalid id flagged before a later node failed) is read now instead of failing
+    /// the next run. Errors here are dropped: the run's own error is the one reported.
+    /// </summary>
+    private void SettleAfterFailure()
+    {
+        foreach (var backend in _chain)
+        {
+            try
+            {
+                backend.Synchronize();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _logger?.LogDebug("Synchronising {Device} after a failed run also failed: {Message}", backend.Device.Id, e.Message);
+            }
         }
     }
 }
