@@ -43,6 +43,9 @@ internal static partial class JsonErrorText
     public static string Shorten(string text, int max = 60) =>
         text.Length <= max ? text : $"{text[..(max - 20)]}... ({text.Length} characters)";
 
+    /// <summary>The phrase for text that is not valid UTF-16 (a lone surrogate, as from a cut surrogate pair).</summary>
+    public const string InvalidText = "is not valid text (it holds a lone UTF-16 surrogate, as from a cut character)";
+
     /// <summary>The sentence for a string whose escapes do not form valid text (a lone UTF-16 surrogate).</summary>
     public const string InvalidEscape =
         "holds an escape that is not valid text (a lone UTF-16 surrogate such as \\ud800)";

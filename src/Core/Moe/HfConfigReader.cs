@@ -62,6 +62,11 @@ public static class HfConfigReader
         {
             throw new ConfigException($"'{source}' is not valid JSON ({JsonErrorText.Where(e)}): {JsonErrorText.Reason(e)} Fix the JSON syntax there.");
         }
+        catch (ArgumentException)
+        {
+            // Text that is not valid UTF-16 (a lone surrogate) cannot even be handed to the reader.
+            throw new ConfigException($"'{source}' {JsonErrorText.InvalidText}; save it as UTF-8.");
+        }
 
         using (doc)
         {

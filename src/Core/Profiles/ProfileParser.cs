@@ -63,6 +63,11 @@ internal sealed class ProfileParser
                 : string.Empty;
             throw new ProfileException(file, "$", $"the file is not valid JSON{where}: {reason}");
         }
+        catch (ArgumentException)
+        {
+            // Text that is not valid UTF-16 (a lone surrogate) cannot even be handed to the reader.
+            throw new ProfileException(file, "$", $"the text {JsonErrorText.InvalidText}; save the file as UTF-8.");
+        }
 
         using (document)
         {
@@ -404,13 +409,21 @@ internal sealed class ProfileParser
                 $"expected a whole number no larger than {int.MaxValue}, found {JsonFound(valueNode)}.");
         }
 
-        // The base value (bytes, bytes per second, ...) is what consumers use; it must stay finite,
-        // and a byte count must fit the 64-bit integer it is read as.
+        // The base value (bytes, bytes per second, ...) is what consumers use: it must be at least
+        // one base unit (so dividing by it stays finite) and finite, and a byte count must fit the
+        // 64-bit integer it is read as.
         var limit = kind == FigureKind.Bytes ? long.MaxValue : double.MaxValue;
         if (figure.BaseValue is not { } scaled || !double.IsFinite(scaled) || scaled >= limit)
         {
             throw _json.Error(valueNode.Path,
                 $"expected {what} that fits in base units, found {figure}, which overflows; check the value and the unit.");
+        }
+
+        if (scaled < 1)
+        {
+            throw _json.Error(valueNode.Path,
+                $"expected {what} of at least 1 in base units (one byte, byte per second, operation per second or " +
+                $"hertz), found {figure}; check the value and the unit.");
         }
 
         if (kind == FigureKind.Bytes && scaled != Math.Floor(scaled))

@@ -34,6 +34,9 @@ public sealed class FuzzRegressionTests
         yield return Case("config nested key with a lone surrogate", "config",
             ConfigParseTests.V3Json.Replace("\"fmt\"", "\"\\ud800fmt\"", StringComparison.Ordinal),
             typeof(ConfigException), "a key of \"quantization_config\" holds an escape");
+        // config.json text holding a lone surrogate character, as from a cut emoji (was ArgumentException).
+        yield return Case("config text with a cut surrogate pair", "config", "{ \"model_type\": \"\ud83d",
+            typeof(ConfigException), "is not valid text", "save it as UTF-8");
         // config.json: a number finite as a double but infinite as a float (was an infinite SwiGLU clamp).
         yield return Case("config swiglu_limit past the float range", "config",
             ConfigParseTests.V4FlashJson.Replace("\"swiglu_limit\": 10.0", "\"swiglu_limit\": 1e300", StringComparison.Ordinal),
@@ -49,6 +52,13 @@ public sealed class FuzzRegressionTests
         yield return Case("profile field name with a lone surrogate", "profile",
             Profile.Replace("\"family\"", "\"\\ud800family\"", StringComparison.Ordinal),
             typeof(ProfileException), "$.identity", "a field name holds an escape that is not valid text");
+        yield return Case("profile text with a cut surrogate pair", "profile",
+            Profile.Replace("\"Acme\"", "\"Acme\ud83d\"", StringComparison.Ordinal),
+            typeof(ProfileException), "is not valid text", "save the file as UTF-8");
+        // Profiles: a rate below one base unit, which a roofline divides by (was an infinite prediction).
+        yield return Case("profile peak of 1e-320 FLOP/s", "profile",
+            Profile.Replace("\"value\": 10, \"unit\": \"TFLOP/s\"", "\"value\": 1e-320, \"unit\": \"TFLOP/s\"", StringComparison.Ordinal),
+            typeof(ProfileException), "$.peaks.f32.value", "of at least 1 in base units");
         // Profiles: figures that overflow what consumers read them as (an int count, a long byte count,
         // an int alignment, a finite double).
         yield return Case("profile unit count past 32 bits", "profile",
