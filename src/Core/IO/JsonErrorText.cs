@@ -50,6 +50,23 @@ internal static partial class JsonErrorText
     public const string InvalidEscape =
         "holds an escape that is not valid text (a lone UTF-16 surrogate such as \\ud800)";
 
+    /// <summary>
+    /// Reads a string value or key through <paramref name="read"/>; when its escapes do not form
+    /// valid text the reader throws <see cref="InvalidOperationException"/>, which becomes the
+    /// caller's error, built by <paramref name="error"/> from a phrase saying what is wrong.
+    /// </summary>
+    public static string ReadString(Func<string> read, Func<string, Exception> error)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw error($"{InvalidEscape}: {e.Message}");
+        }
+    }
+
     /// <summary>A quote longer than <see cref="MaxQuote"/> characters.</summary>
     [GeneratedRegex("'([^']{41,})'")]
     private static partial Regex LongQuote();

@@ -170,16 +170,7 @@ internal sealed class ConfigFields
         return new ConfigException($"'{_source}' lacks the key {Key(name)}, which this model type needs; add it.{hint}");
     }
 
-    /// <summary>Reads a key or string value whose escapes may not form valid text, refusing such text by name.</summary>
-    private string ReadText(Func<string> read, string what)
-    {
-        try
-        {
-            return read();
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new ConfigException($"'{_source}': {what} {JsonErrorText.InvalidEscape}: {e.Message} Fix the escape in the file.");
-        }
-    }
+    /// <summary>Reads a key or string value, refusing one whose escapes are not valid text by naming <paramref name="what"/>.</summary>
+    private string ReadText(Func<string> read, string what) =>
+        JsonErrorText.ReadString(read, problem => new ConfigException($"'{_source}': {what} {problem} Fix the escape in the file."));
 }

@@ -119,21 +119,9 @@ internal sealed class ProfileJsonReader(string file)
         return value;
     }
 
-    /// <summary>
-    /// Reads a string (a value or a field name) whose escapes may not form valid text; such a string
-    /// is refused at <paramref name="path"/> instead of leaking the JSON reader's exception.
-    /// </summary>
-    private string Text(string path, Func<string> read, string subject)
-    {
-        try
-        {
-            return read();
-        }
-        catch (InvalidOperationException e)
-        {
-            throw Error(path, $"{subject} {JsonErrorText.InvalidEscape}: {e.Message} Fix the escape.");
-        }
-    }
+    /// <summary>Reads a string (a value or a field name), refusing one whose escapes are not valid text at <paramref name="path"/>.</summary>
+    private string Text(string path, Func<string> read, string subject) =>
+        JsonErrorText.ReadString(read, problem => Error(path, $"{subject} {problem} Fix the escape."));
 
     public void Expect(JsonNodeAt node, JsonValueKind kind, string what)
     {
