@@ -26,22 +26,7 @@ public sealed class ConfigFuzzTests
     public void Mutated_configs_parse_consistently_or_fail_with_a_clear_error()
     {
         var run = new FuzzRun("config");
-        foreach (int seed in run.Seeds)
-        {
-            var rng = new Random(seed);
-            var (name, json) = Seeds[rng.Next(Seeds.Length)];
-            var mutator = new JsonMutator(json, rng);
-            mutator.MutateRandomly(1 + rng.Next(3));
-            string text = mutator.Write();
-            if (rng.Next(8) == 0)
-            {
-                text = mutator.DamageText(text);
-            }
-
-            string mutation = $"seed file {name}; " + string.Join("; ", mutator.Notes);
-            run.Case(seed, mutation, text.Length, () => Check(HfConfigReader.Parse(text, "config.json")));
-        }
-
+        run.JsonCases(Seeds, (text, _) => Check(HfConfigReader.Parse(text, "config.json")));
         run.AssertNoFindings();
     }
 

@@ -51,6 +51,46 @@ internal sealed class FuzzRun(string format)
         }
     }
 
+    /// <summary>
+    /// Runs this run's cases over JSON files: each case picks one of <paramref name="seeds"/>, applies
+    /// one to three structural mutations (and, one case in eight, damages the text) and hands the
+    /// text and the seed's name to <paramref name="load"/>.
+    /// </summary>
+    public void JsonCases(IReadOnlyList<(string Name, string Json)> seeds, Action<string, string> load)
+    {
+        foreach (int seed in Seeds)
+        {
+            var (name, text, notes) = Prepare(seed, () =>
+            {
+                var rng = new Random(seed);
+                var (name, json) = seeds[rng.Next(seeds.Count)];
+                var mutator = new JsonMutator(json, rng);
+                mutator.MutateRandomly(1 + rng.Next(3));
+                string text = mutator.Write();
+                if (rng.Next(8) == 0)
+                {
+                    text = mutator.DamageText(text);
+                }
+
+                return (name, text, string.Join("; ", mutator.Notes));
+            });
+            Case(seed, $"seed file {name}; {notes}", text.Length, () => load(text, name));
+        }
+    }
+
+    /// <summary>Builds the input of case <paramref name="seed"/>; a failure of the mutator itself names the seed.</summary>
+    public T Prepare<T>(int seed, Func<T> make)
+    {
+        try
+        {
+            return make();
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"the {format} mutator failed on seed {seed} (a bug in the fuzzer, not the loader)", e);
+        }
+    }
+
     /// <summary>Prints the summary line and fails with every finding when there are any.</summary>
     public void AssertNoFindings()
     {

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -382,7 +381,8 @@ internal sealed class JsonMutator
             return;
         }
 
-        double d = value.GetValue<JsonElement>().GetDouble();
+        // The value may hold a parsed element or a number put in by an earlier mutation; its text reads the same.
+        double d = double.Parse(value.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
         double[] variants2 = [d + 1, d - 1, d * 2, -d, d * 1e6, d / 2, 0, d + 0.5];
         double n = Pick(variants2);
         string text = n == Math.Floor(n) && Math.Abs(n) < 1e15
@@ -419,7 +419,4 @@ internal sealed class JsonMutator
     private static string Escape(char c) => c < ' ' ? $"\\u{(int)c:x4}" : c.ToString();
 
     private static string Shorten(string text) => text.Length <= 60 ? text : $"{text[..40]}... ({text.Length} chars)";
-
-    /// <summary>The UTF-8 bytes of <paramref name="text"/>.</summary>
-    public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 }

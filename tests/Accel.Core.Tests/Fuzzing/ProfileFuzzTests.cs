@@ -26,22 +26,7 @@ public sealed class ProfileFuzzTests
         var seeds = Seeds.Value;
         Assert.That(seeds, Is.Not.Empty, "no shipped profiles to start from");
         var run = new FuzzRun("profile");
-        foreach (int seed in run.Seeds)
-        {
-            var rng = new Random(seed);
-            var (name, json) = seeds[rng.Next(seeds.Length)];
-            var mutator = new JsonMutator(json, rng);
-            mutator.MutateRandomly(1 + rng.Next(3));
-            string text = mutator.Write();
-            if (rng.Next(8) == 0)
-            {
-                text = mutator.DamageText(text);
-            }
-
-            string mutation = $"seed file {name}; " + string.Join("; ", mutator.Notes);
-            run.Case(seed, mutation, text.Length, () => Check(HardwareProfileLoader.Parse(text, name)));
-        }
-
+        run.JsonCases(seeds, (text, name) => Check(HardwareProfileLoader.Parse(text, name)));
         run.AssertNoFindings();
     }
 

@@ -42,9 +42,13 @@ public sealed class SafetensorsFuzzTests
         string path = Path.Combine(_dir, "fuzz.safetensors");
         foreach (int seed in run.Seeds)
         {
-            var rng = new Random(seed);
-            SeedFile start = seeds[rng.Next(seeds.Length)];
-            var (bytes, what) = SafetensorsMutator.Mutate(start.Bytes, rng);
+            var (start, bytes, what) = run.Prepare(seed, () =>
+            {
+                var rng = new Random(seed);
+                SeedFile start = seeds[rng.Next(seeds.Length)];
+                var (bytes, what) = SafetensorsMutator.Mutate(start.Bytes, rng);
+                return (start, bytes, what);
+            });
             File.WriteAllBytes(path, bytes);
             run.Case(seed, $"seed file {start.Name}; {what}", bytes.Length, () => Check(path, start));
         }
