@@ -11,12 +11,20 @@ public static class CliErrors
     /// <summary>Exit code for a failure inside Accel.</summary>
     public const int InternalError = 3;
 
+    /// <summary>Exit code for a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Runs <paramref name="action"/>, printing errors to standard error.</summary>
     public static int Guard(Func<int> action)
     {
         try
         {
             return action();
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("error: interrupted; the command stopped before writing its output, and any existing output file is unchanged.");
+            return Interrupted;
         }
         catch (AccelException e)
         {

@@ -27,13 +27,17 @@ public static class MoeCommand
         {
             config, weights, input, output, layer, device, strict, explain,
         };
-        command.SetAction(r => CliErrors.Guard(() => Run(context, r.GetValue(config)!, r.GetValue(weights)!, r.GetValue(input)!,
-            r.GetValue(output)!, r.GetValue(layer), r.GetValue(device), CliContext.Flag(r, strict), r.GetValue(explain))));
+        // An asynchronous action gets System.CommandLine's token, which Ctrl-C and SIGTERM cancel. The
+        // work runs on the thread pool so the action returns its task at once and the signal handlers
+        // are in place for the whole run.
+        command.SetAction((r, cancellationToken) => Task.Run(() => CliErrors.Guard(() => Run(context, r.GetValue(config)!,
+            r.GetValue(weights)!, r.GetValue(input)!, r.GetValue(output)!, r.GetValue(layer), r.GetValue(device),
+            CliContext.Flag(r, strict), r.GetValue(explain), cancellationToken))));
         return command;
     }
 
     private static int Run(CliContext context, FileInfo configFile, string weightsPath, FileInfo inputFile, FileInfo outputFile,
-        int? layerArg, string? deviceArg, bool? strictArg, bool explain)
+        int? layerArg, string? deviceArg, bool? strictArg, bool explain, CancellationToken cancellationToken)
     {
         using var services = context.CreateServices();
         var selection = services.Runtime.Select(deviceArg);
@@ -48,7 +52,9 @@ public static class MoeCommand
             : throw new InvalidInputException($"'{inputFile.Name}' has no tensor 'hidden_states' [T, {cfg.Hidden}]; it holds: {string.Join(", ", inputs.Names)}.");
         HostTensor? tokenIds = inputs.Contains(MoeLayerBuilder.TokenIds) ? inputs.Read(MoeLayerBuilder.TokenIds) : null;
 
+        cancellationToken.ThrowIfCancellationRequested();
         var loaded = MoeWeightLoader.Load(checkpoint, cfg, layer);
+        cancellationToken.ThrowIfCancellationRequested();
         using var chain = services.Runtime.OpenChain(selection);
         using var moe = new MoeLayer(cfg, layer, loaded, chain.Backends, new SessionOptions(Strict: strict));
         if (explain)
@@ -62,23 +68,19 @@ public static class MoeCommand
             }
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         var result = moe.Run(hidden, tokenIds);
 
-        string temp = Path.Combine(outputFile.DirectoryName!, $".{outputFile.Name}.{Guid.NewGuid():N}.tmp");
-        try
+        // The writer writes a temporary file next to the output and moves it into place only when
+        // complete and not cancelled; on cancellation or any error it deletes the temporary file, so
+        // an existing output is either replaced whole or left as it was.
+        cancellationToken.ThrowIfCancellationRequested();
+        SafetensorsWriter.Write(outputFile.FullName, new Dictionary<string, HostTensor>
         {
-            SafetensorsWriter.Write(temp, new Dictionary<string, HostTensor>
-            {
-                ["output"] = result.Output,
-                ["topk_ids"] = result.TopkIds,
-                ["topk_weights"] = result.TopkWeights,
-            });
-            File.Move(temp, outputFile.FullName, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+            ["output"] = result.Output,
+            ["topk_ids"] = result.TopkIds,
+            ["topk_weights"] = result.TopkWeights,
+        }, cancellationToken: cancellationToken);
 
         Console.WriteLine($"layer {layer} ({cfg.Family}) on {chain.Primary.Device.Id}: {hidden.Shape[0]} tokens -> {outputFile.Name}");
         return 0;

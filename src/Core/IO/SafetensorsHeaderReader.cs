@@ -27,13 +27,13 @@ internal static class SafetensorsHeaderReader
         catch (JsonException ex)
         {
             throw new SafetensorsException(path,
-                $"the header is not valid JSON ({ex.Message}). The file is corrupt or not a safetensors file.");
+                $"the header is not valid JSON ({JsonErrorText.Reason(ex)}). The file is corrupt or not a safetensors file.");
         }
         catch (InvalidOperationException ex)
         {
             // Thrown when a string holds an escape that is not valid text (a lone surrogate).
             throw new SafetensorsException(path,
-                $"the header holds a string that is not valid text ({ex.Message}). The file is corrupt.");
+                $"the header {JsonErrorText.InvalidEscape} ({ex.Message}). The file is corrupt.");
         }
     }
 

@@ -15,28 +15,42 @@ public static class SafetensorsWriter
 {
     private const string InMemory = "(in memory)";
 
+    /// <summary>The most bytes written between two checks of the cancellation token.</summary>
+    internal const int ChunkBytes = 4 << 20;
+
     /// <summary>
     /// Writes <paramref name="tensors"/> (and optional string <paramref name="metadata"/>) to
     /// <paramref name="path"/>. The file is written next to its destination and moved into place
-    /// when complete, so a failed write leaves no partial file behind.
+    /// when complete, so a failed or cancelled write leaves no partial file behind and any file
+    /// already at <paramref name="path"/> untouched. <paramref name="cancellationToken"/> is checked
+    /// before the write, every <see cref="ChunkBytes"/> bytes and before the move; cancelling throws
+    /// <see cref="OperationCanceledException"/> after the temporary file is deleted.
     /// </summary>
     public static void Write(string path, IEnumerable<KeyValuePair<string, HostTensor>> tensors,
-        IReadOnlyDictionary<string, string>? metadata = null)
+        IReadOnlyDictionary<string, string>? metadata = null, CancellationToken cancellationToken = default) =>
+        Write(path, tensors, metadata, cancellationToken,
+            temp => new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None));
+
+    /// <summary><see cref="Write(string, IEnumerable{KeyValuePair{string, HostTensor}}, IReadOnlyDictionary{string, string}?, CancellationToken)"/> through a given way of creating the temporary file.</summary>
+    internal static void Write(string path, IEnumerable<KeyValuePair<string, HostTensor>> tensors,
+        IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, Func<string, Stream> createTemp)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         Layout layout = Plan(path, tensors, metadata);
+        cancellationToken.ThrowIfCancellationRequested();
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (Stream stream = createTemp(temp))
             {
-                stream.Write(layout.Prefix);
+                WriteChunked(stream, layout.Prefix, cancellationToken);
                 foreach (KeyValuePair<string, HostTensor> t in layout.Tensors)
                 {
-                    stream.Write(t.Value.ReadOnlyBytes);
+                    WriteChunked(stream, t.Value.ReadOnlyBytes, cancellationToken);
                 }
             }
 
+            cancellationToken.ThrowIfCancellationRequested();
             File.Move(temp, path, overwrite: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -51,7 +65,16 @@ public static class SafetensorsWriter
         }
     }
 
-    /// <summary>The exact bytes <see cref="Write"/> would produce, in memory.</summary>
+    private static void WriteChunked(Stream stream, ReadOnlySpan<byte> bytes, CancellationToken cancellationToken)
+    {
+        for (int at = 0; at < bytes.Length; at += ChunkBytes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            stream.Write(bytes.Slice(at, Math.Min(ChunkBytes, bytes.Length - at)));
+        }
+    }
+
+    /// <summary>The exact bytes <see cref="Write(string, IEnumerable{KeyValuePair{string, HostTensor}}, IReadOnlyDictionary{string, string}?, CancellationToken)"/> would produce, in memory.</summary>
     public static byte[] Serialize(IEnumerable<KeyValuePair<string, HostTensor>> tensors,
         IReadOnlyDictionary<string, string>? metadata = null)
     {

@@ -1,15 +1,38 @@
 using System.Text.Json;
 using Accel.Errors;
 using Accel.Graph;
+using Accel.IO;
 
 namespace Accel.Moe;
 
 /// <summary>
 /// Reads the MoE block of a Hugging Face <c>config.json</c> for DeepSeek-V3 (and V2), DeepSeek-V4,
-/// Mixtral and Qwen2-MoE, with the routing rules each family's reference code applies.
+/// Mixtral and Qwen2-MoE, with the routing rules each family's reference code applies. Every error
+/// names the key as written in the file (e.g. <c>"n_routed_experts"</c> or
+/// <c>"quantization_config.weight_block_size"</c>), what was expected and how to fix it.
 /// </summary>
 public static class HfConfigReader
 {
+    /// <summary>The FP8 block size Accel reads (<c>quantization_config.weight_block_size</c>).</summary>
+    public const int Fp8BlockSize = 128;
+
+    /// <summary>
+    /// The config.json key of each <see cref="MoeConfig"/> property a family reads, by property name,
+    /// so validation problems name the key to fix.
+    /// </summary>
+    private static readonly Dictionary<MoeFamily, IReadOnlyDictionary<string, string>> Keys = new()
+    {
+        [MoeFamily.DeepSeekV3] = KeyMap("n_routed_experts", "moe_intermediate_size",
+            (nameof(MoeConfig.Groups), "n_group"), (nameof(MoeConfig.TopGroups), "topk_group"),
+            (nameof(MoeConfig.RouteScale), "routed_scaling_factor"), (nameof(MoeConfig.FirstDenseLayers), "first_k_dense_replace")),
+        [MoeFamily.DeepSeekV4] = KeyMap("n_routed_experts", "moe_intermediate_size",
+            (nameof(MoeConfig.RouteScale), "routed_scaling_factor"), (nameof(MoeConfig.SwigluLimit), "swiglu_limit"),
+            (nameof(MoeConfig.HashLayers), "num_hash_layers"), (nameof(MoeConfig.Vocab), "vocab_size")),
+        [MoeFamily.Mixtral] = KeyMap("num_local_experts", "intermediate_size"),
+        [MoeFamily.Qwen2Moe] = KeyMap("num_experts", "moe_intermediate_size",
+            (nameof(MoeConfig.SharedWidth), "shared_expert_intermediate_size")),
+    };
+
     /// <summary>Reads and validates a config file.</summary>
     public static MoeConfig ReadFile(string path)
     {
@@ -29,6 +52,7 @@ public static class HfConfigReader
     /// <summary>Parses and validates config.json text; <paramref name="source"/> names it in messages.</summary>
     public static MoeConfig Parse(string json, string source = "config.json")
     {
+        ArgumentNullException.ThrowIfNull(json);
         JsonDocument doc;
         try
         {
@@ -36,18 +60,25 @@ public static class HfConfigReader
         }
         catch (JsonException e)
         {
-            throw new ConfigException($"'{source}' is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine}): {e.Message}");
+            throw new ConfigException($"'{source}' is not valid JSON ({JsonErrorText.Where(e)}): {JsonErrorText.Reason(e)} Fix the JSON syntax there.");
+        }
+        catch (ArgumentException)
+        {
+            // Text that is not valid UTF-16 (a lone surrogate) cannot even be handed to the reader.
+            throw new ConfigException($"'{source}' {JsonErrorText.InvalidText}; save it as UTF-8.");
         }
 
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
-                throw new ConfigException($"'{source}' must hold a JSON object.");
+                throw new ConfigException($"'{source}' must hold a JSON object ({{ \"model_type\": ..., ... }}) but holds {ConfigFields.Describe(doc.RootElement)}.");
             }
 
-            var r = new Fields(doc.RootElement, source);
-            string modelType = r.String("model_type", "") ?? "";
+            var r = new ConfigFields(doc.RootElement, source, "");
+            string modelType = r.Has("model_type")
+                ? r.String("model_type", "")
+                : throw new ConfigException($"'{source}' lacks the key \"model_type\"; {SupportedModels}. Add the model's \"model_type\".");
             var config = modelType switch
             {
                 "deepseek_v3" or "deepseek_v2" => DeepSeekV3(r),
@@ -55,25 +86,50 @@ public static class HfConfigReader
                 "mixtral" => Mixtral(r),
                 "qwen2_moe" => Qwen2Moe(r),
                 _ => throw new ConfigException(
-                    $"'{source}' has model_type '{modelType}'; supported MoE models are deepseek_v2, deepseek_v3, deepseek_v4, mixtral and qwen2_moe."),
+                    $"'{source}' has \"model_type\" '{JsonErrorText.Shorten(modelType)}'; {SupportedModels}."),
             };
-            return MoeConfigValidator.Validate(config, $"config '{source}'");
+            CheckQuantization(r);
+            return MoeConfigValidator.Validate(config, $"config '{source}'", Keys[config.Family]);
         }
     }
 
-    private static MoeConfig DeepSeekV3(Fields r)
+    private const string SupportedModels = "supported MoE models are deepseek_v2, deepseek_v3, deepseek_v4, mixtral and qwen2_moe";
+
+    private static MoeConfig DeepSeekV3(ConfigFields r)
     {
-        var score = ParseScore(r, r.String("scoring_func", "softmax")!);
-        string topkMethod = r.String("topk_method", "greedy")!;
+        var score = ParseScore(r, "softmax");
+        string topkMethod = r.String("topk_method", "greedy");
+        if (topkMethod is not ("greedy" or "group_limited_greedy" or "noaux_tc"))
+        {
+            throw r.Error("topk_method", $"is '{JsonErrorText.Shorten(topkMethod)}', which is unknown; use \"greedy\", " +
+                "\"group_limited_greedy\" or \"noaux_tc\" (routing with a selection bias).");
+        }
+
         bool bias = topkMethod == "noaux_tc";
+        int width = r.Int("moe_intermediate_size");
+        int shared = r.Int("n_shared_experts", 0);
+        if (shared < 0)
+        {
+            throw r.Error("n_shared_experts", $"must not be negative but is {shared}; set it to the number of shared experts (0 for none).");
+        }
+
+        // A non-positive width is reported by the validator under its own key; the shared width
+        // derived from it would only repeat that problem under no key.
+        long sharedWidth = (long)shared * Math.Max(width, 0);
+        if (sharedWidth > int.MaxValue)
+        {
+            throw r.Error("n_shared_experts", $"is {shared}, which times \"moe_intermediate_size\" ({width}) gives a shared-expert width of {sharedWidth}, " +
+                "too large for a 32-bit size; check both keys.");
+        }
+
         return new MoeConfig
         {
             Family = MoeFamily.DeepSeekV3,
             Hidden = r.Int("hidden_size"),
             Experts = r.Int("n_routed_experts"),
             TopK = r.Int("num_experts_per_tok"),
-            ExpertWidth = r.Int("moe_intermediate_size"),
-            SharedWidth = r.Int("n_shared_experts", 0) * r.Int("moe_intermediate_size"),
+            ExpertWidth = width,
+            SharedWidth = (int)sharedWidth,
             Score = score,
             Groups = r.Int("n_group", 1),
             TopGroups = r.Int("topk_group", 1),
@@ -85,15 +141,15 @@ public static class HfConfigReader
         };
     }
 
-    private static MoeConfig DeepSeekV4(Fields r)
+    private static MoeConfig DeepSeekV4(ConfigFields r)
     {
         int shared = r.Int("n_shared_experts", 1);
         if (shared is not (0 or 1))
         {
-            throw new ConfigException($"'{r.Source}': DeepSeek-V4 has at most one shared expert but n_shared_experts is {shared}.");
+            throw r.Error("n_shared_experts", $"is {shared}, but DeepSeek-V4 has at most one shared expert; set it to 0 or 1.");
         }
 
-        var score = ParseScore(r, r.String("scoring_func", "sqrtsoftplus")!);
+        var score = ParseScore(r, "sqrtsoftplus");
         int hashLayers = r.Int("num_hash_layers", 0);
         float? limit = r.Has("swiglu_limit") ? r.Float("swiglu_limit") : null;
         return new MoeConfig
@@ -107,16 +163,18 @@ public static class HfConfigReader
             Score = score,
             Normalize = score != ScoreFunc.Softmax,
             RouteScale = r.Float("routed_scaling_factor", 1f),
+            // The reference code clamps only when the limit is positive; 0 (or less) means no clamp.
             SwigluLimit = limit is > 0 ? limit : null,
             WeightBeforeDown = true,
             HashLayers = hashLayers,
-            Vocab = r.Int("vocab_size", hashLayers > 0 ? -1 : 0),
+            // Hash layers index a [vocab_size, K] table, so the key is required when there are any.
+            Vocab = hashLayers > 0 ? r.Int("vocab_size") : r.Int("vocab_size", 0),
             SelectionBias = true,
             Layers = r.Int("num_hidden_layers", 0),
         };
     }
 
-    private static MoeConfig Mixtral(Fields r) => new()
+    private static MoeConfig Mixtral(ConfigFields r) => new()
     {
         Family = MoeFamily.Mixtral,
         Hidden = r.Int("hidden_size"),
@@ -129,7 +187,7 @@ public static class HfConfigReader
         Layers = r.Int("num_hidden_layers", 0),
     };
 
-    private static MoeConfig Qwen2Moe(Fields r)
+    private static MoeConfig Qwen2Moe(ConfigFields r)
     {
         int shared = r.Int("shared_expert_intermediate_size", 0);
         return new MoeConfig
@@ -148,79 +206,53 @@ public static class HfConfigReader
         };
     }
 
-    private static ScoreFunc ParseScore(Fields r, string name) => name switch
+    private static ScoreFunc ParseScore(ConfigFields r, string fallback)
     {
-        "softmax" => ScoreFunc.Softmax,
-        "sigmoid" => ScoreFunc.Sigmoid,
-        "sqrtsoftplus" => ScoreFunc.SqrtSoftplus,
-        _ => throw new ConfigException($"'{r.Source}': scoring_func '{name}' is unknown; use softmax, sigmoid or sqrtsoftplus."),
-    };
+        string name = r.String("scoring_func", fallback);
+        return name switch
+        {
+            "softmax" => ScoreFunc.Softmax,
+            "sigmoid" => ScoreFunc.Sigmoid,
+            "sqrtsoftplus" => ScoreFunc.SqrtSoftplus,
+            _ => throw r.Error("scoring_func", $"is '{JsonErrorText.Shorten(name)}', which is unknown; use \"softmax\", \"sigmoid\" or \"sqrtsoftplus\"."),
+        };
+    }
 
-    private sealed class Fields(JsonElement root, string source)
+    /// <summary>
+    /// Checks <c>quantization_config.weight_block_size</c> where present: FP8 checkpoints are read
+    /// with one scale per 128 x 128 block, so any other block size would pair weights with the wrong scales.
+    /// </summary>
+    private static void CheckQuantization(ConfigFields r)
     {
-        public string Source => source;
-
-        public bool Has(string name) => root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
-
-        public int Int(string name, int? fallback = null)
+        if (r.Object("quantization_config") is not { } q || !q.Has("weight_block_size"))
         {
-            if (!Has(name))
-            {
-                return fallback ?? throw new ConfigException($"'{source}' lacks the field '{name}', which this model type needs.");
-            }
-
-            var v = root.GetProperty(name);
-            if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i))
-            {
-                return i;
-            }
-
-            throw new ConfigException($"'{source}': '{name}' must be an integer but is {v.GetRawText()}.");
+            return;
         }
 
-        public float Float(string name, float? fallback = null)
+        int[] block = q.PositiveInts("weight_block_size", 2, "[rows, columns], e.g. [128, 128]");
+        if (block[0] != Fp8BlockSize || block[1] != Fp8BlockSize)
         {
-            if (!Has(name))
-            {
-                return fallback ?? throw new ConfigException($"'{source}' lacks the field '{name}', which this model type needs.");
-            }
+            throw q.Error("weight_block_size",
+                $"is [{block[0]}, {block[1]}], but Accel reads FP8 weights with one scale per {Fp8BlockSize} x {Fp8BlockSize} block; " +
+                $"use a checkpoint quantised with weight_block_size [{Fp8BlockSize}, {Fp8BlockSize}].");
+        }
+    }
 
-            var v = root.GetProperty(name);
-            if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d))
-            {
-                return (float)d;
-            }
-
-            throw new ConfigException($"'{source}': '{name}' must be a finite number but is {v.GetRawText()}.");
+    private static IReadOnlyDictionary<string, string> KeyMap(string experts, string expertWidth, params (string Property, string Key)[] more)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [nameof(MoeConfig.Hidden)] = "hidden_size",
+            [nameof(MoeConfig.Experts)] = experts,
+            [nameof(MoeConfig.TopK)] = "num_experts_per_tok",
+            [nameof(MoeConfig.ExpertWidth)] = expertWidth,
+            [nameof(MoeConfig.Layers)] = "num_hidden_layers",
+        };
+        foreach (var (property, key) in more)
+        {
+            map[property] = key;
         }
 
-        public bool Bool(string name, bool fallback)
-        {
-            if (!Has(name))
-            {
-                return fallback;
-            }
-
-            var v = root.GetProperty(name);
-            return v.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw new ConfigException($"'{source}': '{name}' must be true or false but is {v.GetRawText()}."),
-            };
-        }
-
-        public string? String(string name, string? fallback)
-        {
-            if (!Has(name))
-            {
-                return fallback;
-            }
-
-            var v = root.GetProperty(name);
-            return v.ValueKind == JsonValueKind.String
-                ? v.GetString()
-                : throw new ConfigException($"'{source}': '{name}' must be a string but is {v.GetRawText()}.");
-        }
+        return map;
     }
 }

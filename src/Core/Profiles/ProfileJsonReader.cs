@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Accel.Errors;
+using Accel.IO;
 
 namespace Accel.Profiles;
 
@@ -37,18 +38,19 @@ internal sealed class ProfileJsonReader(string file)
         var order = new List<string>();
         foreach (var property in node.Element.EnumerateObject())
         {
-            var path = JsonNodeAt.ChildPath(node.Path, property.Name);
-            if (allowed is not null && !allowed.Contains(property.Name, StringComparer.Ordinal))
+            var name = Text(node.Path, () => property.Name, "a field name");
+            var path = JsonNodeAt.ChildPath(node.Path, name);
+            if (allowed is not null && !allowed.Contains(name, StringComparer.Ordinal))
             {
-                throw Error(path, $"unknown field '{property.Name}'; expected one of: {string.Join(", ", allowed)}.");
+                throw Error(path, $"unknown field '{name}'; expected one of: {string.Join(", ", allowed)}.");
             }
 
-            if (!seen.TryAdd(property.Name, property.Value))
+            if (!seen.TryAdd(name, property.Value))
             {
-                throw Error(path, $"duplicate field '{property.Name}'; each field may appear once.");
+                throw Error(path, $"duplicate field '{name}'; each field may appear once.");
             }
 
-            order.Add(property.Name);
+            order.Add(name);
         }
 
         return new JsonObjectAt(this, node.Path, seen, order);
@@ -75,7 +77,7 @@ internal sealed class ProfileJsonReader(string file)
     public string String(JsonNodeAt node, string what = "a non-empty string")
     {
         Expect(node, JsonValueKind.String, what);
-        var text = node.Element.GetString()!;
+        var text = Text(node.Path, () => node.Element.GetString()!, $"expected {what}, but the string");
         if (string.IsNullOrWhiteSpace(text))
         {
             throw Error(node.Path, $"expected {what}, found an empty string.");
@@ -117,6 +119,10 @@ internal sealed class ProfileJsonReader(string file)
         return value;
     }
 
+    /// <summary>Reads a string (a value or a field name), refusing one whose escapes are not valid text at <paramref name="path"/>.</summary>
+    private string Text(string path, Func<string> read, string subject) =>
+        JsonErrorText.ReadString(read, problem => Error(path, $"{subject} {problem} Fix the escape."));
+
     public void Expect(JsonNodeAt node, JsonValueKind kind, string what)
     {
         if (node.Element.ValueKind != kind)
@@ -144,8 +150,7 @@ internal sealed class ProfileJsonReader(string file)
             return kind;
         }
 
-        var raw = element.GetRawText();
-        return raw.Length <= 40 ? $"{kind} ({raw})" : $"{kind} ({raw[..37]}...)";
+        return $"{kind} ({JsonErrorText.Raw(element, JsonErrorText.MaxQuote)})";
     }
 }
 

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Text.Json;
 using Accel.Devices;
 using Accel.Errors;
+using Accel.IO;
 using Accel.Types;
 
 namespace Accel.Profiles;
@@ -15,6 +16,9 @@ internal sealed class ProfileParser
 {
     /// <summary>The largest emulated group (threads per warp × warps per multiprocessor).</summary>
     internal const int MaxEmulatedGroupSize = 1024;
+
+    /// <summary>The largest buffer alignment accepted; buffers are padded to it, so it must fit an int.</summary>
+    internal const long MaxAlignmentBytes = 1L << 30;
 
     internal static readonly string[] TopLevelFields =
     [
@@ -53,22 +57,16 @@ internal sealed class ProfileParser
         }
         catch (JsonException e)
         {
-            // The reader's message ends with its own position and, sometimes, advice about reader
-            // options that do not apply to profile files; keep only the description.
-            var reason = e.Message;
-            foreach (var tail in new[] { " LineNumber:", " Change the reader options." })
-            {
-                var cut = reason.IndexOf(tail, StringComparison.Ordinal);
-                if (cut > 0)
-                {
-                    reason = reason[..cut];
-                }
-            }
-
+            var reason = JsonErrorText.Reason(e);
             var where = e.LineNumber is { } line
                 ? $" at line {line + 1}, position {(e.BytePositionInLine ?? 0) + 1}"
                 : string.Empty;
             throw new ProfileException(file, "$", $"the file is not valid JSON{where}: {reason}");
+        }
+        catch (ArgumentException)
+        {
+            // Text that is not valid UTF-16 (a lone surrogate) cannot even be handed to the reader.
+            throw new ProfileException(file, "$", $"the text {JsonErrorText.InvalidText}; save the file as UTF-8.");
         }
 
         using (document)
@@ -195,10 +193,10 @@ internal sealed class ProfileParser
 
         var alignmentNode = o.Required("alignmentBytes", $"{FigureShape} in bytes");
         var alignment = Figure(alignmentNode, FigureKind.Bytes);
-        if (alignment.BaseValueAsInt64 is { } bytes && !BitOperations.IsPow2(bytes))
+        if (alignment.BaseValueAsInt64 is { } bytes && (!BitOperations.IsPow2(bytes) || bytes > MaxAlignmentBytes))
         {
             throw _json.Error(JsonNodeAt.ChildPath(alignmentNode.Path, "value"),
-                $"expected a power-of-two number of bytes, found {alignment}.");
+                $"expected a power-of-two number of bytes no larger than {MaxAlignmentBytes} (1 GiB), found {alignment}.");
         }
 
         return new MemorySpec(
@@ -404,18 +402,36 @@ internal sealed class ProfileParser
             throw _json.Error(valueNode.Path, $"expected {what} (greater than zero), found {JsonFound(valueNode)}.");
         }
 
-        if (kind == FigureKind.Count && value != Math.Floor(value))
+        if (kind == FigureKind.Count && (value != Math.Floor(value) || value > int.MaxValue))
         {
-            throw _json.Error(valueNode.Path, $"expected a whole number, found {JsonFound(valueNode)}.");
+            throw _json.Error(valueNode.Path,
+                $"expected a whole number no larger than {int.MaxValue}, found {JsonFound(valueNode)}.");
         }
 
-        if (kind == FigureKind.Bytes && figure.BaseValue is { } bytes && bytes != Math.Floor(bytes))
+        // The base value (bytes, bytes per second, ...) is what consumers use: it must be at least
+        // one base unit (so dividing by it stays finite) and finite, and a byte count must fit the
+        // 64-bit integer it is read as.
+        var limit = kind == FigureKind.Bytes ? long.MaxValue : double.MaxValue;
+        if (figure.BaseValue is not { } scaled || !double.IsFinite(scaled) || scaled >= limit)
+        {
+            throw _json.Error(valueNode.Path,
+                $"expected {what} that fits in base units, found {figure}, which overflows; check the value and the unit.");
+        }
+
+        if (scaled < 1)
+        {
+            throw _json.Error(valueNode.Path,
+                $"expected {what} of at least 1 in base units (one byte, byte per second, operation per second or " +
+                $"hertz), found {figure}; check the value and the unit.");
+        }
+
+        if (kind == FigureKind.Bytes && scaled != Math.Floor(scaled))
         {
             throw _json.Error(valueNode.Path, $"expected a whole number of bytes, found {figure}.");
         }
     }
 
-    private static string JsonFound(JsonNodeAt node) => node.Element.GetRawText();
+    private static string JsonFound(JsonNodeAt node) => JsonErrorText.Raw(node.Element);
 
     private DType DTypeName(string name, string path)
     {

@@ -27,24 +27,24 @@ public sealed class ConfigRejectionTests
     public void The_base_config_is_valid() =>
         Assert.That(HfConfigReader.Parse(V3Json()), Is.EqualTo(MoePresets.DeepSeekV3Tiny));
 
-    [TestCase(""", "num_experts_per_tok": 17""", "experts per token (17) must be between 1 and the number of experts (16)")]
-    [TestCase(""", "num_experts_per_tok": 0""", "experts per token (0) must be between 1")]
-    [TestCase(""", "n_group": 3""", "3 expert groups do not divide 16 experts")]
-    [TestCase(""", "n_group": 0""", "number of expert groups must be at least 1 (is 0)")]
-    [TestCase(""", "topk_group": 5""", "top-k groups (5) must be between 1 and the number of groups (4)")]
-    [TestCase(""", "num_experts_per_tok": 9""", "experts per token (9) exceeds the 8 experts in the 2 kept groups")]
-    [TestCase(""", "hidden_size": 0""", "hidden size must be positive (is 0)")]
-    [TestCase(""", "moe_intermediate_size": -4""", "expert intermediate size must be positive (is -4)")]
+    [TestCase(""", "num_experts_per_tok": 17""", "\"num_experts_per_tok\" (experts per token) is 17 but must be between 1 and \"n_routed_experts\" (the number of routed experts), which is 16")]
+    [TestCase(""", "num_experts_per_tok": 0""", "\"num_experts_per_tok\" (experts per token) is 0 but must be between 1")]
+    [TestCase(""", "n_group": 3""", "\"n_group\" (the number of expert groups) is 3, which does not divide \"n_routed_experts\" (the number of routed experts), which is 16")]
+    [TestCase(""", "n_group": 0""", "\"n_group\" (the number of expert groups) must be at least 1 but is 0")]
+    [TestCase(""", "topk_group": 5""", "\"topk_group\" (the groups kept per token) is 5 but must be between 1 and \"n_group\" (the number of expert groups), which is 4")]
+    [TestCase(""", "num_experts_per_tok": 9""", "\"num_experts_per_tok\" (experts per token) is 9, more than the 8 experts in the kept groups: \"topk_group\" (the groups kept per token) is 2 and each group holds 4 experts")]
+    [TestCase(""", "hidden_size": 0""", "\"hidden_size\" (the hidden size) must be positive but is 0")]
+    [TestCase(""", "moe_intermediate_size": -4""", "\"moe_intermediate_size\" (the expert intermediate size) must be positive but is -4.")]
     public void Contradictory_routing_settings(string overrides, string expected)
     {
         var message = Rejects(V3Json(overrides));
-        Assert.That(message, Does.Contain("config 'tiny.json' is invalid").And.Contain(expected));
+        Assert.That(message, Does.Contain("config 'tiny.json' is invalid").And.Contain(expected).And.EndWith("Correct the named keys."));
     }
 
     [Test]
     public void Every_problem_is_listed_at_once() =>
         Assert.That(Rejects(V3Json(""", "n_group": 3, "num_experts_per_tok": 17""")),
-            Does.Contain("3 expert groups do not divide 16 experts").And.Contain("experts per token (17)"));
+            Does.Contain("\"n_group\" (the number of expert groups) is 3, which does not divide").And.Contain("\"num_experts_per_tok\" (experts per token) is 17"));
 
     [Test]
     public void A_contradictory_config_is_refused_by_the_layer_too()
@@ -53,9 +53,10 @@ public sealed class ConfigRejectionTests
         var weights = MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, 2, SyntheticFormat.F32)), config, 2);
         using var backend = new ReferenceBackend();
         var ex = Assert.Throws<ConfigException>(() => new MoeLayer(config with { TopK = 9 }, 2, weights, [backend]))!;
-        Assert.That(ex.Message, Does.Contain("experts per token (9) exceeds the 8 experts in the 2 kept groups"));
+        Assert.That(ex.Message, Does.Contain("experts per token is 9, more than the 8 experts in the kept groups: the groups kept per token is 2"));
         ex = Assert.Throws<ConfigException>(() => new MoeLayer(config with { TopGroups = 5 }, 2, weights, [backend]))!;
-        Assert.That(ex.Message, Does.Contain("top-k groups (5)"));
+        Assert.That(ex.Message, Does.Contain("the groups kept per token is 5 but must be between 1 and the number of expert groups, which is 4")
+            .And.Not.Contain("Correct the named keys"));
     }
 
     [Test]
@@ -70,18 +71,21 @@ public sealed class ConfigRejectionTests
     [TestCase("")]
     public void Unknown_model_type(string type) =>
         Assert.That(Rejects($$"""{ "model_type": "{{type}}", "hidden_size": 8 }"""),
-            Does.Contain($"model_type '{type}'").And.Contain("supported MoE models are deepseek_v2, deepseek_v3, deepseek_v4, mixtral and qwen2_moe"));
+            Does.Contain($"\"model_type\" '{type}'").And.Contain("supported MoE models are deepseek_v2, deepseek_v3, deepseek_v4, mixtral and qwen2_moe"));
 
     [Test]
     public void Missing_model_type() =>
-        Assert.That(Rejects("""{ "hidden_size": 8 }"""), Does.Contain("model_type ''").And.Contain("supported MoE models"));
+        Assert.That(Rejects("""{ "hidden_size": 8 }"""), Does.Contain("lacks the key \"model_type\"").And.Contain("supported MoE models"));
 
-    [TestCase(""", "hidden_size": "48" """, "'hidden_size' must be an integer but is \"48\"")]
-    [TestCase(""", "hidden_size": 48.5""", "'hidden_size' must be an integer but is 48.5")]
-    [TestCase(""", "norm_topk_prob": "yes" """, "'norm_topk_prob' must be true or false")]
-    [TestCase(""", "scoring_func": 3""", "'scoring_func' must be a string but is 3")]
-    [TestCase(""", "routed_scaling_factor": "2.5" """, "'routed_scaling_factor' must be a finite number")]
-    [TestCase(""", "scoring_func": "relu" """, "scoring_func 'relu' is unknown")]
+    [TestCase(""", "hidden_size": "48" """, "\"hidden_size\" must be a whole number that fits 32 bits but is \"48\"; write it as a plain JSON integer")]
+    [TestCase(""", "hidden_size": 48.5""", "\"hidden_size\" must be a whole number that fits 32 bits but is 48.5")]
+    [TestCase(""", "hidden_size": 3000000000""", "\"hidden_size\" must be a whole number that fits 32 bits but is 3000000000")]
+    [TestCase(""", "norm_topk_prob": "yes" """, "\"norm_topk_prob\" must be true or false but is \"yes\"; write it without quotes")]
+    [TestCase(""", "scoring_func": 3""", "\"scoring_func\" must be a string but is 3; write it in double quotes")]
+    [TestCase(""", "routed_scaling_factor": "2.5" """, "\"routed_scaling_factor\" must be a finite number")]
+    [TestCase(""", "routed_scaling_factor": 1e39""", "\"routed_scaling_factor\" must be a finite number within the 32-bit float range (about ±3.4e38) but is 1e39")]
+    [TestCase(""", "scoring_func": "relu" """, "\"scoring_func\" is 'relu', which is unknown; use \"softmax\", \"sigmoid\" or \"sqrtsoftplus\"")]
+    [TestCase(""", "topk_method": "best" """, "\"topk_method\" is 'best', which is unknown; use \"greedy\", \"group_limited_greedy\" or \"noaux_tc\"")]
     public void Field_of_the_wrong_type(string overrides, string expected) =>
         Assert.That(Rejects(V3Json(overrides)), Does.Contain(expected));
 
@@ -91,7 +95,7 @@ public sealed class ConfigRejectionTests
     public void Missing_required_field(string field)
     {
         string json = V3Json().Replace($"\"{field}\":", $"\"x_{field}\":", StringComparison.Ordinal);
-        Assert.That(Rejects(json), Does.Contain($"lacks the field '{field}'"));
+        Assert.That(Rejects(json), Does.Contain($"lacks the key \"{field}\"").And.Contain($"The file has \"x_{field}\"; is that a misspelling?"));
     }
 
     [TestCase("mixtral", "num_local_experts")]
@@ -99,7 +103,7 @@ public sealed class ConfigRejectionTests
     [TestCase("deepseek_v4", "n_routed_experts")]
     public void Missing_field_of_other_families(string type, string field) =>
         Assert.That(Rejects($$"""{ "model_type": "{{type}}", "hidden_size": 8, "num_experts_per_tok": 2, "intermediate_size": 4 }"""),
-            Does.Contain($"lacks the field '{field}'"));
+            Does.Contain($"lacks the key \"{field}\", which this model type needs; add it."));
 
     [Test]
     public void DeepSeek_V4_with_two_shared_experts() =>
@@ -109,7 +113,7 @@ public sealed class ConfigRejectionTests
     [Test]
     public void DeepSeek_V4_hash_layers_without_a_vocabulary() =>
         Assert.That(Rejects(ConfigParseTests.V4FlashJson.Replace("\"vocab_size\": 129280,", "", StringComparison.Ordinal)),
-            Does.Contain("hash layers need a positive vocabulary size"));
+            Does.Contain("lacks the key \"vocab_size\""));
 
     [Test]
     public void Unreadable_config_file() =>
