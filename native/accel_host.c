@@ -154,6 +154,8 @@ static void load_runtime(void)
         (hostfxr_get_runtime_delegate_fn)dlsym(hostfxr, "hostfxr_get_runtime_delegate");
     hostfxr_close_fn close_context = (hostfxr_close_fn)dlsym(hostfxr, "hostfxr_close");
     hostfxr_set_error_writer_fn set_writer = (hostfxr_set_error_writer_fn)dlsym(hostfxr, "hostfxr_set_error_writer");
+    hostfxr_set_runtime_property_value_fn set_property =
+        (hostfxr_set_runtime_property_value_fn)dlsym(hostfxr, "hostfxr_set_runtime_property_value");
     if (init == NULL || get_delegate == NULL || close_context == NULL) {
         load_fail("The .NET host '%s' lacks the hosting functions (it is older than .NET 3.0); install the "
                   ".NET 10 runtime.", hostfxr_path);
@@ -174,6 +176,15 @@ static void load_runtime(void)
             set_writer(previous);
         }
         return;
+    }
+
+    /* A component has no application folder of its own; Accel finds its shipped files (hardware
+     * profiles) under AppContext.BaseDirectory, so point it at the managed folder. This is possible
+     * only when this library started the runtime (rc 0), not inside a process that already runs .NET. */
+    if (rc == 0 && set_property != NULL) {
+        char base[PATH_MAX + 2];
+        snprintf(base, sizeof base, "%s/", folder);
+        set_property(context, "APP_CONTEXT_BASE_DIRECTORY", base);
     }
 
     load_assembly_and_get_function_pointer_fn load = NULL;
