@@ -76,7 +76,13 @@ public static unsafe class NativeTensors
         long bytes;
         try
         {
-            bytes = checked(type.ByteSize(shape.Elements));
+            long elements = 1;
+            for (int i = 0; i < shape.Rank; i++)
+            {
+                elements = checked(elements * shape[i]);
+            }
+
+            bytes = checked((elements * type.Bits()) + 7) / 8;
         }
         catch (OverflowException)
         {
