@@ -68,6 +68,9 @@ for device in ${devices//,/ }; do
   sample "C++ sample on $device" "$bin/accel_example_cpp" "$work/qwen2-moe/config.json" "$work/qwen2-moe/model.safetensors" \
     1 "$device" 37 1e-8
 done
+# A vendor shim (an Ascend-shaped device emulated on ilgpu-cpu) through the same ABI, a few tokens (it is slow).
+sample "C sample on ascend-910b" "$bin/accel_example_c" "$work/deepseek-v3/config.json" "$work/deepseek-v3/model.safetensors" \
+  ascend-910b 5 2e-3 2
 
 echo "# Python tests ($python)"
 if [ -n "$python" ] && "$python" -c "import numpy" 2> /dev/null; then

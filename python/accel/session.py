@@ -6,7 +6,7 @@ import os
 import threading
 
 from . import _lib
-from ._tensors import empty_like_rows, is_torch, view
+from ._tensors import empty_like_rows, view
 from .errors import error_for
 
 _MODES = {"layer": 0, "routed": 1, "both": 2}
@@ -191,4 +191,4 @@ def _ref(t):
     return ctypes.byref(t) if t is not None else None
 
 
-__all__ = ["Session", "devices", "version", "lib", "is_torch"]
+__all__ = ["Session", "devices", "version", "lib"]
