@@ -21,6 +21,20 @@ for f in "$results"/*.trx; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get total) - $(get passed) - $(get failed)))
 done
+
+# Embedding in C, C++ and Python (scripts/test-embedding.sh), folded into the same counts.
+mkdir -p "$results"
+scripts/test-embedding.sh | tee "$results/embedding.log"
+embedding_status=${PIPESTATUS[0]}
+embedding=$(grep '^embedding:' "$results/embedding.log" | tail -n 1)
+if [ -n "$embedding" ]; then
+  field() { echo "$embedding" | sed -n "s/.* \([0-9]*\) $1.*/\1/p"; }
+  passed=$((passed + $(field passed))); failed=$((failed + $(field failed))); skipped=$((skipped + $(field skipped)))
+else
+  failed=$((failed + 1))
+fi
+if [ "$embedding_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$embedding_status; fi
+
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

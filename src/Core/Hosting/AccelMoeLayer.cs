@@ -35,6 +35,14 @@ public sealed class AccelMoeLayer : IDisposable
     /// <returns>Output and routing.</returns>
     public MoeResult Run(HostTensor hiddenStates, HostTensor? tokenIds = null) => Layer.Run(hiddenStates, tokenIds);
 
+    /// <summary>Runs the experts on the caller's routing; see <see cref="MoeLayer.RunRouted"/>.</summary>
+    /// <param name="hiddenStates">[T, D] activations (f32, bf16 or f16).</param>
+    /// <param name="topkIds">[T, K] expert ids (i32 or i64).</param>
+    /// <param name="topkWeights">[T, K] routing weights (f32, bf16 or f16).</param>
+    /// <returns>The layer output [T, D] f32.</returns>
+    public HostTensor RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights) =>
+        Layer.RunRouted(hiddenStates, topkIds, topkWeights);
+
     /// <summary>Frees the layer's device memory and closes its backends.</summary>
     public void Dispose()
     {

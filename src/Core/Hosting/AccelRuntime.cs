@@ -69,12 +69,12 @@ public sealed class AccelRuntime : IAccelRuntime
 
     /// <inheritdoc/>
     public AccelMoeLayer CreateMoeLayer(MoeConfig config, int layer, IReadOnlyDictionary<string, HostTensor> weights,
-        string? device = null, bool? strict = null)
+        string? device = null, bool? strict = null, MoeLayerMode mode = MoeLayerMode.Full)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(weights);
         return Open(device, strict, (selection, chain, options) => new AccelMoeLayer(selection, chain,
-            new MoeLayer(config, layer, weights, chain.Backends, options, _loggerFactory.CreateLogger<MoeLayer>())));
+            new MoeLayer(config, layer, weights, chain.Backends, options, _loggerFactory.CreateLogger<MoeLayer>(), mode)));
     }
 
     /// <summary>

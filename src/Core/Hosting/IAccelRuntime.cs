@@ -50,7 +50,8 @@ public interface IAccelRuntime
     /// <param name="weights">The layer's weights as loaded by <see cref="MoeWeightLoader"/>.</param>
     /// <param name="device">The explicitly named device, or null.</param>
     /// <param name="strict">Explicit strict mode, or null for <c>ACCEL_STRICT</c> / <c>Accel:Strict</c>.</param>
+    /// <param name="mode">The whole block (default), or the experts only with the routing given at each run.</param>
     /// <returns>A layer that releases its device memory and backends on Dispose.</returns>
     AccelMoeLayer CreateMoeLayer(MoeConfig config, int layer, IReadOnlyDictionary<string, HostTensor> weights,
-        string? device = null, bool? strict = null);
+        string? device = null, bool? strict = null, MoeLayerMode mode = MoeLayerMode.Full);
 }

@@ -14,20 +14,24 @@ public sealed record MoeResult(HostTensor Output, HostTensor TopkIds, HostTensor
 
 /// <summary>
 /// One layer's MoE block, ready to run on a backend chain: checks inputs (shape, dtype, finite
-/// values, token ids), converts bf16/f16 activations to f32, and returns sorted routing.
+/// values, token ids), converts bf16/f16 activations to f32, and returns sorted routing. Built in
+/// <see cref="MoeLayerMode.Routed"/> mode it runs the experts only, on routing the caller gives
+/// (<see cref="RunRouted"/>).
 /// </summary>
 public sealed class MoeLayer : IDisposable
 {
     private readonly GraphSession _session;
     private readonly int _vocab;
 
-    /// <summary>Builds the layer's graph and a session on <paramref name="chain"/>.</summary>
+    /// <summary>Builds the layer's graph (whole block, or experts only) and a session on <paramref name="chain"/>.</summary>
     public MoeLayer(MoeConfig config, int layer, IReadOnlyDictionary<string, HostTensor> weights,
-        IReadOnlyList<IBackend> chain, SessionOptions? options = null, ILogger? logger = null)
+        IReadOnlyList<IBackend> chain, SessionOptions? options = null, ILogger? logger = null,
+        MoeLayerMode mode = MoeLayerMode.Full)
     {
         Config = MoeConfigValidator.Validate(config);
         Layer = layer;
-        Graph = MoeLayerBuilder.Build(config, layer, weights);
+        Mode = mode;
+        Graph = mode == MoeLayerMode.Routed ? MoeLayerBuilder.BuildRouted(config, weights) : MoeLayerBuilder.Build(config, layer, weights);
         _vocab = weights.TryGetValue(MoeWeightNames.HashTable, out var table) ? (int)table.Shape[0] : 0;
         _session = new GraphSession(Graph, chain, weights, options, logger);
     }
@@ -38,18 +42,22 @@ public sealed class MoeLayer : IDisposable
     /// <summary>The layer index.</summary>
     public int Layer { get; }
 
+    /// <summary>Whether the layer runs the whole block (<see cref="Run"/>) or the experts only (<see cref="RunRouted"/>).</summary>
+    public MoeLayerMode Mode { get; }
+
     /// <summary>The layer's graph.</summary>
     public Graph.Graph Graph { get; }
 
     /// <summary>The session that runs it (placements, plans).</summary>
     public GraphSession Session => _session;
 
-    /// <summary>Whether the layer needs token ids.</summary>
-    public bool NeedsTokenIds => Config.IsHashLayer(Layer);
+    /// <summary>Whether <see cref="Run"/> needs token ids (a hash layer built with its router).</summary>
+    public bool NeedsTokenIds => Mode == MoeLayerMode.Full && Config.IsHashLayer(Layer);
 
     /// <summary>Runs the layer on <paramref name="hiddenStates"/> [T, D] (f32, bf16 or f16).</summary>
     public MoeResult Run(HostTensor hiddenStates, HostTensor? tokenIds = null)
     {
+        RequireMode(MoeLayerMode.Full, nameof(Run));
         var x = PrepareHidden(hiddenStates);
         long tokens = x.Shape[0];
         var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.HiddenStates] = x };
@@ -64,6 +72,105 @@ public sealed class MoeLayer : IDisposable
         var weights = outputs[MoeLayerBuilder.TopkWeightsValue(Graph)];
         SortRows(ids.AsSpan<int>(), weights.AsSpan<float>(), Config.TopK);
         return new MoeResult(output, ids, weights);
+    }
+
+    /// <summary>
+    /// Runs the experts of a layer built in <see cref="MoeLayerMode.Routed"/> mode on routing given by
+    /// the caller: <paramref name="topkIds"/> [T, K] (i32 or i64, each row K distinct experts in
+    /// 0..E-1) and <paramref name="topkWeights"/> [T, K] (f32, bf16 or f16, finite), the weight each
+    /// expert's output is scaled by (as <see cref="MoeResult.TopkWeights"/> reports them, the routed
+    /// scaling factor included). The rows may be in any order.
+    /// </summary>
+    /// <returns>The layer output [T, D] f32: routed plus shared expert (no residual).</returns>
+    public HostTensor RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights)
+    {
+        RequireMode(MoeLayerMode.Routed, nameof(RunRouted));
+        var x = PrepareHidden(hiddenStates);
+        long tokens = x.Shape[0];
+        var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal)
+        {
+            [MoeLayerBuilder.HiddenStates] = x,
+            [MoeLayerBuilder.TopkIds] = PrepareRoutingIds(topkIds, tokens),
+            [MoeLayerBuilder.TopkWeights] = PrepareRoutingWeights(topkWeights, tokens),
+        };
+        return _session.Run(inputs)[MoeLayerBuilder.OutputValue(Graph)];
+    }
+
+    private void RequireMode(MoeLayerMode mode, string method)
+    {
+        if (Mode != mode)
+        {
+            string other = mode == MoeLayerMode.Full ? nameof(RunRouted) : nameof(Run);
+            throw new InvalidInputException(
+                $"{method} needs a layer built in {mode} mode, but this one was built in {Mode} mode; call {other}, or build the layer with MoeLayerMode.{mode}.");
+        }
+    }
+
+    private void CheckRoutingShape(HostTensor? t, string name, long tokens, string types)
+    {
+        if (t is null)
+        {
+            throw new InvalidInputException($"{name} [{tokens}, {Config.TopK}] ({types}) is required in routed mode.");
+        }
+
+        if (t.Shape.Rank != 2 || t.Shape[0] != tokens || t.Shape[1] != Config.TopK)
+        {
+            throw new InvalidInputException(
+                $"{name} must be [{tokens}, {Config.TopK}] (one row of top-{Config.TopK} per row of hidden_states) but is {t.Shape}.");
+        }
+    }
+
+    private HostTensor PrepareRoutingIds(HostTensor ids, long tokens)
+    {
+        CheckRoutingShape(ids, MoeLayerBuilder.TopkIds, tokens, "i32 or i64");
+        if (ids.Type is not (DType.I32 or DType.I64))
+        {
+            throw new InvalidInputException($"{MoeLayerBuilder.TopkIds} must be i32 or i64 but is {ids.Type.ShortName()}.");
+        }
+
+        int[] values = ids.ToI32();
+        int k = Config.TopK, experts = Config.Experts;
+        for (int i = 0; i < values.Length; i++)
+        {
+            int e = values[i];
+            if (e < 0 || e >= experts)
+            {
+                throw new InvalidInputException(
+                    $"{MoeLayerBuilder.TopkIds}[{i / k}, {i % k}] = {e} is outside 0..{experts - 1}; every id must name one of the layer's {experts} routed experts.");
+            }
+
+            for (int j = i - (i % k); j < i; j++)
+            {
+                if (values[j] == e)
+                {
+                    throw new InvalidInputException(
+                        $"{MoeLayerBuilder.TopkIds} row {i / k} names expert {e} twice; the {k} experts of a token must be distinct.");
+                }
+            }
+        }
+
+        return HostTensor.FromI32(ids.Shape, values);
+    }
+
+    private HostTensor PrepareRoutingWeights(HostTensor weights, long tokens)
+    {
+        CheckRoutingShape(weights, MoeLayerBuilder.TopkWeights, tokens, "f32, bf16 or f16");
+        if (weights.Type is not (DType.F32 or DType.BF16 or DType.F16))
+        {
+            throw new InvalidInputException($"{MoeLayerBuilder.TopkWeights} must be f32, bf16 or f16 but is {weights.Type.ShortName()}.");
+        }
+
+        float[] values = weights.ToF32();
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw new InvalidInputException(
+                    $"{MoeLayerBuilder.TopkWeights}[{i / Config.TopK}, {i % Config.TopK}] is {values[i]}; every routing weight must be finite.");
+            }
+        }
+
+        return HostTensor.FromF32(weights.Shape, values);
     }
 
     private HostTensor PrepareHidden(HostTensor h)
