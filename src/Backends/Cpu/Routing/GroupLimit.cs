@@ -77,7 +77,7 @@ internal static unsafe class GroupLimit
         }
 
         // The runner-up is the larger of every lane's second and every lane's best but one lane holding the top.
-        int lane = BitOperations.TrailingZeroCount(Vector512.Equals(best, Vector512.Create(top)).ExtractMostSignificantBits());
+        int lane = Vector512.IndexOf(best, top);
         var others = Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(lane)).AsSingle(), ninf, best);
         return top + Lanes.Max(Vector512.MaxNative(others, second));
     }

@@ -5,25 +5,14 @@ using System.Runtime.Intrinsics;
 namespace Accel.Backends.Cpu.Routing;
 
 /// <summary>
-/// Reductions across the lanes of one vector and searches over short int arrays, in the two
-/// widths the routing kernels run: 16 lanes (<see cref="Vector512{T}"/>, the AVX-512 path) or
+/// Reductions across the lanes of one vector and the id range search, in the two widths the
+/// routing kernels run: 16 lanes (<see cref="Vector512{T}"/>, the AVX-512 path) or
 /// <see cref="Vector{T}.Count"/> lanes (the portable path).
 /// </summary>
 internal static unsafe class Lanes
 {
     /// <summary>Lanes of an int or float vector on the chosen path.</summary>
     public static int Width(bool wide) => wide ? Vector512<int>.Count : Vector<int>.Count;
-
-    /// <summary>The largest lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Max(Vector512<int> v)
-    {
-        var h = Vector256.Max(v.GetLower(), v.GetUpper());
-        var q = Vector128.Max(h.GetLower(), h.GetUpper());
-        q = Vector128.Max(q, Vector128.Shuffle(q, Vector128.Create(2, 3, 0, 1)));
-        q = Vector128.Max(q, Vector128.Shuffle(q, Vector128.Create(1, 0, 3, 2)));
-        return q.ToScalar();
-    }
 
     /// <summary>The largest lane (the lanes hold no NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -34,14 +23,6 @@ internal static unsafe class Lanes
         q = Vector128.MaxNative(q, Vector128.Shuffle(q, Vector128.Create(2, 3, 0, 1)));
         q = Vector128.MaxNative(q, Vector128.Shuffle(q, Vector128.Create(1, 0, 3, 2)));
         return q.ToScalar();
-    }
-
-    /// <summary>The largest lane (portable width).</summary>
-    public static int Max(Vector<int> v)
-    {
-        int m = v[0];
-        for (int i = 1; i < Vector<int>.Count; i++) { m = Math.Max(m, v[i]); }
-        return m;
     }
 
     /// <summary>The largest lane (portable width; the lanes hold no NaN).</summary>
@@ -56,7 +37,9 @@ internal static unsafe class Lanes
     public static double Sum(Vector512<float> v)
     {
         var d = Vector512.WidenLower(v) + Vector512.WidenUpper(v);
-        return Vector512.Sum(d);
+        var h = d.GetLower() + d.GetUpper();
+        var q = h.GetLower() + h.GetUpper();
+        return q.GetElement(0) + q.GetElement(1);
     }
 
     /// <summary>The sum of the lanes, in fp64 (portable width).</summary>
@@ -65,42 +48,6 @@ internal static unsafe class Lanes
         double s = 0;
         for (int i = 0; i < Vector<float>.Count; i++) { s += v[i]; }
         return s;
-    }
-
-    /// <summary>The largest of <paramref name="n"/> ints (a multiple of the width).</summary>
-    public static int Max(int* a, int n, bool wide)
-    {
-        if (wide)
-        {
-            var m = Vector512.Load(a);
-            for (int i = 16; i < n; i += 16) { m = Vector512.Max(m, Vector512.Load(a + i)); }
-            return Max(m);
-        }
-
-        var p = Vector.Load(a);
-        for (int i = Vector<int>.Count; i < n; i += Vector<int>.Count) { p = Vector.Max(p, Vector.Load(a + i)); }
-        return Max(p);
-    }
-
-    /// <summary>The position of the first of the <paramref name="n"/> ints equal to <paramref name="value"/>, which one holds.</summary>
-    public static int IndexOf(int* a, int n, int value, bool wide)
-    {
-        int i = 0;
-        if (wide)
-        {
-            var v = Vector512.Create(value);
-            for (; i + 16 <= n; i += 16)
-            {
-                ulong bits = Vector512.Equals(Vector512.Load(a + i), v).ExtractMostSignificantBits();
-                if (bits != 0)
-                {
-                    return i + BitOperations.TrailingZeroCount(bits);
-                }
-            }
-        }
-
-        while (a[i] != value) { i++; }
-        return i;
     }
 
     /// <summary>

@@ -11,15 +11,15 @@ namespace Accel.Backends.Cpu.Routing;
 /// fewer than K numbers remain. The keys are kept in blocks of one vector with each block's
 /// largest key beside them; a pick finds the first block holding the largest key, the first lane
 /// of that block holding it, retires the lane and refreshes that block's largest key. A pick costs
-/// a few vector operations whatever the row length, with no branch on the data but the search.
+/// a few vector operations (one more per 16 blocks), with no branch on the data but the search.
 /// </summary>
 internal static unsafe class TopKSelector
 {
     /// <summary>The key of a picked entry: below every value's key, so never picked again.</summary>
-    private const int Retired = int.MinValue;
+    public const int Retired = int.MinValue;
 
     /// <summary>The key of NaN: below -inf, above retired entries.</summary>
-    private const int NaNKey = int.MinValue + 1;
+    public const int NaNKey = int.MinValue + 1;
 
     /// <summary>Ints of scratch memory a row of <paramref name="n"/> values needs.</summary>
     public static int ScratchInts(int n, bool wide)
@@ -47,64 +47,54 @@ internal static unsafe class TopKSelector
     /// </summary>
     public static void Select(float* values, int n, int k, int* picked, int* scratch, bool wide)
     {
-        int w = Lanes.Width(wide), blocks = (n + w - 1) / w, padded = (blocks + w - 1) / w * w;
+        if (wide)
+        {
+            Select<Vector512<int>, KeyLanes512>(values, n, k, picked, scratch);
+        }
+        else
+        {
+            Select<Vector<int>, KeyLanesPortable>(values, n, k, picked, scratch);
+        }
+    }
+
+    private static void Select<TV, TL>(float* values, int n, int k, int* picked, int* scratch)
+        where TV : struct
+        where TL : struct, IKeyLanes<TV>
+    {
+        int w = TL.Width, blocks = (n + w - 1) / w, whole = n / w, padded = (blocks + w - 1) / w * w;
         int* keys = scratch, best = scratch + blocks * w;
-        int done = wide ? Keys512(values, n, keys, best) : KeysPortable(values, n, keys, best);
-        if (done < n)
+        for (int b = 0; b < whole; b++)
+        {
+            var key = TL.Keys(values + b * w);
+            TL.Store(key, keys + b * w);
+            best[b] = TL.Max(key);
+        }
+
+        if (whole < blocks)
         {
             // The last block is partial: its missing lanes hold retired keys.
-            for (int i = done; i < blocks * w; i++) { keys[i] = i < n ? Key(values[i]) : Retired; }
-            best[blocks - 1] = Lanes.Max(keys + done, w, wide);
+            for (int i = whole * w; i < blocks * w; i++) { keys[i] = i < n ? Key(values[i]) : Retired; }
+            best[whole] = TL.Max(TL.Load(keys + whole * w));
         }
 
         for (int b = blocks; b < padded; b++) { best[b] = Retired; }
         for (int j = 0; j < k; j++)
         {
-            int top = Lanes.Max(best, padded, wide);
-            int block = Lanes.IndexOf(best, padded, top, wide);
-            int* row = keys + block * w;
-            int lane = Lanes.IndexOf(row, w, top, wide);
+            // The largest key, the first block holding it, the first lane of that block holding it.
+            var m = TL.Load(best);
+            for (int b = w; b < padded; b += w) { m = TL.Max(m, TL.Load(best + b)); }
+            int top = TL.Max(m), group = 0, at;
+            while ((at = TL.IndexOf(TL.Load(best + group), top)) < 0) { group += w; }
+            int block = group + at;
+            var row = TL.Load(keys + block * w);
+            int lane = TL.IndexOf(row, top);
             picked[j] = block * w + lane;
-            row[lane] = Retired;
-            best[block] = Lanes.Max(row, w, wide);
+
+            // Retire the lane and refresh the block's maximum with whole-vector stores, so the next
+            // pick's loads are served from the store buffer.
+            row = TL.With(row, lane, Retired);
+            TL.Store(row, keys + block * w);
+            TL.Store(TL.With(TL.Load(best + group), at, TL.Max(row)), best + group);
         }
-    }
-
-    /// <summary>Keys and block maxima of the whole blocks (16 lanes); returns the count done.</summary>
-    private static int Keys512(float* values, int n, int* keys, int* best)
-    {
-        int i = 0;
-        var signs = Vector512.Create(int.MaxValue);
-        var nan = Vector512.Create(NaNKey);
-        for (; i + 16 <= n; i += 16)
-        {
-            var v = Vector512.Load(values + i);
-            var bits = (v + Vector512<float>.Zero).AsInt32();
-            var key = bits ^ (Vector512.ShiftRightArithmetic(bits, 31) & signs);
-            key = Vector512.ConditionalSelect(Vector512.Equals(v, v).AsInt32(), key, nan);
-            key.Store(keys + i);
-            best[i / 16] = Lanes.Max(key);
-        }
-
-        return i;
-    }
-
-    /// <summary>Keys and block maxima of the whole blocks (portable width); returns the count done.</summary>
-    private static int KeysPortable(float* values, int n, int* keys, int* best)
-    {
-        int i = 0, w = Vector<int>.Count;
-        var signs = new Vector<int>(int.MaxValue);
-        var nan = new Vector<int>(NaNKey);
-        for (; i + w <= n; i += w)
-        {
-            var v = Vector.Load(values + i);
-            var bits = Vector.AsVectorInt32(v + Vector<float>.Zero);
-            var key = bits ^ (Vector.ShiftRightArithmetic(bits, 31) & signs);
-            key = Vector.ConditionalSelect(Vector.Equals(v, v), key, nan);
-            key.Store(keys + i);
-            best[i / w] = Lanes.Max(key);
-        }
-
-        return i;
     }
 }
