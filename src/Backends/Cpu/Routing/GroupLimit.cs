@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Accel.Graph;
 
@@ -16,6 +17,7 @@ internal static unsafe class GroupLimit
     public static int ScratchInts(int groups, bool wide) => 2 * groups + TopKSelector.ScratchInts(groups, wide);
 
     /// <summary>Masks one row of <paramref name="experts"/> values from <paramref name="q"/> into <paramref name="result"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(float* q, float* result, int experts, int groups, int topGroups, GroupScore score,
         int* scratch, bool wide)
     {
@@ -45,6 +47,7 @@ internal static unsafe class GroupLimit
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Scalar(float* v, int n, GroupScore score)
     {
         float best = float.NegativeInfinity, second = float.NegativeInfinity;
@@ -58,6 +61,7 @@ internal static unsafe class GroupLimit
         return score == GroupScore.Max ? best : best + second;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Wide(float* v, int n, GroupScore score)
     {
         var ninf = Vector512.Create(float.NegativeInfinity);
@@ -82,6 +86,7 @@ internal static unsafe class GroupLimit
         return top + Lanes.Max(Vector512.MaxNative(others, second));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Portable(float* v, int n, GroupScore score)
     {
         var ninf = new Vector<float>(float.NegativeInfinity);

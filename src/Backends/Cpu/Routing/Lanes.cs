@@ -54,6 +54,7 @@ internal static unsafe class Lanes
     /// The position of the first of the <paramref name="n"/> ids outside 0..<paramref name="limit"/>-1,
     /// or -1 when every id is inside.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static long FirstOutside(int* ids, long n, int limit, bool wide)
     {
         long i = 0;

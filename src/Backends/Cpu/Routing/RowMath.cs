@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Accel.Backends.Cpu.Routing;
@@ -12,6 +13,7 @@ namespace Accel.Backends.Cpu.Routing;
 internal static unsafe class RowMath
 {
     /// <summary>OP-1 on one row: y = w * x / sqrt(mean(x^2) + eps), squares summed in fp32 lanes, lanes in fp64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(float* x, float* w, float* y, int d, float eps, bool wide)
     {
         float inv = (float)(1.0 / Math.Sqrt(SumOfSquares(x, d, wide) / d + eps));
@@ -33,6 +35,7 @@ internal static unsafe class RowMath
         for (; i < d; i++) { y[i] = x[i] * inv * w[i]; }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SumOfSquares(float* x, int d, bool wide)
     {
         int i = 0;
@@ -80,6 +83,7 @@ internal static unsafe class RowMath
     }
 
     /// <summary>c = a + b over <paramref name="n"/> elements (OP-4 per row, OP-16 per chunk).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(float* a, float* b, float* c, long n, bool wide)
     {
         long i = 0;
@@ -102,6 +106,7 @@ internal static unsafe class RowMath
     /// The largest of <paramref name="n"/> (at least one) values. With a NaN among them the result
     /// may or may not be NaN (softmax turns either into a NaN row).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Max(float* x, int n, bool wide)
     {
         int i = 0;
@@ -128,6 +133,7 @@ internal static unsafe class RowMath
     }
 
     /// <summary>The sum of <paramref name="n"/> values: fp32 lanes, then fp64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Sum(float* x, int n, bool wide)
     {
         int i = 0;
@@ -150,6 +156,7 @@ internal static unsafe class RowMath
     }
 
     /// <summary>x *= s over <paramref name="n"/> values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(float* x, int n, float s, bool wide)
     {
         int i = 0;

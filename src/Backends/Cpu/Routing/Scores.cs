@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Accel.Backends.Cpu.Kernels;
 using Accel.Graph;
@@ -44,6 +45,7 @@ internal static unsafe class Scores
     }
 
     /// <summary>dst[i] = TOp(src[i] - shift) over a row, whole vectors then the padded tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Map<TOp>(float* src, float* dst, int n, float shift, bool wide) where TOp : struct, IScoreOp
     {
         int i = 0;

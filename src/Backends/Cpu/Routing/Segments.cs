@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Accel.Backends.Cpu.Routing;
 
 /// <summary>
@@ -10,6 +12,7 @@ namespace Accel.Backends.Cpu.Routing;
 internal static unsafe class Segments
 {
     /// <summary>OP-9a: counts[e] = number of ids equal to e (ids already checked).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Histogram(int* ids, long n, int* counts, int experts)
     {
         new Span<int>(counts, experts).Clear();
@@ -48,6 +51,7 @@ internal static unsafe class Segments
     }
 
     /// <summary>Counts the ids of tokens [t0, t1) per expert into <paramref name="counts"/> (cleared first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void CountTokens(int* ids, int k, int t0, int t1, int* counts, int experts)
     {
         new Span<int>(counts, experts).Clear();
@@ -85,6 +89,7 @@ internal static unsafe class Segments
     }
 
     /// <summary>Gives each (t, j) of tokens [t0, t1), in ascending order, the next row of its expert.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fill(int* ids, int k, int t0, int t1, int* next, int* posToToken, int* posToSlot, int* tokenSlotToPos)
     {
         for (int t = t0; t < t1; t++)

@@ -57,6 +57,7 @@ internal static unsafe class TopKSelector
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Select<TV, TL>(float* values, int n, int k, int* picked, int* scratch)
         where TV : struct
         where TL : struct, IKeyLanes<TV>
