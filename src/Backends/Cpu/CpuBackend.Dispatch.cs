@@ -16,14 +16,14 @@ public sealed unsafe partial class CpuBackend
     private void ExpertHistogram(OpNode node, CpuBuffer idx, CpuBuffer counts)
     {
         long n = idx.Desc.Shape.Elements;
-        IndexChecks.Experts(Where(node), idx.I32, n, idx.Dim(1), counts.Dim(0), WideRouting);
+        IndexChecks.Experts(node, idx.I32, n, idx.Dim(1), counts.Dim(0), WideRouting);
         Segments.Histogram(idx.I32, n, counts.I32, counts.Dim(0));
     }
 
     /// <summary>OP-9b, serial over the E counts.</summary>
     private static void ExclusiveScan(OpNode node, CpuBuffer counts, CpuBuffer offsets, int alignment)
     {
-        IndexChecks.Counts(Where(node), counts.I32, counts.Dim(0), alignment);
+        IndexChecks.Counts(node, counts.I32, counts.Dim(0), alignment);
         Segments.Scan(counts.I32, offsets.I32, counts.Dim(0), alignment);
     }
 
@@ -31,10 +31,9 @@ public sealed unsafe partial class CpuBackend
     private void BuildPermutation(OpNode node, CpuBuffer idx, CpuBuffer offsets, CpuBuffer posToToken, CpuBuffer posToSlot,
         CpuBuffer tokenSlotToPos)
     {
-        string op = Where(node);
         int tokens = idx.Dim(0), k = idx.Dim(1), experts = offsets.Dim(0) - 1;
-        IndexChecks.Experts(op, idx.I32, (long)tokens * k, k, experts, WideRouting);
-        IndexChecks.Offsets(op, offsets.I32, experts, posToToken.Dim(0));
+        IndexChecks.Experts(node, idx.I32, (long)tokens * k, k, experts, WideRouting);
+        IndexChecks.Offsets(node, offsets.I32, experts, posToToken.Dim(0));
         int chunks = (int)Math.Clamp((long)tokens * k / PermutationChunkPairs, 1, 2L * _pool.Threads);
         int per = Math.Max(1, (tokens + chunks - 1) / chunks);
         chunks = Math.Max(1, (tokens + per - 1) / per);
@@ -50,7 +49,7 @@ public sealed unsafe partial class CpuBackend
         job.I2 = tokens;
         job.I3 = experts;
         _pool.Run(job);
-        Segments.Place(op, counts, chunks, offsets.I32, experts, posToToken.I32, posToSlot.I32, posToToken.Dim(0));
+        Segments.Place(node, counts, chunks, offsets.I32, experts, posToToken.I32, posToSlot.I32, posToToken.Dim(0));
         _pool.Run(job.For(chunks, 1, &FillChunk));
     }
 

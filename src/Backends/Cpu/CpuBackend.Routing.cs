@@ -15,9 +15,6 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Whether the routing kernels run 16 lanes (AVX-512) rather than the portable vectors.</summary>
     private bool WideRouting => !_portable && Vector512.IsHardwareAccelerated;
 
-    /// <summary>How an op names itself in an error: its kind and node name.</summary>
-    private static string Where(OpNode node) => $"{node.Kind} '{node.Name}'";
-
     /// <summary>OP-1, with the norm weight decoded from its stored format once.</summary>
     private void RmsNorm(CpuBuffer x, CpuBuffer weight, CpuBuffer y, float eps)
     {
@@ -115,13 +112,13 @@ public sealed unsafe partial class CpuBackend
 
     /// <summary>OP-7, serial (a gather of T*K ids with its checks).</summary>
     private static void HashRoute(OpNode node, CpuBuffer tokenIds, CpuBuffer table, CpuBuffer idx, int experts) =>
-        IndexChecks.HashRoute(Where(node), tokenIds.I32, tokenIds.Dim(0), table.I32, table.Dim(0), table.Dim(1), idx.I32, experts);
+        IndexChecks.HashRoute(node, tokenIds.I32, tokenIds.Dim(0), table.I32, table.Dim(0), table.Dim(1), idx.I32, experts);
 
     /// <summary>OP-8, the ids checked first.</summary>
     private void RouteWeights(OpNode node, CpuBuffer p, CpuBuffer idx, CpuBuffer w, RouteWeightsAttributes a)
     {
         int k = idx.Dim(1);
-        IndexChecks.Experts(Where(node), idx.I32, (long)idx.Dim(0) * k, k, p.Dim(1), WideRouting);
+        IndexChecks.Experts(node, idx.I32, (long)idx.Dim(0) * k, k, p.Dim(1), WideRouting);
         var job = Rows(p.Dim(0), p.Dim(1), &WeightRows, p.F32, idx.I32, w.F32);
         job.I1 = k;
         job.I2 = a.Normalize ? 1 : 0;

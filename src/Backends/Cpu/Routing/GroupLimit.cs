@@ -13,7 +13,7 @@ namespace Accel.Backends.Cpu.Routing;
 /// </summary>
 internal static unsafe class GroupLimit
 {
-    /// <summary>Ints of scratch memory one row needs (group scores, kept flags and the selector's keys).</summary>
+    /// <summary>Ints of scratch memory one row needs (group scores, kept groups and the selector's keys).</summary>
     public static int ScratchInts(int groups, bool wide) => 2 * groups + TopKSelector.ScratchInts(groups, wide);
 
     /// <summary>Masks one row of <paramref name="experts"/> values from <paramref name="q"/> into <paramref name="result"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Accel.Graph;
 
 namespace Accel.Backends.Cpu.Routing;
 
@@ -63,7 +64,7 @@ internal static unsafe class Segments
     /// Turns the per-chunk counts [chunks, E] into each chunk's first row per expert, checks every
     /// segment holds its pairs and writes -1 to the rows no pair fills.
     /// </summary>
-    public static void Place(string op, int* counts, int chunks, int* offsets, int experts, int* posToToken,
+    public static void Place(OpNode node, int* counts, int chunks, int* offsets, int experts, int* posToToken,
         int* posToSlot, int rows)
     {
         Empty(posToToken, posToSlot, 0, offsets[0]);
@@ -79,7 +80,7 @@ internal static unsafe class Segments
 
             if (next > offsets[e + 1])
             {
-                throw IndexChecks.SegmentOverflow(op, e, next - offsets[e], offsets[e + 1] - offsets[e]);
+                throw IndexChecks.SegmentOverflow(node, e, next - offsets[e], offsets[e + 1] - offsets[e]);
             }
 
             Empty(posToToken, posToSlot, next, offsets[e + 1]);

@@ -11,7 +11,7 @@ namespace Accel.Backends.Cpu.Routing;
 /// fewer than K numbers remain. The keys are kept in blocks of one vector with each block's
 /// largest key beside them; a pick finds the first block holding the largest key, the first lane
 /// of that block holding it, retires the lane and refreshes that block's largest key. A pick costs
-/// a few vector operations (one more per 16 blocks), with no branch on the data but the search.
+/// a few vector operations (one more per vector of block maxima), with no branch on the data but the search.
 /// </summary>
 internal static unsafe class TopKSelector
 {
