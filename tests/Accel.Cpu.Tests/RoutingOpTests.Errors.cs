@@ -51,10 +51,12 @@ public sealed partial class RoutingOpTests
         int busy = Array.FindIndex(counts, n => n > 0);
         switch (which)
         {
-            case "token_id_past_table": return Hash(t => t[2] = BadV, null, "HashRoute 'hash': token id 20 at token_ids[2] is outside the hash table (0..19)");
+            case "token_id_past_table":
+                return Hash(t => t[2] = BadV, null, "HashRoute 'hash': token id 20 at token_ids[2] is outside the hash table (0..19)");
             case "token_id_negative": return Hash(t => t[30] = -1, null, "token id -1 at token_ids[30] is outside the hash table");
             // Token 15 is the first to read row 5 ((15 * 7) % 20).
-            case "table_entry_not_an_expert": return Hash(null, r => r[5 * BadK + 1] = BadE, "tid2eid[5, 1] = 12 is not an expert id (0..11)");
+            case "table_entry_not_an_expert":
+                return Hash(null, r => r[5 * BadK + 1] = BadE, "tid2eid[5, 1] = 12 is not an expert id (0..11)");
             case "table_row_with_duplicate":
                 return Hash(null, r => r[5 * BadK + 2] = r[5 * BadK], "HashRoute 'hash': tid2eid row 5 names expert");
             case "weights_id_first_of_two":
@@ -77,11 +79,13 @@ public sealed partial class RoutingOpTests
             case "segment_too_small":
                 offsets[busy + 1]--;
                 return Ids(Permutation, ids, offsets,
-                    $"BuildPermutation 'perm': expert {busy} has {counts[busy]} rows in topk_ids but its segment in 'offsets' holds {counts[busy] - 1}",
+                    $"BuildPermutation 'perm': expert {busy} has {counts[busy]} rows in topk_ids " +
+                    $"but its segment in 'offsets' holds {counts[busy] - 1}",
                     false);
             default:
                 offsets[BadE] = BadT * BadK + 1;
-                return Ids(Permutation, ids, offsets, $"offsets[12] = {BadT * BadK + 1} is past the {BadT * BadK} rows of pos_to_token", false);
+                return Ids(Permutation, ids, offsets,
+                    $"offsets[12] = {BadT * BadK + 1} is past the {BadT * BadK} rows of pos_to_token", false);
         }
     }
 

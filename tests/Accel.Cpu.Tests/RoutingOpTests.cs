@@ -79,7 +79,8 @@ public sealed partial class RoutingOpTests
         var rng = new Random(3);
         var rows = Enumerable.Range(0, V).SelectMany(_ => Enumerable.Range(0, E).OrderBy(_ => rng.Next()).Take(K)).ToArray();
         var weights = new Dictionary<string, HostTensor> { ["table"] = HostTensor.FromI32(new Shape(V, K), rows) };
-        HostTensor Ids(int shift) => HostTensor.FromI32(new Shape(tokens), Enumerable.Range(0, tokens).Select(i => (i * 7 + shift) % V).ToArray());
+        HostTensor Ids(int shift) =>
+            HostTensor.FromI32(new Shape(tokens), Enumerable.Range(0, tokens).Select(i => (i * 7 + shift) % V).ToArray());
         var inputs = new Dictionary<string, HostTensor> { ["tid"] = Ids(0) };
         var cpu = Harness.RunCpu(b.Build(), weights, On(simd), new Dictionary<string, HostTensor> { ["tid"] = Ids(3) }, inputs);
         Harness.AssertSame(cpu, Harness.RunReference(b.Build(), weights, inputs));

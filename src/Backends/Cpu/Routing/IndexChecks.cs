@@ -43,7 +43,8 @@ internal static unsafe class IndexChecks
         if (total > int.MaxValue)
         {
             throw new InvalidInputException(
-                $"{Name(node)}: the counts add up to {total} padded rows, more than 32-bit row indices address; route fewer tokens per run.");
+                $"{Name(node)}: the counts add up to {total} padded rows, more than 32-bit row indices address; " +
+                "route fewer tokens per run.");
         }
     }
 
@@ -55,7 +56,8 @@ internal static unsafe class IndexChecks
     {
         if (offsets[0] < 0)
         {
-            throw new InvalidInputException($"{Name(node)}: offsets[0] = {offsets[0]} is negative; offsets must be the exclusive scan of the counts.");
+            throw new InvalidInputException(
+                $"{Name(node)}: offsets[0] = {offsets[0]} is negative; offsets must be the exclusive scan of the counts.");
         }
 
         for (int e = 0; e < experts; e++)
@@ -107,7 +109,8 @@ internal static unsafe class IndexChecks
                 if ((uint)e >= (uint)experts)
                 {
                     throw new InvalidInputException(
-                        $"{Name(node)}: tid2eid[{id}, {j}] = {e} is not an expert id (0..{experts - 1}); the table does not fit this layer.");
+                        $"{Name(node)}: tid2eid[{id}, {j}] = {e} is not an expert id (0..{experts - 1}); " +
+                        "the table does not fit this layer.");
                 }
 
                 if (seen[e] == t + 1)
