@@ -24,6 +24,33 @@ internal static class Harness
         return (cpuSession.Run(inputs), refSession.Run(inputs));
     }
 
+    /// <summary>
+    /// Runs <paramref name="graph"/> on the CPU backend (strictly) once per entry of <paramref name="runs"/>,
+    /// in one session (so later runs reuse the buffers earlier ones wrote), and returns the last outputs.
+    /// </summary>
+    public static IReadOnlyDictionary<string, HostTensor> RunCpu(Graph.Graph graph, IReadOnlyDictionary<string, HostTensor> weights,
+        CpuBackendOptions options, params IReadOnlyDictionary<string, HostTensor>[] runs)
+    {
+        using var cpu = new CpuBackend(options);
+        using var session = new GraphSession(graph, [cpu], weights, new SessionOptions(Strict: true));
+        IReadOnlyDictionary<string, HostTensor> last = new Dictionary<string, HostTensor>();
+        foreach (var inputs in runs)
+        {
+            last = session.Run(inputs);
+        }
+
+        return last;
+    }
+
+    /// <summary>Runs <paramref name="graph"/> once on the reference backend.</summary>
+    public static IReadOnlyDictionary<string, HostTensor> RunReference(Graph.Graph graph, IReadOnlyDictionary<string, HostTensor> weights,
+        IReadOnlyDictionary<string, HostTensor> inputs)
+    {
+        using var reference = new ReferenceBackend();
+        using var session = new GraphSession(graph, [reference], weights);
+        return session.Run(inputs);
+    }
+
     /// <summary>Asserts every output matches: integers exactly, floats within <paramref name="tolerance"/>.</summary>
     public static void AssertSame(IReadOnlyDictionary<string, HostTensor> actual, IReadOnlyDictionary<string, HostTensor> expected,
         double tolerance = Tolerance, string context = "")

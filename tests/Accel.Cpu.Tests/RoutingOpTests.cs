@@ -1,11 +1,17 @@
+using Accel.Backends.Cpu;
 using Accel.Graph;
 using Accel.Types;
 
 namespace Accel.Cpu.Tests;
 
-/// <summary>Router, scores, bias, group limit, top-k, weights, hash routing, norm and add, against the reference.</summary>
-public sealed class RoutingOpTests
+/// <summary>Router, scores, bias, group limit, top-k, weights, hash routing, dispatch, norm and add, against the reference.</summary>
+public sealed partial class RoutingOpTests
 {
+    /// <summary>Both SIMD paths: AVX-512 where the processor has it (else portable again) and portable.</summary>
+    private static readonly CpuSimd[] Paths = [CpuSimd.Auto, CpuSimd.Portable];
+
+    private static CpuBackendOptions On(CpuSimd simd) => new(Threads: 2, Simd: simd);
+
     private static IEnumerable<TestCaseData> Cases()
     {
         foreach (var func in Enum.GetValues<ScoreFunc>())
@@ -57,10 +63,13 @@ public sealed class RoutingOpTests
         Harness.AssertSame(cpu, reference);
     }
 
-    [TestCase(0)]
-    [TestCase(1)]
-    [TestCase(11)]
-    public void Hash_routing_matches_the_reference(int tokens)
+    private static IEnumerable<TestCaseData> HashCases() =>
+        from simd in Paths
+        from t in new[] { 0, 1, 11, 1000 }
+        select new TestCaseData(simd, t).SetName($"Hash_{simd}_T{t}");
+
+    [TestCaseSource(nameof(HashCases))]
+    public void Hash_routing_matches_the_reference(CpuSimd simd, int tokens)
     {
         const int V = 20, E = 12, K = 6;
         var b = new GraphBuilder();
@@ -70,9 +79,10 @@ public sealed class RoutingOpTests
         var rng = new Random(3);
         var rows = Enumerable.Range(0, V).SelectMany(_ => Enumerable.Range(0, E).OrderBy(_ => rng.Next()).Take(K)).ToArray();
         var weights = new Dictionary<string, HostTensor> { ["table"] = HostTensor.FromI32(new Shape(V, K), rows) };
-        var ids = Enumerable.Range(0, tokens).Select(i => (i * 7) % V).ToArray();
-        var inputs = new Dictionary<string, HostTensor> { ["tid"] = HostTensor.FromI32(new Shape(tokens), ids) };
-        var (cpu, reference) = Harness.RunBoth(b.Build(), weights, inputs);
-        Harness.AssertSame(cpu, reference);
+        HostTensor Ids(int shift) =>
+            HostTensor.FromI32(new Shape(tokens), Enumerable.Range(0, tokens).Select(i => (i * 7 + shift) % V).ToArray());
+        var inputs = new Dictionary<string, HostTensor> { ["tid"] = Ids(0) };
+        var cpu = Harness.RunCpu(b.Build(), weights, On(simd), new Dictionary<string, HostTensor> { ["tid"] = Ids(3) }, inputs);
+        Harness.AssertSame(cpu, Harness.RunReference(b.Build(), weights, inputs));
     }
 }

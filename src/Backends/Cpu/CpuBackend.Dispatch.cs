@@ -1,5 +1,6 @@
 using Accel.Backends.Cpu.Kernels;
-using Accel.Backends.Reference;
+using Accel.Backends.Cpu.Routing;
+using Accel.Graph;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using Accel.Types;
@@ -8,17 +9,66 @@ namespace Accel.Backends.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
-    // OP-9a, OP-9b and OP-10 are serial and cheap: the reference's span routines (same order and checks).
-    private static void ExpertHistogram(CpuBuffer idx, CpuBuffer counts) =>
-        ReferenceOps.ExpertHistogram(idx.I32Span, counts.I32Span);
+    /// <summary>Token-id pairs below which the permutation runs as one chunk (the pool's start-up would cost more).</summary>
+    private const int PermutationChunkPairs = 16384;
 
-    private static void ExclusiveScan(CpuBuffer counts, CpuBuffer offsets, int alignment) =>
-        ReferenceOps.ExclusiveScan(counts.I32Span, offsets.I32Span, alignment);
+    /// <summary>OP-9a, serial (one counting pass over checked ids).</summary>
+    private void ExpertHistogram(OpNode node, CpuBuffer idx, CpuBuffer counts)
+    {
+        long n = idx.Desc.Shape.Elements;
+        IndexChecks.Experts(node, idx.I32, n, idx.Dim(1), counts.Dim(0), WideRouting);
+        Segments.Histogram(idx.I32, n, counts.I32, counts.Dim(0));
+    }
 
-    private static void BuildPermutation(CpuBuffer idx, CpuBuffer offsets, CpuBuffer posToToken, CpuBuffer posToSlot,
-        CpuBuffer tokenSlotToPos) =>
-        ReferenceOps.BuildPermutation(idx.I32Span, offsets.I32Span, posToToken.I32Span, posToSlot.I32Span,
-            tokenSlotToPos.I32Span, idx.Dim(1));
+    /// <summary>OP-9b, serial over the E counts.</summary>
+    private static void ExclusiveScan(OpNode node, CpuBuffer counts, CpuBuffer offsets, int alignment)
+    {
+        IndexChecks.Counts(node, counts.I32, counts.Dim(0), alignment);
+        Segments.Scan(counts.I32, offsets.I32, counts.Dim(0), alignment);
+    }
+
+    /// <summary>OP-10: a parallel count per token chunk, a serial placement, a parallel fill (see <see cref="Segments"/>).</summary>
+    private void BuildPermutation(OpNode node, CpuBuffer idx, CpuBuffer offsets, CpuBuffer posToToken, CpuBuffer posToSlot,
+        CpuBuffer tokenSlotToPos)
+    {
+        int tokens = idx.Dim(0), k = idx.Dim(1), experts = offsets.Dim(0) - 1;
+        IndexChecks.Experts(node, idx.I32, (long)tokens * k, k, experts, WideRouting);
+        IndexChecks.Offsets(node, offsets.I32, experts, posToToken.Dim(0));
+        int chunks = (int)Math.Clamp((long)tokens * k / PermutationChunkPairs, 1, 2L * _pool.Threads);
+        int per = Math.Max(1, (tokens + chunks - 1) / chunks);
+        chunks = Math.Max(1, (tokens + per - 1) / per);
+        int* counts = (int*)Scratch((long)chunks * experts * sizeof(int));
+        var job = _range.For(chunks, 1, &CountChunk);
+        job.P0 = idx.I32;
+        job.P1 = counts;
+        job.P2 = posToToken.I32;
+        job.P3 = posToSlot.I32;
+        job.P4 = tokenSlotToPos.I32;
+        job.I0 = k;
+        job.I1 = per;
+        job.I2 = tokens;
+        job.I3 = experts;
+        _pool.Run(job);
+        Segments.Place(node, counts, chunks, offsets.I32, experts, posToToken.I32, posToSlot.I32, posToToken.Dim(0));
+        _pool.Run(job.For(chunks, 1, &FillChunk));
+    }
+
+    private static void CountChunk(RangeJob j, int begin, int end)
+    {
+        for (int c = begin; c < end; c++)
+        {
+            Segments.CountTokens((int*)j.P0, j.I0, c * j.I1, Math.Min(j.I2, (c + 1) * j.I1), (int*)j.P1 + (long)c * j.I3, j.I3);
+        }
+    }
+
+    private static void FillChunk(RangeJob j, int begin, int end)
+    {
+        for (int c = begin; c < end; c++)
+        {
+            Segments.Fill((int*)j.P0, j.I0, c * j.I1, Math.Min(j.I2, (c + 1) * j.I1), (int*)j.P1 + (long)c * j.I3,
+                (int*)j.P2, (int*)j.P3, (int*)j.P4);
+        }
+    }
 
     /// <summary>OP-11: Xp[r] = x[pos_to_token[r]], zero for empty rows; rows in parallel.</summary>
     private void Permute(CpuBuffer x, CpuBuffer posToToken, CpuBuffer xp)
@@ -135,30 +185,14 @@ public sealed unsafe partial class CpuBackend
         job.P2 = c.F32;
         job.I0 = Chunk;
         job.I1 = checked((int)n);
+        job.Wide = WideRouting;
         _pool.Run(job);
     }
 
     private static void AddChunks(RangeJob j, int begin, int end)
     {
         long from = (long)begin * j.I0, to = Math.Min((long)end * j.I0, j.I1);
-        float* a = (float*)j.P0, b = (float*)j.P1, c = (float*)j.P2;
-        long i = from;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i + 16 <= to; i += 16)
-            {
-                (Vector512.Load(a + i) + Vector512.Load(b + i)).Store(c + i);
-            }
-        }
-        else if (Vector.IsHardwareAccelerated)
-        {
-            for (; i + Vector<float>.Count <= to; i += Vector<float>.Count)
-            {
-                Vector.Store(Vector.Load(a + i) + Vector.Load(b + i), c + i);
-            }
-        }
-
-        for (; i < to; i++) { c[i] = a[i] + b[i]; }
+        RowMath.Add((float*)j.P0 + from, (float*)j.P1 + from, (float*)j.P2 + from, to - from, j.Wide);
     }
 
     /// <summary>

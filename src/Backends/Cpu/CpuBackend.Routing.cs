@@ -1,108 +1,150 @@
+using System.Runtime.Intrinsics;
 using Accel.Backends.Cpu.Kernels;
-using Accel.Backends.Reference;
+using Accel.Backends.Cpu.Routing;
 using Accel.Graph;
 using Accel.Types;
 
 namespace Accel.Backends.Cpu;
 
 /// <summary>
-/// Routing ops: a small share of a layer's time, so they run the reference's span routines (same
-/// semantics, ties and checks by construction); only the scoring is split over the worker pool.
+/// Routing ops (OP-1, OP-3 to OP-8) with the backend's own row kernels (the <c>Routing</c> folder):
+/// rows split over the worker pool, each row vectorised on the AVX-512 or the portable path.
 /// </summary>
 public sealed unsafe partial class CpuBackend
 {
+    /// <summary>Whether the routing kernels run 16 lanes (AVX-512) rather than the portable vectors.</summary>
+    private bool WideRouting => !_portable && Vector512.IsHardwareAccelerated;
+
     /// <summary>OP-1, with the norm weight decoded from its stored format once.</summary>
-    private static void RmsNorm(CpuBuffer x, CpuBuffer weight, CpuBuffer y, float eps)
+    private void RmsNorm(CpuBuffer x, CpuBuffer weight, CpuBuffer y, float eps)
     {
         int d = x.Dim(1);
-        Span<float> wv = d <= 8192 ? stackalloc float[d] : new float[d];
-        new WeightView(weight.Bytes, weight.Desc.Type, default, DType.F32, 1, 1, d).DequantRow(0, 0, wv);
-        ReferenceOps.RmsNorm(x.F32Span, wv, y.F32Span, d, eps);
+        float* w = (float*)Scratch((long)d * sizeof(float));
+        new WeightView(weight.Bytes, weight.Desc.Type, default, DType.F32, 1, 1, d).DequantRow(0, 0, new Span<float>(w, d));
+        var job = Rows(x.Dim(0), d, &NormRows, x.F32, w, y.F32);
+        job.F0 = eps;
+        _pool.Run(job);
     }
 
-    /// <summary>OP-3, rows split over the worker pool.</summary>
+    private static void NormRows(RangeJob j, int begin, int end)
+    {
+        for (int r = begin; r < end; r++)
+        {
+            long at = (long)r * j.I0;
+            RowMath.RmsNorm((float*)j.P0 + at, (float*)j.P1, (float*)j.P2 + at, j.I0, j.F0, j.Wide);
+        }
+    }
+
+    /// <summary>OP-3.</summary>
     private void RouterScore(CpuBuffer z, CpuBuffer p, ScoreFunc func)
     {
-        int rows = z.Dim(0), experts = z.Dim(1);
-        var job = _range.For(rows, 32, &ScoreRows);
-        job.P0 = z.F32;
-        job.P1 = p.F32;
-        job.I0 = experts;
+        var job = Rows(z.Dim(0), z.Dim(1), &ScoreRows, z.F32, null, p.F32);
         job.I1 = (int)func;
         _pool.Run(job);
     }
 
     private static void ScoreRows(RangeJob j, int begin, int end)
     {
-        int experts = j.I0, n = (end - begin) * experts;
-        var z = new ReadOnlySpan<float>((float*)j.P0 + (long)begin * experts, n);
-        var p = new Span<float>((float*)j.P1 + (long)begin * experts, n);
-        ReferenceOps.RouterScore(z, p, experts, (ScoreFunc)j.I1);
+        for (int r = begin; r < end; r++)
+        {
+            long at = (long)r * j.I0;
+            Scores.Row((float*)j.P0 + at, (float*)j.P2 + at, j.I0, (ScoreFunc)j.I1, j.Wide);
+        }
     }
 
-    /// <summary>The row-wise routing ops (OP-4, 5, 6, 8): the reference's span routines on row ranges in parallel.</summary>
-    private enum RowOp { SelectionBias, GroupLimit, TopK, RouteWeights }
-
+    /// <summary>OP-4: q = p + b per row.</summary>
     private void SelectionBias(CpuBuffer p, CpuBuffer b, CpuBuffer q) =>
-        RunRows(RowOp.SelectionBias, p.Dim(0), p.Dim(1), 0, p.F32, b.F32, q.F32);
+        _pool.Run(Rows(p.Dim(0), p.Dim(1), &BiasRows, p.F32, b.F32, q.F32));
 
+    private static void BiasRows(RangeJob j, int begin, int end)
+    {
+        for (int r = begin; r < end; r++)
+        {
+            long at = (long)r * j.I0;
+            RowMath.Add((float*)j.P0 + at, (float*)j.P1, (float*)j.P2 + at, j.I0, j.Wide);
+        }
+    }
+
+    /// <summary>OP-5.</summary>
     private void GroupLimitMask(CpuBuffer q, CpuBuffer result, GroupLimitAttributes a)
     {
-        var job = RowJob(RowOp.GroupLimit, q.Dim(0), q.Dim(1), a.Groups, q.F32, null, result.F32);
-        job.I3 = a.TopGroups;
-        job.F0 = (float)(int)a.Score;
+        var job = Rows(q.Dim(0), q.Dim(1), &GroupRows, q.F32, null, result.F32);
+        job.I1 = a.Groups;
+        job.I2 = a.TopGroups;
+        job.I3 = (int)a.Score;
         _pool.Run(job);
     }
 
-    private void TopK(CpuBuffer q, CpuBuffer idx, int k) => RunRows(RowOp.TopK, q.Dim(0), q.Dim(1), k, q.F32, null, idx.I32);
-
-    private void RouteWeights(CpuBuffer p, CpuBuffer idx, CpuBuffer w, RouteWeightsAttributes a)
+    private static void GroupRows(RangeJob j, int begin, int end)
     {
-        var job = RowJob(RowOp.RouteWeights, p.Dim(0), p.Dim(1), idx.Dim(1), p.F32, idx.I32, w.F32);
-        job.I3 = a.Normalize ? 1 : 0;
+        int need = GroupLimit.ScratchInts(j.I1, j.Wide);
+        Span<int> scratch = need <= 4096 ? stackalloc int[need] : new int[need];
+        fixed (int* s = scratch)
+        {
+            for (int r = begin; r < end; r++)
+            {
+                long at = (long)r * j.I0;
+                GroupLimit.Row((float*)j.P0 + at, (float*)j.P2 + at, j.I0, j.I1, j.I2, (GroupScore)j.I3, s, j.Wide);
+            }
+        }
+    }
+
+    /// <summary>OP-6.</summary>
+    private void TopK(CpuBuffer q, CpuBuffer idx, int k)
+    {
+        var job = Rows(q.Dim(0), q.Dim(1), &TopKRows, q.F32, null, idx.I32);
+        job.I1 = k;
+        _pool.Run(job);
+    }
+
+    private static void TopKRows(RangeJob j, int begin, int end)
+    {
+        int need = TopKSelector.ScratchInts(j.I0, j.Wide);
+        Span<int> scratch = need <= 8192 ? stackalloc int[need] : new int[need];
+        fixed (int* s = scratch)
+        {
+            for (int r = begin; r < end; r++)
+            {
+                TopKSelector.Select((float*)j.P0 + (long)r * j.I0, j.I0, j.I1, (int*)j.P2 + (long)r * j.I1, s, j.Wide);
+            }
+        }
+    }
+
+    /// <summary>OP-7, serial (a gather of T*K ids with its checks).</summary>
+    private static void HashRoute(OpNode node, CpuBuffer tokenIds, CpuBuffer table, CpuBuffer idx, int experts) =>
+        IndexChecks.HashRoute(node, tokenIds.I32, tokenIds.Dim(0), table.I32, table.Dim(0), table.Dim(1), idx.I32, experts);
+
+    /// <summary>OP-8, the ids checked first.</summary>
+    private void RouteWeights(OpNode node, CpuBuffer p, CpuBuffer idx, CpuBuffer w, RouteWeightsAttributes a)
+    {
+        int k = idx.Dim(1);
+        IndexChecks.Experts(node, idx.I32, (long)idx.Dim(0) * k, k, p.Dim(1), WideRouting);
+        var job = Rows(p.Dim(0), p.Dim(1), &WeightRows, p.F32, idx.I32, w.F32);
+        job.I1 = k;
+        job.I2 = a.Normalize ? 1 : 0;
         job.F0 = a.Scale;
         job.F1 = a.Epsilon;
         _pool.Run(job);
     }
 
-    private void RunRows(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c) =>
-        _pool.Run(RowJob(op, rows, experts, extra, a, b, c));
-
-    private RangeJob RowJob(RowOp op, int rows, int experts, int extra, void* a, void* b, void* c)
+    private static void WeightRows(RangeJob j, int begin, int end)
     {
-        var job = _range.For(rows, Math.Max(16, 8192 / Math.Max(experts, 1)), &RoutingRows);
-        job.P0 = a;
-        job.P1 = b;
-        job.P2 = c;
-        job.I0 = experts;
-        job.I1 = extra;
-        job.I2 = (int)op;
-        return job;
-    }
-
-    private static void RoutingRows(RangeJob j, int begin, int end)
-    {
-        int e = j.I0, k = j.I1, n = (end - begin) * e;
-        long at = (long)begin * e, atK = (long)begin * k;
-        var rows = new ReadOnlySpan<float>((float*)j.P0 + at, n);
-        switch ((RowOp)j.I2)
+        for (int r = begin; r < end; r++)
         {
-            case RowOp.SelectionBias:
-                ReferenceOps.SelectionBias(rows, new ReadOnlySpan<float>(j.P1, e), new Span<float>((float*)j.P2 + at, n), e);
-                break;
-            case RowOp.GroupLimit:
-                ReferenceOps.GroupLimitMask(rows, new Span<float>((float*)j.P2 + at, n), e, k, j.I3, (GroupScore)(int)j.F0);
-                break;
-            case RowOp.TopK:
-                ReferenceOps.TopK(rows, new Span<int>((int*)j.P2 + atK, (end - begin) * k), e, k);
-                break;
-            default:
-                ReferenceOps.RouteWeights(rows, new ReadOnlySpan<int>((int*)j.P1 + atK, (end - begin) * k),
-                    new Span<float>((float*)j.P2 + atK, (end - begin) * k), e, k, j.I3 != 0, j.F0, j.F1);
-                break;
+            long at = (long)r * j.I1;
+            RowMath.RouteWeights((float*)j.P0 + (long)r * j.I0, (int*)j.P1 + at, (float*)j.P2 + at, j.I1, j.I2 != 0, j.F0, j.F1);
         }
     }
 
-    private static void HashRoute(CpuBuffer tokenIds, CpuBuffer table, CpuBuffer idx, int experts) =>
-        ReferenceOps.HashRoute(tokenIds.I32Span, table.I32Span, idx.I32Span, table.Dim(1), experts);
+    /// <summary>A job over <paramref name="rows"/> rows of <paramref name="width"/> values, in chunks of about 8K values.</summary>
+    private RangeJob Rows(int rows, int width, delegate*<RangeJob, int, int, void> body, void* a, void* b, void* c)
+    {
+        var job = _range.For(rows, Math.Max(16, 8192 / Math.Max(width, 1)), body);
+        job.P0 = a;
+        job.P1 = b;
+        job.P2 = c;
+        job.I0 = width;
+        job.Wide = WideRouting;
+        return job;
+    }
 }

@@ -126,12 +126,12 @@ public sealed unsafe partial class CpuBackend : BackendBase
             case OpKind.SelectionBias: SelectionBias(In(0), In(1), o); break;
             case OpKind.GroupLimitMask: GroupLimitMask(In(0), o, (GroupLimitAttributes)node.Attributes); break;
             case OpKind.TopK: TopK(In(0), o, ((TopKAttributes)node.Attributes).K); break;
-            case OpKind.HashRoute: HashRoute(In(0), In(1), o, ((HashRouteAttributes)node.Attributes).Experts); break;
-            case OpKind.RouteWeights: RouteWeights(In(0), In(1), o, (RouteWeightsAttributes)node.Attributes); break;
-            case OpKind.ExpertHistogram: ExpertHistogram(In(0), o); break;
-            case OpKind.ExclusiveScan: ExclusiveScan(In(0), o, ((SegmentAttributes)node.Attributes).Alignment); break;
+            case OpKind.HashRoute: HashRoute(node, In(0), In(1), o, ((HashRouteAttributes)node.Attributes).Experts); break;
+            case OpKind.RouteWeights: RouteWeights(node, In(0), In(1), o, (RouteWeightsAttributes)node.Attributes); break;
+            case OpKind.ExpertHistogram: ExpertHistogram(node, In(0), o); break;
+            case OpKind.ExclusiveScan: ExclusiveScan(node, In(0), o, ((SegmentAttributes)node.Attributes).Alignment); break;
             case OpKind.BuildPermutation:
-                BuildPermutation(In(0), In(1), o, (CpuBuffer)outputs[1], (CpuBuffer)outputs[2]);
+                BuildPermutation(node, In(0), In(1), o, (CpuBuffer)outputs[1], (CpuBuffer)outputs[2]);
                 break;
             case OpKind.Permute: Permute(In(0), In(1), o); break;
             case OpKind.GroupedGemm: GroupedGemm(In(0), Matrix(In(1), Opt(2)), In(3), o); break;

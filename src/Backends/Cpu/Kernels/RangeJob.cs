@@ -13,6 +13,9 @@ internal sealed unsafe class RangeJob : ParallelJob
     public int I0, I1, I2, I3;
     public float F0, F1;
 
+    /// <summary>Whether the body runs its 16-lane AVX-512 code (else the portable vectors); bodies that have both read it.</summary>
+    public bool Wide;
+
     /// <summary>Sets the loop; the caller fills the slots and runs it on the pool.</summary>
     public RangeJob For(int total, int chunk, delegate*<RangeJob, int, int, void> body)
     {
