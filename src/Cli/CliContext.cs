@@ -29,9 +29,6 @@ public sealed class CliContext(IAccelEnvironment environment, string workingDire
     /// <summary>The process's environment and current directory.</summary>
     public static CliContext FromProcess() => new(ProcessEnvironment.Instance, Directory.GetCurrentDirectory());
 
-    /// <summary>Reads the <c>Accel</c> section of the settings files (defaults when there is none).</summary>
-    public AccelOptions LoadOptions() => AccelOptions.FromConfiguration(LoadConfiguration());
-
     /// <summary>
     /// The composition root of every verb: the runtime over every shipped backend, with the settings
     /// files, this context's environment and <paramref name="configure"/> (the verb's own flags, which
@@ -42,12 +39,9 @@ public sealed class CliContext(IAccelEnvironment environment, string workingDire
     /// <returns>The services; dispose them when the verb ends.</returns>
     public AccelServices CreateServices(Action<AccelBuilder>? configure = null)
     {
-        var configuration = LoadConfiguration();
-        var folders = AccelOptions.FromConfiguration(configuration).ProfileDirectories
-            .Select(f => Path.GetFullPath(f, WorkingDirectory)).ToList();
-        return AccelComposition.Create(configuration, Environment, Loggers, accel =>
+        return AccelComposition.Create(LoadConfiguration(), Environment, Loggers, accel =>
         {
-            accel.Configure(o => o.ProfileDirectories = folders);
+            accel.Configure(o => o.ProfileDirectories = [.. o.ProfileDirectories.Select(f => Path.GetFullPath(f, WorkingDirectory))]);
             configure?.Invoke(accel);
         });
     }

@@ -73,13 +73,12 @@ public static class AccelComposition
         catch (OptionsValidationException e)
         {
             provider.Dispose();
-            throw new Errors.ConfigException($"The configuration section '{AccelOptions.SectionName}' is invalid: {string.Join(" ", e.Failures)}");
+            throw AccelOptions.Invalid(e.Failures);
         }
         catch (InvalidOperationException e)
         {
             provider.Dispose();
-            throw new Errors.ConfigException($"The configuration section '{AccelOptions.SectionName}' cannot be read: {e.Message} " +
-                "Write Strict as true or false, PlanCacheSize as a whole number, and FallbackChain and ProfileDirectories as lists of strings.");
+            throw AccelOptions.Unreadable(e);
         }
     }
 }

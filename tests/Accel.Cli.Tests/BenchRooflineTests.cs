@@ -1,5 +1,7 @@
 using Accel.Backends;
 using Accel.Cli.Bench;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Accel.Errors;
 using Accel.Graph;
 using Accel.Moe;
@@ -139,12 +141,41 @@ public sealed class BenchRooflineTests
     [TestCase("reference", 8, 1)]
     [TestCase("cpu", 3, 3)]
     [TestCase("cpu", 1, 1)]
-    public void The_probe_uses_the_backend_thread_count(string device, int threads, int expected) =>
-        Assert.That(RooflineResolver.ProbeThreads(Small(device) with { Threads = threads }), Is.EqualTo(expected));
+    public void The_probe_uses_the_backend_thread_count(string device, int threads, int expected)
+    {
+        using var backend = Open(device, threads);
+        Assert.That(RooflineResolver.ProbeThreads(backend), Is.EqualTo(expected));
+    }
 
     [Test]
-    public void The_cpu_backend_default_threads_are_every_processor() =>
-        Assert.That(RooflineResolver.ProbeThreads(Small("cpu") with { Threads = 0 }), Is.EqualTo(Environment.ProcessorCount));
+    public void The_cpu_backend_default_threads_are_every_processor()
+    {
+        using var backend = Open("cpu", 0);
+        Assert.That(RooflineResolver.ProbeThreads(backend), Is.EqualTo(Environment.ProcessorCount));
+    }
+
+    [Test]
+    public void The_probe_takes_the_cpu_thread_count_from_configuration()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Accel:Backends:Cpu:Threads"] = "1" }).Build();
+        using var services = Accel.Composition.AccelComposition.Create(configuration);
+        using var backend = services.Registry.Open("cpu");
+        Assert.That(RooflineResolver.ProbeThreads(backend), Is.EqualTo(1));
+    }
+
+    /// <summary>Opens <paramref name="device"/> with the cpu backend's thread count set as --threads sets it (0: its default).</summary>
+    private static IBackend Open(string device, int threads)
+    {
+        using var services = Accel.Composition.AccelComposition.Create(configure: a =>
+        {
+            if (threads > 0)
+            {
+                a.AddCpu(o => o with { Threads = threads });
+            }
+        });
+        return services.Registry.Open(device);
+    }
 
     [Test]
     public void A_gpu_matching_a_profile_takes_its_roofline()

@@ -15,11 +15,11 @@ internal sealed class PerturbingBackend(IBackend inner, OpKind? target, params O
 {
     public DeviceDescriptor Device => inner.Device;
 
-    public OpSupport Supports(OpNode node, Graph.Graph graph) => Ops.Supports(node, graph) is { IsSupported: false } no
-        ? (unsupported.Contains(node.Kind) ? OpSupport.No($"planted: {node.Kind} is switched off") : no)
+    public OpSupport Supports(OpNode node, Graph.Graph graph) => unsupported.Contains(node.Kind)
+        ? OpSupport.No($"planted: {node.Kind} is switched off")
         : inner.Supports(node, graph);
 
-    public OpTable Ops => OpTable.For("perturbed").With(inner.Ops.Kinds.Except(unsupported));
+    public OpTable Ops { get; } = OpTable.For("perturbed").With(inner.Ops.Kinds.Except(unsupported));
 
     public IDeviceBuffer Allocate(TensorDesc desc) => inner.Allocate(desc);
 

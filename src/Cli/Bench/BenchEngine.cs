@@ -1,4 +1,3 @@
-using Accel.Selection;
 using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Accel.Backends;
@@ -46,7 +45,7 @@ public static class BenchEngine
             }
         });
         var registry = services.Registry;
-        var selection = services.Runtime.Select(o.Device == DeviceSelector.Auto ? null : o.Device);
+        var selection = services.Runtime.Select(o.Device);
         o = o with { Device = selection.DeviceId };
         log?.Invoke($"selected {selection}");
         using var device = registry.Open(selection.Device);

@@ -69,7 +69,7 @@ public static class RooflineResolver
                 "or add a profile for it (see docs/profiles.md).");
         }
 
-        int threads = ProbeThreads(o);
+        int threads = ProbeThreads(device);
         log?.Invoke($"probing this machine with {threads} thread(s): " +
             string.Join(" and ", new[] { peak is null ? "fp32 FMA rate" : null, bandwidth is null ? "read bandwidth" : null }.OfType<string>()));
         var window = o.Probe ?? ProbeSettings.Default;
@@ -80,14 +80,17 @@ public static class RooflineResolver
         return new BenchRoofline(peak, bandwidth);
     }
 
-    /// <summary>The threads the device computes with, which the probe measures with: the cpu backend's, 1 for the reference, else every processor.</summary>
-    public static int ProbeThreads(BenchOptions o)
+    /// <summary>
+    /// The threads the opened device computes with, which the probe measures with: the cpu backend's
+    /// own count (from --threads, configuration or its default), 1 for the reference, else every processor.
+    /// </summary>
+    public static int ProbeThreads(IBackend device)
     {
-        ArgumentNullException.ThrowIfNull(o);
-        return o.Device switch
+        ArgumentNullException.ThrowIfNull(device);
+        return device switch
         {
-            "reference" => 1,
-            "cpu" => new CpuBackendOptions(o.Threads).EffectiveThreads,
+            CpuBackend cpu => cpu.Threads,
+            _ when device.Device.Rank == AutoRank.Reference => 1,
             _ => Math.Max(1, Environment.ProcessorCount),
         };
     }

@@ -30,14 +30,7 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
     /// <returns>True when a provider claims the name and lists such a device.</returns>
     public bool TryFind(string id, out DeviceDescriptor? device)
     {
-        device = null;
-        if (!DeviceSpec.TryParse(id, out var spec, out _))
-        {
-            return false;
-        }
-
-        var claimants = Claimants(spec);
-        device = claimants.Count == 1 ? claimants[0].Resolve(spec) : null;
+        device = Resolve(id, out _, out _);
         return device is not null;
     }
 
@@ -54,7 +47,7 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
         ArgumentNullException.ThrowIfNull(device);
         if (!device.IsUsable)
         {
-            throw new BackendUnavailableException(device.Id, $"Device '{device.Id}' is not present: {device.Note}. Devices here: {Usable()}.");
+            throw NotPresent(device.Id, device);
         }
 
         var provider = _providers.FirstOrDefault(p => p.Name == device.Backend && p.Claims(NameOf(device.Id)))
@@ -70,20 +63,19 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
     /// </summary>
     public DeviceDescriptor Require(string id)
     {
-        if (!DeviceSpec.TryParse(id, out var spec, out string? error))
+        var device = Resolve(id, out string? syntaxError, out var claimants);
+        if (syntaxError is not null)
         {
-            throw new BackendUnavailableException(id, error);
+            throw new BackendUnavailableException(id, syntaxError);
         }
 
-        var claimants = Claimants(spec);
         if (claimants.Count > 1)
         {
             throw new BackendUnavailableException(id,
-                $"The device name '{spec.Name}' is claimed by more than one provider ({string.Join(", ", claimants.Select(p => p.Name))}). " +
+                $"The device name '{DeviceSpec.Parse(id).Name}' is claimed by more than one provider ({string.Join(", ", claimants.Select(p => p.Name))}). " +
                 "Rename the hardware profile that reuses a backend's name.");
         }
 
-        var device = claimants.Count == 1 ? claimants[0].Resolve(spec) : null;
         if (device is null)
         {
             throw new BackendUnavailableException(id,
@@ -92,15 +84,32 @@ public sealed class BackendRegistry(IEnumerable<IBackendProvider> providers)
 
         if (!device.IsUsable)
         {
-            throw new BackendUnavailableException(id, $"Device '{device.Id}' is not present: {device.Note}. Devices here: {Usable()}.");
+            throw NotPresent(id, device);
         }
 
         return device;
     }
 
-    private List<IBackendProvider> Claimants(DeviceSpec spec) => [.. _providers.Where(p => p.Claims(spec.Name))];
+    /// <summary>
+    /// The device the one provider claiming <paramref name="id"/>'s name resolves it to, present or
+    /// not; null for a malformed id, an unclaimed name or a name claimed twice (see the out values).
+    /// </summary>
+    private DeviceDescriptor? Resolve(string id, out string? syntaxError, out List<IBackendProvider> claimants)
+    {
+        claimants = [];
+        if (!DeviceSpec.TryParse(id, out var spec, out syntaxError))
+        {
+            return null;
+        }
+
+        claimants = [.. _providers.Where(p => p.Claims(spec.Name))];
+        return claimants.Count == 1 ? claimants[0].Resolve(spec) : null;
+    }
 
     private static string NameOf(string id) => DeviceSpec.TryParse(id, out var spec, out _) ? spec.Name : id;
+
+    private BackendUnavailableException NotPresent(string id, DeviceDescriptor device) =>
+        new(id, $"Device '{device.Id}' is not present: {device.Note}. Devices here: {Usable()}.");
 
     private string Usable()
     {

@@ -47,6 +47,13 @@ public enum AutoRank
     Never = int.MaxValue,
 }
 
+/// <summary>Words for <see cref="AutoRank"/>.</summary>
+public static class AutoRanking
+{
+    /// <summary>The order auto ranks devices in, for messages.</summary>
+    public const string Order = "GPU, accelerator, native cpu, OpenCL cpu, simulator, reference";
+}
+
 /// <summary>A device a provider can open, as listed by <c>accel devices</c>.</summary>
 /// <param name="Id">The device string that selects it (<c>reference</c>, <c>cuda:0</c>, <c>opencl:1</c>, <c>ascend-910b</c>).</param>
 /// <param name="Backend">The provider's name.</param>

@@ -59,16 +59,27 @@ public sealed class AccelOptions
         }
         catch (InvalidOperationException e)
         {
-            throw new ConfigException($"The configuration section '{SectionName}' cannot be read: {e.Message} " +
-                "Write Strict as true or false, PlanCacheSize as a whole number, and FallbackChain and ProfileDirectories as lists of strings.");
+            throw Unreadable(e);
         }
 
         var problems = AccelOptionsValidator.Problems(options);
         if (problems.Count > 0)
         {
-            throw new ConfigException($"The configuration section '{SectionName}' is invalid: {string.Join(" ", problems)}");
+            throw Invalid(problems);
         }
 
         return options;
     }
+
+    /// <summary>The error for a section whose values cannot be converted (the binder's <paramref name="e"/>).</summary>
+    public static ConfigException Unreadable(InvalidOperationException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return new ConfigException($"The configuration section '{SectionName}' cannot be read: {e.Message} " +
+            "Write Strict as true or false, PlanCacheSize as a whole number, and FallbackChain and ProfileDirectories as lists of strings.");
+    }
+
+    /// <summary>The error for a section that binds but breaks the rules of <see cref="AccelOptionsValidator"/>.</summary>
+    public static ConfigException Invalid(IEnumerable<string> problems) =>
+        new($"The configuration section '{SectionName}' is invalid: {string.Join(" ", problems)}");
 }

@@ -39,7 +39,7 @@ public sealed class AccelOptionsValidator : IValidateOptions<AccelOptions>
             if (chain.Count == 0)
             {
                 problems.Add($"{section}:FallbackChain is empty; list at least one device, or remove the key to let auto rank the devices by kind " +
-                    "(GPU, accelerator, native cpu, OpenCL cpu, simulator, reference).");
+                    $"({Backends.AutoRanking.Order}).");
             }
 
             for (int i = 0; i < chain.Count; i++)

@@ -169,7 +169,7 @@ public sealed class DeviceSelector
 
         var chosen = ranked[0];
         var better = devices.Where(d => !d.IsUsable && d.Rank < chosen.Rank).Select(d => $"{d.Id} (absent: {d.Note})").ToList();
-        string reason = $"{why} ranked the usable devices by kind (GPU, accelerator, native cpu, OpenCL cpu, simulator, reference) " +
+        string reason = $"{why} ranked the usable devices by kind ({AutoRanking.Order}) " +
             $"and took {chosen.Id} ({chosen.Rank})" + (better.Count > 0 ? $"; skipped {string.Join("; ", better)}." : ".");
         return new DeviceSelection(chosen, source, reason, IsAuto: true);
     }
