@@ -106,9 +106,13 @@ internal static class Program
         return 0;
     }
 
+    /// <summary>The cpu backend's options for a peer run: the thread count, then the ACCEL_CPU_* variables (as accel bench applies them).</summary>
+    internal static CpuBackendOptions CpuOptions(BenchOptions o) =>
+        new CpuBackendOptions(o.Threads).WithEnvironment(global::Accel.Selection.ProcessEnvironment.Instance);
+
     private static Engine Accel(BenchOptions o, Dictionary<string, HostTensor> weights, string name)
     {
-        var cpu = new CpuBackend(new CpuBackendOptions(o.Threads));
+        var cpu = new CpuBackend(CpuOptions(o));
         var reference = new ReferenceBackend();
         var layer = new MoeLayer(o.Config(), BenchEngine.Layer, weights, [cpu, reference]);
         var owner = new Owners(layer, cpu, reference);
@@ -141,7 +145,7 @@ internal static class Program
     private static int Touched(BenchOptions o, Dictionary<string, HostTensor> weights, int tokens)
     {
         using var reference = new ReferenceBackend();
-        using var cpu = new CpuBackend(new CpuBackendOptions(o.Threads));
+        using var cpu = new CpuBackend(CpuOptions(o));
         using var layer = new MoeLayer(o.Config(), BenchEngine.Layer, weights, [cpu, reference]);
         return layer.Run(SyntheticCheckpoint.Activations(tokens, o.Hidden)).TopkIds.ToI32().Distinct().Count();
     }

@@ -15,11 +15,14 @@ internal static class Report
     /// </summary>
     public sealed record Row(string Engine, BenchResult Result, double F32FloorMs, double MachineFloorMs);
 
+    /// <summary>The cpu device as the peer run's options describe it (kernel families with the environment applied).</summary>
+    private static global::Accel.Backends.DeviceDescriptor CpuDevice(BenchOptions o) => global::Accel.Backends.Cpu.CpuProvider.Describe(Program.CpuOptions(o));
+
     public static void Print(BenchOptions o, BenchRoofline nominal, MachineFigures m, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
     {
-        Console.WriteLine($"machine: {Accel.Backends.Cpu.CpuProvider.Device.Name}; {Environment.ProcessorCount} logical processors; " +
+        Console.WriteLine($"machine: {CpuDevice(o).Name}; {Environment.ProcessorCount} logical processors; " +
             $"threads {o.Threads}; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
-        Console.WriteLine($"accel cpu device: {Accel.Backends.Cpu.CpuProvider.Device.Note}");
+        Console.WriteLine($"accel cpu device: {CpuDevice(o).Note}");
         Console.WriteLine($"roofline: nominal {nominal.PeakGflops:0} GFLOP/s, {nominal.BandwidthGbps:0.0} GB/s; measured in this run {m.PeakGflops:0} GFLOP/s, {m.BandwidthGbps:0.0} GB/s");
         foreach (var (engine, t, err) in checks)
         {
@@ -50,8 +53,8 @@ internal static class Report
     {
         var doc = new Dictionary<string, object>
         {
-            ["machine"] = Accel.Backends.Cpu.CpuProvider.Device.Name,
-            ["accel_cpu_device"] = Accel.Backends.Cpu.CpuProvider.Device.Note,
+            ["machine"] = CpuDevice(o).Name,
+            ["accel_cpu_device"] = CpuDevice(o).Note,
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             ["threads"] = o.Threads,
             ["cold"] = o.Cold,

@@ -73,9 +73,9 @@ public sealed unsafe class NativeSession : IDisposable
         var x = NativeTensors.Read(hidden, "hidden", Activations);
         var ids = tokenIds == null ? null : NativeTensors.Read(tokenIds, "token_ids", Indices);
         long rows = RowsOf(x);
-        Expect(output, "out", rows, Config.Hidden, required: true);
-        Expect(topkIds, "topk_ids", rows, Config.TopK);
-        Expect(topkWeights, "topk_weights", rows, Config.TopK);
+        Expect(output, "out", rows, Config.Hidden, Activations, required: true);
+        Expect(topkIds, "topk_ids", rows, Config.TopK, Indices);
+        Expect(topkWeights, "topk_weights", rows, Config.TopK, Activations);
         var result = layer.Run(x, ids);
         NativeTensors.Write(output, result.Output, "out", Activations);
         if (topkIds != null)
@@ -97,7 +97,7 @@ public sealed unsafe class NativeSession : IDisposable
         var x = NativeTensors.Read(hidden, "hidden", Activations);
         var ids = NativeTensors.Read(topkIds, "topk_ids", Indices);
         var weights = NativeTensors.Read(topkWeights, "topk_weights", Activations);
-        Expect(output, "out", RowsOf(x), Config.Hidden, required: true);
+        Expect(output, "out", RowsOf(x), Config.Hidden, Activations, required: true);
         NativeTensors.Write(output, layer.RunRouted(x, ids, weights), "out", Activations);
     }
 
@@ -150,8 +150,11 @@ public sealed unsafe class NativeSession : IDisposable
         ? x.Shape[0]
         : throw new NativeArgumentException($"hidden must be [T, {Config.Hidden}] (T tokens of hidden_size {Config.Hidden}) but is {x.Shape}.");
 
-    /// <summary>Checks an output's shape before the run, so a wrong buffer costs no work; NULL is refused when <paramref name="required"/>.</summary>
-    private static void Expect(NativeTensor* t, string name, long rows, long cols, bool required = false)
+    /// <summary>
+    /// Checks an output's dtype, shape and data before the run, so a wrong buffer costs no work; NULL is
+    /// refused when <paramref name="required"/>.
+    /// </summary>
+    private static void Expect(NativeTensor* t, string name, long rows, long cols, DType[] allowed, bool required = false)
     {
         if (t == null && required)
         {
@@ -163,11 +166,14 @@ public sealed unsafe class NativeSession : IDisposable
             return;
         }
 
+        var type = NativeTensors.TypeOf(t, name, allowed);
         var shape = NativeTensors.ShapeOf(t, name);
         var expected = new Shape(rows, cols);
         if (shape != expected)
         {
             throw new NativeArgumentException($"{name} must be {expected} (one row per row of hidden) but is {shape}.");
         }
+
+        NativeTensors.BytesOf(t, type, shape, name);
     }
 }

@@ -76,13 +76,8 @@ public static unsafe class NativeTensors
         long bytes;
         try
         {
-            long elements = 1;
-            for (int i = 0; i < shape.Rank; i++)
-            {
-                elements = checked(elements * shape[i]);
-            }
-
-            bytes = checked((elements * type.Bits()) + 7) / 8;
+            long elements = shape.Elements; // checked
+            bytes = elements <= long.MaxValue / 64 ? type.ByteSize(elements) : throw new OverflowException();
         }
         catch (OverflowException)
         {
@@ -144,16 +139,8 @@ public static unsafe class NativeTensors
                 value.ReadOnlyBytes.CopyTo(target);
                 break;
             case Types.DType.BF16 or Types.DType.F16:
-                {
-                    var src = value.AsSpan<float>();
-                    var dst = MemoryMarshal.Cast<byte, ushort>(target);
-                    for (int i = 0; i < src.Length; i++)
-                    {
-                        dst[i] = type == Types.DType.BF16 ? NumericFormats.F32ToBF16(src[i]) : NumericFormats.F32ToF16(src[i]);
-                    }
-
-                    break;
-                }
+                NumericFormats.F32ToHalfBits(value.AsSpan<float>(), MemoryMarshal.Cast<byte, ushort>(target), type);
+                break;
 
             case Types.DType.I64:
                 {

@@ -20,6 +20,9 @@ public sealed unsafe partial class CpuBackend
 {
     /// <summary>The products that may be fused, held weakly: an entry goes with its graph.</summary>
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<OpNode, object> _fusible = [];
+
+    /// <summary>The value of every <see cref="_fusible"/> entry (the table is used as a weak set).</summary>
+    private static readonly object Fusible = new();
     private readonly List<DeferredGemm> _deferred = new(4);
     private float[] _rowScales = [];
 
@@ -67,8 +70,8 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        _fusible.AddOrUpdate(g, swiglu);
-        _fusible.AddOrUpdate(u, swiglu);
+        _fusible.AddOrUpdate(g, Fusible);
+        _fusible.AddOrUpdate(u, Fusible);
     }
 
     private static OpNode? Producer(Graph.Graph graph, int value) =>

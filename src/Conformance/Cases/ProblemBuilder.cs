@@ -95,19 +95,10 @@ internal static class Gen
         switch (type)
         {
             case "f32": return HostTensor.FromF32(shape, values);
-            case "f16":
+            case "f16" or "bf16":
                 {
-                    var h = HostTensor.Zeros(DType.F16, shape);
-                    var s = h.AsSpan<ushort>();
-                    for (int i = 0; i < values.Length; i++) { s[i] = NumericFormats.F32ToF16(values[i]); }
-                    return h;
-                }
-
-            case "bf16":
-                {
-                    var h = HostTensor.Zeros(DType.BF16, shape);
-                    var s = h.AsSpan<ushort>();
-                    for (int i = 0; i < values.Length; i++) { s[i] = NumericFormats.F32ToBF16(values[i]); }
+                    var h = HostTensor.Zeros(type == "f16" ? DType.F16 : DType.BF16, shape);
+                    NumericFormats.F32ToHalfBits(values, h.AsSpan<ushort>(), h.Type);
                     return h;
                 }
 

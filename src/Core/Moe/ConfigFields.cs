@@ -38,13 +38,13 @@ internal sealed class ConfigFields
     public ConfigException Error(string name, string problem) => new($"'{_source}': {Key(name)} {problem}");
 
     /// <summary>True when the key is present with a non-null value.</summary>
-    public bool Has(string name) => Get(name).ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
+    public bool Has(string name) => IsPresent(Get(name));
 
     /// <summary>A 32-bit integer; required when <paramref name="fallback"/> is null.</summary>
     public int Int(string name, int? fallback = null)
     {
         JsonElement v = Get(name);
-        if (!Has(name))
+        if (!IsPresent(v))
         {
             return fallback ?? throw Missing(name);
         }
@@ -61,7 +61,7 @@ internal sealed class ConfigFields
     public float Float(string name, float? fallback = null)
     {
         JsonElement v = Get(name);
-        if (!Has(name))
+        if (!IsPresent(v))
         {
             return fallback ?? throw Missing(name);
         }
@@ -79,7 +79,7 @@ internal sealed class ConfigFields
     public bool Bool(string name, bool fallback)
     {
         JsonElement v = Get(name);
-        if (!Has(name))
+        if (!IsPresent(v))
         {
             return fallback;
         }
@@ -96,7 +96,7 @@ internal sealed class ConfigFields
     public string String(string name, string fallback)
     {
         JsonElement v = Get(name);
-        if (!Has(name))
+        if (!IsPresent(v))
         {
             return fallback;
         }
@@ -113,7 +113,7 @@ internal sealed class ConfigFields
     public ConfigFields? Object(string name)
     {
         JsonElement v = Get(name);
-        if (!Has(name))
+        if (!IsPresent(v))
         {
             return null;
         }
@@ -159,6 +159,8 @@ internal sealed class ConfigFields
     };
 
     private static string Found(JsonElement v) => JsonErrorText.Raw(v);
+
+    private static bool IsPresent(JsonElement v) => v.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null);
 
     private JsonElement Get(string name) => _names.Contains(name) ? _object.GetProperty(name) : default;
 

@@ -32,6 +32,21 @@ public static class NumericFormats
     /// <summary>Encodes fp32 as IEEE binary16 (round to nearest even).</summary>
     public static ushort F32ToF16(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 
+    /// <summary>Encodes every value of <paramref name="source"/> as bf16 or f16 bits (<paramref name="type"/>) into <paramref name="destination"/>.</summary>
+    /// <exception cref="ArgumentException">The type is not a 16-bit float, or the spans differ in length.</exception>
+    public static void F32ToHalfBits(ReadOnlySpan<float> source, Span<ushort> destination, DType type)
+    {
+        if (type is not (DType.BF16 or DType.F16) || source.Length != destination.Length)
+        {
+            throw new ArgumentException($"Expected bf16 or f16 and spans of one length, got {type} with {source.Length} and {destination.Length} elements.");
+        }
+
+        for (int i = 0; i < source.Length; i++)
+        {
+            destination[i] = type == DType.BF16 ? F32ToBF16(source[i]) : F32ToF16(source[i]);
+        }
+    }
+
     private static readonly float[] E4M3Table = BuildE4M3Table();
 
     private static float[] BuildE4M3Table()

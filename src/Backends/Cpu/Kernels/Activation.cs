@@ -68,7 +68,8 @@ internal static unsafe class Activation
         int i = 0;
         if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
         {
-            // The same arithmetic as the fused GEMM epilogue, so fused and unfused runs agree bit for bit.
+            // The same activation arithmetic as the fused GEMM epilogue; the products before it still
+            // round differently fused and unfused, so the two agree to rounding, not bit for bit.
             var s = Vector512.Create(scale);
             for (; i + 16 <= n; i += 16)
             {
