@@ -141,8 +141,8 @@ public abstract class KernelBackend : BackendBase
             }
             catch (Exception e) when (e is not AccelException)
             {
-                // The caller (the session) names the node, the device and the token count.
-                throw new BackendException(Device.Backend, $"{e.GetType().Name}: {e.Message}", e);
+                throw new BackendException(Device.Backend,
+                    $"Node '{node.Name}' ({node.Kind}) failed on {Device.Id}: {e.GetType().Name}: {e.Message}", e);
             }
         }
     }

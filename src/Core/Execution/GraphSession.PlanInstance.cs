@@ -120,7 +120,13 @@ public sealed partial class GraphSession
             };
             string prefix = $"{what} failed on {device.Id}";
 
+            // A backend that already names the node (the kernel backends do, for callers that execute
+            // nodes without a session) is not repeated.
             string detail = cause is AccelException ? cause.Message : $"{cause.GetType().Name}: {cause.Message}";
+            if (detail.StartsWith(prefix + ":", StringComparison.Ordinal))
+            {
+                detail = detail[(prefix.Length + 1)..].TrimStart();
+            }
 
             string sentence = detail.TrimEnd().EndsWith('.') ? detail.TrimEnd() : detail.TrimEnd() + ".";
             return new ExecutionException(device.Backend, device.Id, at.Node?.Name, Plan.Tokens,
