@@ -127,6 +127,7 @@ internal sealed unsafe partial class GemmJob
     public void FreeAmx()
     {
         AmxRows.Free();
+        FreeSplit();
         for (int i = 0; i < _amxScratch.Length; i++)
         {
             NativeMemory.AlignedFree((void*)_amxScratch[i]);

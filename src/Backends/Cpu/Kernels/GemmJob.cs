@@ -16,6 +16,9 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 {
     private GemmTask[] _tasks = new GemmTask[256];
     private float[][] _scratch = [];
+    private float* _split;
+    private float* _splitBuffer;
+    private long _splitCapacity;
 
     public float* X;
     public int Ldx;
@@ -50,6 +53,39 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Rows.Begin(x, ldx, w.In);
         AmxRows.Begin(x, ldx, w.In);
         BeginAmx();
+        _split = null;
+    }
+
+    /// <summary>
+    /// Before the tiles run: for FP4 weights in rows, the activation rows [0, <paramref name="rows"/>)
+    /// split per 32-column block for <see cref="Fp4Kernel"/> (done once per op, shared by every tile).
+    /// </summary>
+    private void PrepareRows(int rows)
+    {
+        if (Portable || Gate.Format != WeightFormat.Fp4 || Gate.Panels || !Fp4Kernel.Fits(Gate.In) || rows == 0)
+        {
+            return;
+        }
+
+        long floats = (long)rows * Gate.In;
+        if (floats > _splitCapacity)
+        {
+            NativeMemory.AlignedFree(_splitBuffer);
+            _splitBuffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            _splitCapacity = floats;
+        }
+
+        Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, _splitBuffer);
+        _split = _splitBuffer;
+    }
+
+    /// <summary>Releases the split activations (<see cref="PrepareRows"/>).</summary>
+    public void FreeSplit()
+    {
+        NativeMemory.AlignedFree(_splitBuffer);
+        _splitBuffer = null;
+        _splitCapacity = 0;
+        _split = null;
     }
 
     /// <summary>Switches to pair (fused SwiGLU) mode with the up weight and an optional clamp.</summary>
@@ -92,7 +128,13 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         SealAmx(threads);
+        int rows = 0;
+        for (int i = 0; i < TaskCount; i++)
+        {
+            rows = _tasks[i].Panel || _tasks[i].Amx ? rows : Math.Max(rows, _tasks[i].M1);
+        }
 
+        PrepareRows(rows);
         Reset(TaskCount);
     }
 
@@ -187,16 +229,15 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
         int k = Gate.In;
         int mr = Math.Min(6, t.M1 - m);
-        float* x = X + (nint)m * Ldx;
-        switch (mr)
+        if (typeof(TF) == typeof(Fp4Format) && _split != null)
         {
-            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile, prefetch); break;
-            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile, prefetch); break;
-            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile, prefetch); break;
-            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile, prefetch); break;
-            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile, prefetch); break;
-            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile, prefetch); break;
+            Fp4(_split + (nint)m * k, rows, k, tile, prefetch, mr);
         }
+        else
+        {
+            Dot<TF>(X + (nint)m * Ldx, rows, k, tile, prefetch, mr);
+        }
+
 
         int width = Math.Min(Pair ? 2 : 4, t.N1 - n);
         float* y = Y + (nint)m * Ldy + n;
@@ -209,6 +250,34 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             {
                 dst[c] = Pair ? Activation.SwiGlu(src[c], src[c + 2], Limit) * s : src[c];
             }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Dot<TF>(float* x, WeightRows4* rows, int k, float* tile, nint prefetch, int mr) where TF : struct, IWeightFormat
+    {
+        switch (mr)
+        {
+            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile, prefetch); break;
+            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile, prefetch); break;
+            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile, prefetch); break;
+            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile, prefetch); break;
+            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile, prefetch); break;
+            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile, prefetch); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Fp4(float* x, WeightRows4* rows, int k, float* tile, nint prefetch, int mr)
+    {
+        switch (mr)
+        {
+            case 6: Fp4Kernel.Run<R6>(x, k, rows, k, tile, prefetch); break;
+            case 5: Fp4Kernel.Run<R5>(x, k, rows, k, tile, prefetch); break;
+            case 4: Fp4Kernel.Run<R4>(x, k, rows, k, tile, prefetch); break;
+            case 3: Fp4Kernel.Run<R3>(x, k, rows, k, tile, prefetch); break;
+            case 2: Fp4Kernel.Run<R2>(x, k, rows, k, tile, prefetch); break;
+            default: Fp4Kernel.Run<R1>(x, k, rows, k, tile, prefetch); break;
         }
     }
 

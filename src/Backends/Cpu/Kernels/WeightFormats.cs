@@ -30,7 +30,7 @@ internal unsafe interface IWeightFormat
 }
 
 /// <summary>Decode tables shared by the formats.</summary>
-internal static class DecodeTables
+internal static unsafe class DecodeTables
 {
     /// <summary>UE8M0 byte to fp32 (2^(u-127), 255 is NaN).</summary>
     public static readonly float[] Ue8m0 = BuildUe8m0();
@@ -38,9 +38,12 @@ internal static class DecodeTables
     /// <summary>2^60, used to rescale fp8 bit patterns without overflow.</summary>
     public const float TwoPow60 = 1.152921504606846976e18f;
 
+    /// <summary>The same table at a fixed address (the array is pinned), for the kernels' scalar loads.</summary>
+    public static readonly float* Ue8m0Pointer = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Ue8m0[0]);
+
     private static float[] BuildUe8m0()
     {
-        var t = new float[256];
+        var t = GC.AllocateArray<float>(256, pinned: true);
         for (int u = 0; u < 256; u++) { t[u] = NumericFormats.UE8M0ToF32((byte)u); }
         return t;
     }
