@@ -192,6 +192,43 @@ public sealed unsafe partial class CpuBackend : BackendBase
         return facts.HasSpecialCodes;
     }
 
+    /// <summary>Whether an fp8 weight's block scales all allow the one-multiply decoders (checked once per upload).</summary>
+    private static bool ScalesAllowOneMultiply(CpuBuffer? scale, WeightFormat format)
+    {
+        if (scale is null || format is not (WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale))
+        {
+            return false;
+        }
+
+        var facts = scale.Facts;
+        if (facts is null || facts.Version != scale.Version)
+        {
+            facts = new WeightFacts(scale.Version, HasSmallScales(scale.Bytes, format));
+            scale.Facts = facts;
+        }
+
+        return !facts.HasSpecialCodes;
+    }
+
+    /// <summary>Whether some block scale is below 2^-20 (UE8M0: code below 107) or not finite.</summary>
+    internal static bool HasSmallScales(ReadOnlySpan<byte> scales, WeightFormat format)
+    {
+        if (format == WeightFormat.Fp8E8Scale)
+        {
+            return scales.IndexOfAnyInRange((byte)0, (byte)106) >= 0 || scales.IndexOf((byte)255) >= 0;
+        }
+
+        foreach (float v in MemoryMarshal.Cast<byte, float>(scales))
+        {
+            if (!(Math.Abs(v) >= 9.5367431640625e-7f) || !float.IsFinite(v))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool HasFp8NaN(CpuBuffer w)
     {
         // e4m3fn NaN is S.1111.111: 0x7F or 0xFF.

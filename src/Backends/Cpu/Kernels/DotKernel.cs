@@ -55,10 +55,10 @@ internal static unsafe class DotKernel
                 var w1 = TF.Load(r1, k, s1);
                 var w2 = TF.Load(r2, k, s2);
                 var w3 = TF.Load(r3, k, s3);
-                if (prefetch != 0)
+                if (prefetch != 0 && (TF.Offset(k) & 63) == 0)
                 {
-                    // Weight rows a few blocks ahead: short rows are too brief for the hardware
-                    // prefetcher to ramp up, so decode would otherwise wait on DRAM latency.
+                    // Weight rows a few blocks ahead, once per 64-byte line: short rows are too brief
+                    // for the hardware prefetcher to ramp up, so decode would otherwise wait on DRAM.
                     nint at = prefetch + TF.Offset(k);
                     Sse.Prefetch0(r0 + at);
                     Sse.Prefetch0(r1 + at);

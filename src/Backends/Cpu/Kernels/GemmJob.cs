@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Accel.Backends.Cpu.Kernels;
 
@@ -17,6 +18,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     private GemmTask[] _tasks = new GemmTask[256];
     private float[][] _scratch = [];
     private float* _split;
+    private float* _scaled;
     private float* _splitBuffer;
     private long _splitCapacity;
 
@@ -54,15 +56,20 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         AmxRows.Begin(x, ldx, w.In);
         BeginAmx();
         _split = null;
+        _scaled = null;
     }
 
     /// <summary>
-    /// Before the tiles run: for FP4 weights in rows, the activation rows [0, <paramref name="rows"/>)
-    /// split per 32-column block for <see cref="Fp4Kernel"/> (done once per op, shared by every tile).
+    /// Before the tiles run, the activation rows [0, <paramref name="rows"/>) as the row kernels of
+    /// this weight want them (once per op, shared by every tile): for FP4, split per 32-column block
+    /// for <see cref="Fp4Kernel"/>; for fp8 whose scales allow it, times 2^90 for the one-multiply
+    /// decoders (unless an activation is too large for that).
     /// </summary>
     private void PrepareRows(int rows)
     {
-        if (Portable || Gate.Format != WeightFormat.Fp4 || Gate.Panels || !Fp4Kernel.Fits(Gate.In) || rows == 0)
+        bool fp4 = Gate.Format == WeightFormat.Fp4 && Fp4Kernel.Fits(Gate.In);
+        bool fp8 = Gate.Format is WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale && Gate.OneMultiply && (!Pair || Up.OneMultiply);
+        if (Portable || Gate.Panels || rows == 0 || !(fp4 || fp8))
         {
             return;
         }
@@ -75,8 +82,50 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             _splitCapacity = floats;
         }
 
-        Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, _splitBuffer);
-        _split = _splitBuffer;
+        if (fp4)
+        {
+            Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, _splitBuffer);
+            _split = _splitBuffer;
+        }
+        else if (ScaleRows(X, Ldx, rows, Gate.In, _splitBuffer))
+        {
+            _scaled = _splitBuffer;
+        }
+    }
+
+    /// <summary>dst = x * 2^90 (exact) unless some |x| reaches <see cref="Fp8.XLimit"/> or is not finite (then false).</summary>
+    internal static bool ScaleRows(float* x, int ldx, int rows, int k, float* dst)
+    {
+        var limit = Vector512.Create(Fp8.XLimit);
+        var factor = Vector512.Create(Fp8.XScale);
+        for (int r = 0; r < rows; r++)
+        {
+            float* s = x + (nint)r * ldx;
+            float* d = dst + (nint)r * k;
+            int c = 0;
+            for (; c + 16 <= k; c += 16)
+            {
+                var v = Vector512.Load(s + c);
+                if (!Vector512.LessThanAll(Vector512.Abs(v), limit))
+                {
+                    return false;
+                }
+
+                (v * factor).Store(d + c);
+            }
+
+            for (; c < k; c++)
+            {
+                if (!(MathF.Abs(s[c]) < Fp8.XLimit))
+                {
+                    return false;
+                }
+
+                d[c] = s[c] * Fp8.XScale;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Releases the split activations (<see cref="PrepareRows"/>).</summary>
@@ -86,6 +135,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         _splitBuffer = null;
         _splitCapacity = 0;
         _split = null;
+        _scaled = null;
     }
 
     /// <summary>Switches to pair (fused SwiGLU) mode with the up weight and an optional clamp.</summary>
@@ -233,9 +283,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         {
             Fp4(_split + (nint)m * k, rows, k, tile, prefetch, mr);
         }
+        else if (typeof(TF) == typeof(Fp8F32ScaleFormat) && _scaled != null)
+        {
+            Dot<Fp8F32ScaleX90Format>(_scaled + (nint)m * k, k, rows, k, tile, prefetch, mr);
+        }
+        else if (typeof(TF) == typeof(Fp8E8ScaleFormat) && _scaled != null)
+        {
+            Dot<Fp8E8ScaleX90Format>(_scaled + (nint)m * k, k, rows, k, tile, prefetch, mr);
+        }
         else
         {
-            Dot<TF>(X + (nint)m * Ldx, rows, k, tile, prefetch, mr);
+            Dot<TF>(X + (nint)m * Ldx, Ldx, rows, k, tile, prefetch, mr);
         }
 
 
@@ -254,16 +312,16 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Dot<TF>(float* x, WeightRows4* rows, int k, float* tile, nint prefetch, int mr) where TF : struct, IWeightFormat
+    private static void Dot<TF>(float* x, int ldx, WeightRows4* rows, int k, float* tile, nint prefetch, int mr) where TF : struct, IWeightFormat
     {
         switch (mr)
         {
-            case 6: DotKernel.Run<TF, R6>(x, Ldx, rows, k, tile, prefetch); break;
-            case 5: DotKernel.Run<TF, R5>(x, Ldx, rows, k, tile, prefetch); break;
-            case 4: DotKernel.Run<TF, R4>(x, Ldx, rows, k, tile, prefetch); break;
-            case 3: DotKernel.Run<TF, R3>(x, Ldx, rows, k, tile, prefetch); break;
-            case 2: DotKernel.Run<TF, R2>(x, Ldx, rows, k, tile, prefetch); break;
-            default: DotKernel.Run<TF, R1>(x, Ldx, rows, k, tile, prefetch); break;
+            case 6: DotKernel.Run<TF, R6>(x, ldx, rows, k, tile, prefetch); break;
+            case 5: DotKernel.Run<TF, R5>(x, ldx, rows, k, tile, prefetch); break;
+            case 4: DotKernel.Run<TF, R4>(x, ldx, rows, k, tile, prefetch); break;
+            case 3: DotKernel.Run<TF, R3>(x, ldx, rows, k, tile, prefetch); break;
+            case 2: DotKernel.Run<TF, R2>(x, ldx, rows, k, tile, prefetch); break;
+            default: DotKernel.Run<TF, R1>(x, ldx, rows, k, tile, prefetch); break;
         }
     }
 

@@ -148,17 +148,65 @@ internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
         NumericFormats.E4M3ToF32(row[k]) * DecodeTables.Ue8m0[scaleRow[k >> 7]];
 }
 
+/// <summary>
+/// <see cref="Fp8F32ScaleFormat"/> for activations already multiplied by 2^90 (<see cref="Fp8.XScale"/>):
+/// one multiply per 16 weights fewer. The decoded weight is the true one times 2^-90 (2^-120 from the
+/// bit move, 2^30 in the scale), so it underflows only below 2^-96 and the activation overflows only above 2^36.
+/// </summary>
+internal readonly unsafe struct Fp8F32ScaleX90Format : IWeightFormat
+{
+    public static nint Offset(int k) => k;
+
+    public static int BlockK => 128;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Scale(byte* scaleRow, int k) => Vector512.Create(((float*)scaleRow)[k >> 7] * Fp8.TwoPow30);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Bits(row + k) * scale;
+
+    public static float Scalar(byte* row, byte* scaleRow, int k) => Fp8F32ScaleFormat.Scalar(row, scaleRow, k) / Fp8.XScale;
+}
+
+/// <summary><see cref="Fp8E8ScaleFormat"/> for activations already multiplied by 2^90 (<see cref="Fp8.XScale"/>).</summary>
+internal readonly unsafe struct Fp8E8ScaleX90Format : IWeightFormat
+{
+    public static nint Offset(int k) => k;
+
+    public static int BlockK => 128;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Scale(byte* scaleRow, int k) => Vector512.Create(DecodeTables.Ue8m0[scaleRow[k >> 7]] * Fp8.TwoPow30);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Bits(row + k) * scale;
+
+    public static float Scalar(byte* row, byte* scaleRow, int k) => Fp8E8ScaleFormat.Scalar(row, scaleRow, k) / Fp8.XScale;
+}
+
 /// <summary>The shared fp8 bit manipulation.</summary>
 internal static unsafe class Fp8
 {
     /// <summary>16 e4m3 codes as fp32 times 2^-60 (the caller multiplies by scale * 2^60).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Decode(byte* p)
+    public static Vector512<float> Decode(byte* p) => Bits(p) * Vector512.Create(DecodeTables.TwoPow60);
+
+    /// <summary>16 e4m3 codes as fp32 times 2^-120 (sign, exponent and mantissa moved into place; exact, subnormals included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Bits(byte* p)
     {
         var b = Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)p));
-        var bits = Vector512.ShiftLeft(b, 20) & Vector512.Create(unchecked((int)0x87F00000));
-        return bits.AsSingle() * Vector512.Create(DecodeTables.TwoPow60);
+        return (Vector512.ShiftLeft(b, 20) & Vector512.Create(unchecked((int)0x87F00000))).AsSingle();
     }
+
+    /// <summary>The factor (2^90) by which activations are pre-multiplied for the one-multiply fp8 decoders.</summary>
+    public const float XScale = 1.2379400392853803e27f;
+
+    /// <summary>2^30, the part of 2^120 that the one-multiply decoders fold into the block scale.</summary>
+    public const float TwoPow30 = 1073741824f;
+
+    /// <summary>Largest |x| that may be pre-multiplied by <see cref="XScale"/> (2^36, so x * 2^90 stays below 2^126).</summary>
+    public const float XLimit = 68719476736f;
 }
 
 /// <summary>

@@ -26,8 +26,9 @@ internal enum WeightFormat
 internal readonly unsafe struct WeightMatrix
 {
     public WeightMatrix(byte* data, byte* scale, WeightFormat format, int experts, int outDim, int inDim, bool exact,
-        bool panels = false)
+        bool panels = false, bool oneMultiply = false)
     {
+        OneMultiply = oneMultiply;
         Panels = panels;
         Data = data;
         ScaleData = scale;
@@ -61,6 +62,9 @@ internal readonly unsafe struct WeightMatrix
 
     /// <summary>True when special codes (fp8 NaN, f16 Inf/NaN) are present and the fast decoders would not be exact.</summary>
     public bool NeedsExactDecoder { get; }
+
+    /// <summary>True when every fp8 block scale is at least 2^-20, so the one-multiply decoders are exact.</summary>
+    public bool OneMultiply { get; }
 
     /// <summary>True when the bytes are in the panel layout (<see cref="PanelLayout"/>) rather than row-major.</summary>
     public bool Panels { get; }
