@@ -28,7 +28,7 @@ public sealed unsafe partial class CpuBackend
         }
 
         return new WeightMatrix(w.Pointer, scale is null ? null : scale.Pointer, format,
-            experts, outDim, inDim, NeedsExact(w, format), w.Panels, ScalesAllowOneMultiply(scale, format));
+            experts, outDim, inDim, NeedsExact(w, format), w.Panels, ScalesAllowFastDecoders(scale, format));
     }
 
     /// <summary>

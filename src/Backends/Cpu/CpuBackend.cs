@@ -39,6 +39,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _gemm.PanelPrefetch = Options.PanelPrefetchBytes;
         _gemm.StreamRowsAbove = Options.StreamRowsAbove;
         _gemm.PrefetchBlocks = Options.PrefetchBlocks;
+        _gemm.Vnni = Options.UsesVnni;
     }
 
     /// <summary>The options in effect.</summary>
@@ -192,10 +193,10 @@ public sealed unsafe partial class CpuBackend : BackendBase
         return facts.HasSpecialCodes;
     }
 
-    /// <summary>Whether an fp8 weight's block scales all allow the one-multiply decoders (checked once per upload).</summary>
-    private static bool ScalesAllowOneMultiply(CpuBuffer? scale, WeightFormat format)
+    /// <summary>Whether a weight's scales allow the fast decoders (<see cref="WeightMatrix.FastScales"/>; checked once per upload).</summary>
+    private static bool ScalesAllowFastDecoders(CpuBuffer? scale, WeightFormat format)
     {
-        if (scale is null || format is not (WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale))
+        if (scale is null || format is not (WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale or WeightFormat.Fp4))
         {
             return false;
         }
@@ -210,9 +211,17 @@ public sealed unsafe partial class CpuBackend : BackendBase
         return !facts.HasSpecialCodes;
     }
 
-    /// <summary>Whether some block scale is below 2^-20 (UE8M0: code below 107) or not finite.</summary>
+    /// <summary>
+    /// Whether some scale keeps the fast decoders off: an fp8 block scale below 2^-20 (UE8M0: code
+    /// below 107) or not finite; an FP4 scale code 0 (2^-127, not a normal float) or 255 (NaN).
+    /// </summary>
     internal static bool HasSmallScales(ReadOnlySpan<byte> scales, WeightFormat format)
     {
+        if (format == WeightFormat.Fp4)
+        {
+            return scales.IndexOf((byte)0) >= 0 || scales.IndexOf((byte)255) >= 0;
+        }
+
         if (format == WeightFormat.Fp8E8Scale)
         {
             return scales.IndexOfAnyInRange((byte)0, (byte)106) >= 0 || scales.IndexOf((byte)255) >= 0;

@@ -48,6 +48,12 @@ public enum CpuSimd
 /// Weight blocks ahead that the row-major decode tiles prefetch (default 2, 0 turns it off;
 /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c>).
 /// </param>
+/// <param name="Vnni">
+/// Whether FP4 decode (segments of one or two rows) runs on AVX-VNNI integer dot products with
+/// activations held as two int8 terms per 32-column block (about 16 bits; see the kernel's notes),
+/// where the processor has AVX-VNNI (default true; <c>ACCEL_CPU_VNNI</c>). Off, FP4 decode stays on
+/// fp32 FMA, exact up to fp32 rounding.
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -55,7 +61,8 @@ public enum CpuSimd
 /// exactly the options it is given.
 /// </remarks>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
-    int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2)
+    int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
+    bool Vnni = true)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -72,7 +79,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <see cref="AmxMinRows"/>, <c>ACCEL_CPU_AMX_FP32</c> (0/1) <see cref="AmxFp32"/>,
     /// <c>ACCEL_CPU_PANEL_PREFETCH</c> (N &gt;= 0) <see cref="PanelPrefetchBytes"/>,
     /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
-    /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/>. An unset variable keeps the value.
+    /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
+    /// <see cref="Vnni"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -85,7 +93,11 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         PanelPrefetchBytes = BackendOptionsBinding.Integer(env, "ACCEL_CPU_PANEL_PREFETCH", 0) ?? PanelPrefetchBytes,
         StreamRowsAbove = BackendOptionsBinding.Integer(env, "ACCEL_CPU_STREAM_ROWS", 0) ?? StreamRowsAbove,
         PrefetchBlocks = BackendOptionsBinding.Integer(env, "ACCEL_CPU_PREFETCH_BLOCKS", 0) ?? PrefetchBlocks,
+        Vnni = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI") ?? Vnni,
     };
+
+    /// <summary>Whether a backend with these options runs FP4 decode on the AVX-VNNI kernel here.</summary>
+    internal bool UsesVnni => UsesAvx512 && Vnni && Kernels.Fp4VnniKernel.IsSupported;
 
     /// <summary>Whether a backend with these options runs the AVX-512 kernels on this processor.</summary>
     internal bool UsesAvx512 => Simd != CpuSimd.Portable && CpuProvider.HasAvx512;

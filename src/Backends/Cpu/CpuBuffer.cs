@@ -129,7 +129,6 @@ internal static unsafe partial class HugePages
 /// <param name="Version">The buffer version they describe.</param>
 /// <param name="HasSpecialCodes">
 /// For a weight: an fp8 NaN code or an f16 Inf/NaN is present, so the exact portable decoder must run.
-/// For an fp8 block-scale buffer: some scale is below 2^-20 or not finite, so the one-multiply decoders
-/// (which carry the weight times 2^-90) could underflow and must not run.
+/// For a scale buffer: some scale keeps the fast decoders off (see WeightMatrix.FastScales).
 /// </param>
 internal sealed record WeightFacts(int Version, bool HasSpecialCodes);

@@ -19,6 +19,13 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     private float[][] _scratch = [];
     private float* _split;
     private float* _scaled;
+    private byte* _quantized;
+    private long _quantizedLd;
+    private byte* _quantBuffer;
+    private long _quantCapacity;
+
+    /// <summary>Whether FP4 decode segments may run on <see cref="Fp4VnniKernel"/> (<see cref="CpuBackendOptions.Vnni"/>).</summary>
+    public bool Vnni { get; set; }
     private float* _splitBuffer;
     private long _splitCapacity;
 
@@ -57,6 +64,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         BeginAmx();
         _split = null;
         _scaled = null;
+        _quantized = null;
     }
 
     /// <summary>
@@ -68,7 +76,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     private void PrepareRows(int rows)
     {
         bool fp4 = Gate.Format == WeightFormat.Fp4 && Fp4Kernel.Fits(Gate.In);
-        bool fp8 = Gate.Format is WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale && Gate.OneMultiply && (!Pair || Up.OneMultiply);
+        bool fp8 = Gate.Format is WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale && Gate.FastScales && (!Pair || Up.FastScales);
         if (Portable || Gate.Panels || rows == 0 || !(fp4 || fp8))
         {
             return;
@@ -86,6 +94,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         {
             Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, _splitBuffer);
             _split = _splitBuffer;
+            QuantizeRows(rows);
         }
         else if (ScaleRows(X, Ldx, rows, Gate.In, _splitBuffer))
         {
@@ -128,9 +137,36 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         return true;
     }
 
-    /// <summary>Releases the split activations (<see cref="PrepareRows"/>).</summary>
+    /// <summary>The activations as <see cref="Fp4VnniKernel"/> reads them, where it may run.</summary>
+    private void QuantizeRows(int rows)
+    {
+        if (!Vnni || !Gate.FastScales || (Pair && !Up.FastScales) || !Fp4VnniKernel.Fits(Gate.In))
+        {
+            return;
+        }
+
+        long bytes = Fp4VnniKernel.Bytes(rows, Gate.In);
+        if (bytes > _quantCapacity)
+        {
+            NativeMemory.AlignedFree(_quantBuffer);
+            _quantBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            _quantCapacity = bytes;
+        }
+
+        if (Fp4VnniKernel.Quantize(X, Ldx, rows, Gate.In, _quantBuffer))
+        {
+            _quantized = _quantBuffer;
+            _quantizedLd = Fp4VnniKernel.Bytes(1, Gate.In);
+        }
+    }
+
+    /// <summary>Releases the prepared activations (<see cref="PrepareRows"/>).</summary>
     public void FreeSplit()
     {
+        NativeMemory.AlignedFree(_quantBuffer);
+        _quantBuffer = null;
+        _quantCapacity = 0;
+        _quantized = null;
         NativeMemory.AlignedFree(_splitBuffer);
         _splitBuffer = null;
         _splitCapacity = 0;
@@ -279,7 +315,19 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
         int k = Gate.In;
         int mr = Math.Min(6, t.M1 - m);
-        if (typeof(TF) == typeof(Fp4Format) && _split != null)
+        if (typeof(TF) == typeof(Fp4Format) && _quantized != null && mr <= 2)
+        {
+            byte* q = _quantized + m * _quantizedLd;
+            if (mr == 2)
+            {
+                Fp4VnniKernel.Run<R2>(q, _quantizedLd, rows, k, tile, prefetch);
+            }
+            else
+            {
+                Fp4VnniKernel.Run<R1>(q, _quantizedLd, rows, k, tile, prefetch);
+            }
+        }
+        else if (typeof(TF) == typeof(Fp4Format) && _split != null)
         {
             Fp4(_split + (nint)m * k, rows, k, tile, prefetch, mr);
         }

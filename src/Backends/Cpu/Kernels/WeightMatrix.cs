@@ -26,9 +26,9 @@ internal enum WeightFormat
 internal readonly unsafe struct WeightMatrix
 {
     public WeightMatrix(byte* data, byte* scale, WeightFormat format, int experts, int outDim, int inDim, bool exact,
-        bool panels = false, bool oneMultiply = false)
+        bool panels = false, bool fastScales = false)
     {
-        OneMultiply = oneMultiply;
+        FastScales = fastScales;
         Panels = panels;
         Data = data;
         ScaleData = scale;
@@ -63,8 +63,12 @@ internal readonly unsafe struct WeightMatrix
     /// <summary>True when special codes (fp8 NaN, f16 Inf/NaN) are present and the fast decoders would not be exact.</summary>
     public bool NeedsExactDecoder { get; }
 
-    /// <summary>True when every fp8 block scale is at least 2^-20, so the one-multiply decoders are exact.</summary>
-    public bool OneMultiply { get; }
+    /// <summary>
+    /// True when the scales allow the fast decoders: fp8 block scales all at least 2^-20 (the
+    /// one-multiply decoders stay exact); FP4 UE8M0 scales all normal powers of two, codes 1-254
+    /// (the VNNI kernel builds them by shifting the code into an exponent).
+    /// </summary>
+    public bool FastScales { get; }
 
     /// <summary>True when the bytes are in the panel layout (<see cref="PanelLayout"/>) rather than row-major.</summary>
     public bool Panels { get; }

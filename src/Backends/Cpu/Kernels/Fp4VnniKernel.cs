@@ -1,0 +1,192 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Accel.Backends.Cpu.Kernels;
+
+/// <summary>
+/// The FP4 decode kernel on AVX-VNNI integer dot products (<c>vpdpbusd</c>, 32 byte products per
+/// instruction). An e2m1 code is an integer after doubling (-12 .. 12), so a 16-entry byte table
+/// (<c>vpshufb</c>) turns a nibble into that integer plus 12; each 32-column block of an activation
+/// row is held as two int8 terms, <c>x = d/256 * (256 * hi + lo)</c> with <c>d = max|x| / 127</c>, so
+/// the activations keep about 16 bits against their block's largest value (an error of at most
+/// <c>d/512</c> per element, far inside the quantized-GEMM tolerance) while the weights stay exact.
+/// Per 64 weights and weight row: three ops to split nibbles, two lookups, four dot products, and
+/// one conversion and multiply-add for the two scale blocks, about half the vector work of
+/// <see cref="Fp4Kernel"/>. Used for segments of one or two rows (decode).
+/// </summary>
+internal static unsafe class Fp4VnniKernel
+{
+    /// <summary>Bytes of one quantized 64-column chunk of a row: hi terms, lo terms, lane corrections, lane scales.</summary>
+    public const int ChunkBytes = 192;
+
+    /// <summary>2 * e2m1 + 12 for the 16 codes (the +12 keeps the table unsigned for vpdpbusd).</summary>
+    private static readonly Vector256<byte> Table = Vector256.Create(
+        (byte)12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
+        12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
+
+    /// <summary>Spreads two scale bytes to the dword lanes of their blocks: lanes 0-3 byte 0, lanes 4-7 byte 1.</summary>
+    private static readonly Vector256<byte> ScaleSpread = Vector256.Create(
+        (byte)0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80,
+        1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80);
+
+    /// <summary>Whether this processor has the instructions (AVX2 and AVX-VNNI).</summary>
+    public static bool IsSupported => Avx2.IsSupported && AvxVnni.IsSupported;
+
+    /// <summary>Whether rows of <paramref name="k"/> columns fit (whole 64-column chunks).</summary>
+    public static bool Fits(int k) => k % 64 == 0;
+
+    /// <summary>Bytes of <paramref name="rows"/> quantized rows of <paramref name="k"/> columns.</summary>
+    public static long Bytes(int rows, int k) => (long)rows * (k / 64) * ChunkBytes;
+
+    /// <summary>
+    /// Quantizes <paramref name="rows"/> rows of <paramref name="k"/> floats (stride <paramref name="ldx"/>)
+    /// into <paramref name="dst"/> (<see cref="Bytes"/>); false, leaving the kernel unused, when a
+    /// value is not finite.
+    /// </summary>
+    public static bool Quantize(float* x, int ldx, int rows, int k, byte* dst)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* s = x + (nint)r * ldx;
+            for (int c = 0; c < k; c += 64)
+            {
+                if (!QuantizeChunk(s + c, dst))
+                {
+                    return false;
+                }
+
+                dst += ChunkBytes;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// One 64-column chunk (two blocks A, B). Layout: hi terms [A even | B even | A odd | B odd]
+    /// (16 bytes each, matching the low and high nibbles of the 32 weight bytes), lo terms the same,
+    /// then 8 int32 lane corrections (-12 times the lane's terms, the table offset), then 8 fp32 lane
+    /// scales (d/512 of the lane's block: d/256 for the terms, 1/2 for the doubled codes).
+    /// </summary>
+    private static bool QuantizeChunk(float* x, byte* dst)
+    {
+        sbyte* hi = (sbyte*)dst, lo = (sbyte*)dst + 64;
+        int* corr = (int*)(dst + 128);
+        float* scale = (float*)(dst + 160);
+        for (int block = 0; block < 2; block++)
+        {
+            float* v = x + 32 * block;
+            float max = 0;
+            for (int j = 0; j < 32; j++)
+            {
+                max = MathF.Max(max, MathF.Abs(v[j]));
+            }
+
+            if (!float.IsFinite(max))
+            {
+                return false;
+            }
+
+            float d = max / 127f;
+            float inv = d > 0 ? 1f / d : 0f;
+            for (int j = 0; j < 32; j++)
+            {
+                // Column 2i goes with the low nibble of byte i, column 2i+1 with the high one.
+                int at = (j & 1) * 32 + block * 16 + (j >> 1);
+                float q = MathF.Round(v[j] * inv);
+                hi[at] = (sbyte)Math.Clamp(q, -127f, 127f);
+                float rest = d > 0 ? (v[j] - hi[at] * d) * inv * 256f : 0f;
+                lo[at] = (sbyte)Math.Clamp(MathF.Round(rest), -127f, 127f);
+            }
+
+            for (int lane = 4 * block; lane < 4 * block + 4; lane++)
+            {
+                int sum = 0;
+                for (int b = 0; b < 4; b++)
+                {
+                    int even = 4 * lane + b, odd = 32 + 4 * lane + b;
+                    sum += 256 * (hi[even] + hi[odd]) + lo[even] + lo[odd];
+                }
+
+                corr[lane] = -12 * sum;
+                scale[lane] = d / 512f;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>tile[r * 4 + n] = sum_k x[r, k] * W[n, k] for r &lt; TR.Count (1 or 2); x quantized by <see cref="Quantize"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TR>(byte* xq, long ldq, WeightRows4* w, int kLength, float* tile, nint prefetch)
+        where TR : struct, IRowCount
+    {
+        var z = Vector256<float>.Zero;
+        Vector256<float> a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
+        byte* q0 = xq, q1 = xq + ldq;
+        for (int k = 0; k < kLength; k += 64)
+        {
+            nint at = k >> 1;
+            if (prefetch != 0 && (k & 127) == 0)
+            {
+                Sse.Prefetch0(w->R0 + prefetch + at);
+                Sse.Prefetch0(w->R1 + prefetch + at);
+                Sse.Prefetch0(w->R2 + prefetch + at);
+                Sse.Prefetch0(w->R3 + prefetch + at);
+            }
+
+            int b = k >> 5;
+            Row(w->R0 + at, w->S0 + b, q0, q1, ref a00, ref a10);
+            Row(w->R1 + at, w->S1 + b, q0, q1, ref a01, ref a11);
+            Row(w->R2 + at, w->S2 + b, q0, q1, ref a02, ref a12);
+            Row(w->R3 + at, w->S3 + b, q0, q1, ref a03, ref a13);
+            q0 += ChunkBytes;
+            q1 += ChunkBytes;
+        }
+
+        Reduce4(a00, a01, a02, a03).Store(tile);
+        if (TR.Count > 1)
+        {
+            Reduce4(a10, a11, a12, a13).Store(tile + 4);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Row(byte* weights, byte* scales, byte* q0, byte* q1, ref Vector256<float> acc0, ref Vector256<float> acc1)
+        {
+            var v = Vector256.Load(weights);
+            var mask = Vector256.Create((byte)0x0F);
+            var even = Avx2.Shuffle(Table, v & mask);
+            var odd = Avx2.Shuffle(Table, Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask);
+            var s = Avx2.ShiftLeftLogical(Avx2.Shuffle(Vector256.Create(*(ushort*)scales).AsByte(), ScaleSpread).AsInt32(), 23).AsSingle();
+            acc0 = Chunk(even, odd, s, q0, acc0);
+            if (TR.Count > 1)
+            {
+                acc1 = Chunk(even, odd, s, q1, acc1);
+            }
+        }
+    }
+
+    /// <summary>acc + (the chunk's two blocks of products, per lane) times their scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Chunk(Vector256<byte> even, Vector256<byte> odd, Vector256<float> weightScale, byte* q,
+        Vector256<float> acc)
+    {
+        var hi = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, even, Vector256.Load((sbyte*)q));
+        hi = AvxVnni.MultiplyWideningAndAdd(hi, odd, Vector256.Load((sbyte*)q + 32));
+        var lo = AvxVnni.MultiplyWideningAndAdd(Vector256.Load((int*)(q + 128)), even, Vector256.Load((sbyte*)q + 64));
+        lo = AvxVnni.MultiplyWideningAndAdd(lo, odd, Vector256.Load((sbyte*)q + 96));
+        var sum = Avx2.ConvertToVector256Single(Avx2.ShiftLeftLogical(hi, 8) + lo);
+        return Fma.MultiplyAdd(sum, weightScale * Vector256.Load((float*)(q + 160)), acc);
+    }
+
+    /// <summary>The four horizontal sums of a, b, c, d as one 128-bit vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Reduce4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        var ab = Avx.HorizontalAdd(a, b);
+        var cd = Avx.HorizontalAdd(c, d);
+        var abcd = Avx.HorizontalAdd(ab, cd);
+        return abcd.GetLower() + abcd.GetUpper();
+    }
+}
