@@ -5,8 +5,8 @@ namespace Accel.Cpu.Tests;
 
 /// <summary>
 /// The AVX-VNNI FP4 decode kernel against a double-precision dot product of the exact weights: the
-/// only error allowed is the activations' two-term int8 form (at most 1/256 of the block's step
-/// d = max|x|/127 per element, times |w|) plus fp32 accumulation.
+/// only error allowed is the activations' three-term int8 form (at most 1/32768 of the block's step
+/// d = max|x|/127 per element, reached where x/d is a half-integer, times |w|) plus the fp32 rounding of each lane's integer sum and of the accumulation.
 /// </summary>
 public sealed unsafe class Fp4VnniKernelTests
 {
@@ -38,8 +38,11 @@ public sealed unsafe class Fp4VnniKernelTests
         float[] x = new float[rows * k];
         for (int i = 0; i < x.Length; i++)
         {
+            // Every seventh block holds half-integer multiples of its step (the clamped-term case).
             double g = rng.NextDouble() * 2 - 1;
-            x[i] = (i / 32) % 5 == 3 ? 0f : (float)(g * g * g * xScale);
+            x[i] = (i / 32) % 5 == 3 ? 0f
+                : (i / 32) % 7 == 2 ? (i % 32 == 0 ? 127f : rng.Next(-127, 127) + 0.5f) * xScale
+                : (float)(g * g * g * xScale);
         }
 
         byte[] q = new byte[Fp4VnniKernel.Bytes(rows, k)];
@@ -69,7 +72,7 @@ public sealed unsafe class Fp4VnniKernelTests
                     double step = Enumerable.Range(32 * (c / 32), 32).Max(j => Math.Abs(x[m * k + j])) / 127.0;
                     sum += x[m * k + c] * wv;
                     magnitude += Math.Abs(x[m * k + c] * wv);
-                    bound += Math.Abs(wv) * step / 256;
+                    bound += Math.Abs(wv) * step / 32768;
                 }
 
                 Assert.That(tile[m * 4 + n], Is.EqualTo(sum).Within(bound * 1.01 + magnitude * 1e-6 + 1e-40), $"row {m}, weight row {n}");

@@ -8,17 +8,19 @@ namespace Accel.Backends.Cpu.Kernels;
 /// The FP4 decode kernel on AVX-VNNI integer dot products (<c>vpdpbusd</c>, 32 byte products per
 /// instruction). An e2m1 code is an integer after doubling (-12 .. 12), so a 16-entry byte table
 /// (<c>vpshufb</c>) turns a nibble into that integer plus 12; each 32-column block of an activation
-/// row is held as two int8 terms, <c>x = d/256 * (256 * hi + lo)</c> with <c>d = max|x| / 127</c>, so
-/// the activations keep about 16 bits against their block's largest value (an error of at most
-/// <c>d/512</c> per element, far inside the quantized-GEMM tolerance) while the weights stay exact.
-/// Per 64 weights and weight row: three ops to split nibbles, two lookups, four dot products, and
-/// one conversion and multiply-add for the two scale blocks, about half the vector work of
+/// row is held as three int8 terms, <c>x = d/32768 * (32768 * q1 + 128 * q2 + q3)</c> with
+/// <c>d = max|x| / 127</c> (radix 256 for the second term, 128 for the third, so that no term ever
+/// needs 128), so the activations keep 22 bits against their block's largest value (an error of at
+/// most <c>d/65536</c> per element, <c>d/32768</c> where <c>x/d</c> is a half-integer; a few fp32 ulps
+/// of the block's largest) while the weights stay exact.
+/// Per 64 weights and weight row: three ops to split nibbles, two lookups, six dot products, and one
+/// conversion and multiply-add for the two scale blocks, about two thirds of the vector work of
 /// <see cref="Fp4Kernel"/>. Used for segments of one or two rows (decode).
 /// </summary>
 internal static unsafe class Fp4VnniKernel
 {
-    /// <summary>Bytes of one quantized 64-column chunk of a row: hi terms, lo terms, lane corrections, lane scales.</summary>
-    public const int ChunkBytes = 192;
+    /// <summary>Bytes of one quantized 64-column chunk of a row: three terms, lane corrections, lane scales.</summary>
+    public const int ChunkBytes = 256;
 
     /// <summary>2 * e2m1 + 12 for the 16 codes (the +12 keeps the table unsigned for vpdpbusd).</summary>
     private static readonly Vector256<byte> Table = Vector256.Create(
@@ -64,16 +66,17 @@ internal static unsafe class Fp4VnniKernel
     }
 
     /// <summary>
-    /// One 64-column chunk (two blocks A, B). Layout: hi terms [A even | B even | A odd | B odd]
-    /// (16 bytes each, matching the low and high nibbles of the 32 weight bytes), lo terms the same,
-    /// then 8 int32 lane corrections (-12 times the lane's terms, the table offset), then 8 fp32 lane
-    /// scales (d/512 of the lane's block: d/256 for the terms, 1/2 for the doubled codes).
+    /// One 64-column chunk (two blocks A, B). Layout: for each term q1, q2, q3, 64 bytes
+    /// [A even | B even | A odd | B odd] (16 each, matching the low and high nibbles of the 32 weight
+    /// bytes); then 8 int32 lane corrections (-12 times the lane's combined terms, the table offset);
+    /// then 8 fp32 lane scales (d/65536 of the lane's block: d/32768 for the terms, 1/2 for the codes).
+    /// The terms are found in double precision, so each is the exact rounding of what is left.
     /// </summary>
     private static bool QuantizeChunk(float* x, byte* dst)
     {
-        sbyte* hi = (sbyte*)dst, lo = (sbyte*)dst + 64;
-        int* corr = (int*)(dst + 128);
-        float* scale = (float*)(dst + 160);
+        sbyte* q = (sbyte*)dst;
+        int* corr = (int*)(dst + 192);
+        float* scale = (float*)(dst + 224);
         for (int block = 0; block < 2; block++)
         {
             float* v = x + 32 * block;
@@ -89,15 +92,19 @@ internal static unsafe class Fp4VnniKernel
             }
 
             float d = max / 127f;
-            float inv = d > 0 ? 1f / d : 0f;
+            double inv = d > 0 ? 1.0 / d : 0.0;
             for (int j = 0; j < 32; j++)
             {
                 // Column 2i goes with the low nibble of byte i, column 2i+1 with the high one.
                 int at = (j & 1) * 32 + block * 16 + (j >> 1);
-                float q = MathF.Round(v[j] * inv);
-                hi[at] = (sbyte)Math.Clamp(q, -127f, 127f);
-                float rest = d > 0 ? (v[j] - hi[at] * d) * inv * 256f : 0f;
-                lo[at] = (sbyte)Math.Clamp(MathF.Round(rest), -127f, 127f);
+                // |x/d| <= 127; each remainder is at most 1/2 (1 where the second term is clamped at
+                // 127), so the second term is within 128 and the third, at radix 128, within 128 too.
+                double q1 = Math.Round(v[j] * inv);
+                double q2 = Math.Clamp(Math.Round((v[j] * inv - q1) * 256.0), -127.0, 127.0);
+                double q3 = Math.Clamp(Math.Round(((v[j] * inv - q1) * 256.0 - q2) * 128.0), -127.0, 127.0);
+                q[at] = (sbyte)q1;
+                q[64 + at] = (sbyte)q2;
+                q[128 + at] = (sbyte)q3;
             }
 
             for (int lane = 4 * block; lane < 4 * block + 4; lane++)
@@ -105,12 +112,14 @@ internal static unsafe class Fp4VnniKernel
                 int sum = 0;
                 for (int b = 0; b < 4; b++)
                 {
-                    int even = 4 * lane + b, odd = 32 + 4 * lane + b;
-                    sum += 256 * (hi[even] + hi[odd]) + lo[even] + lo[odd];
+                    foreach (int at in new[] { 4 * lane + b, 32 + 4 * lane + b })
+                    {
+                        sum += 32768 * q[at] + 128 * q[64 + at] + q[128 + at];
+                    }
                 }
 
                 corr[lane] = -12 * sum;
-                scale[lane] = d / 512f;
+                scale[lane] = d / 65536f;
             }
         }
 
@@ -172,12 +181,15 @@ internal static unsafe class Fp4VnniKernel
     private static Vector256<float> Chunk(Vector256<byte> even, Vector256<byte> odd, Vector256<float> weightScale, byte* q,
         Vector256<float> acc)
     {
-        var hi = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, even, Vector256.Load((sbyte*)q));
-        hi = AvxVnni.MultiplyWideningAndAdd(hi, odd, Vector256.Load((sbyte*)q + 32));
-        var lo = AvxVnni.MultiplyWideningAndAdd(Vector256.Load((int*)(q + 128)), even, Vector256.Load((sbyte*)q + 64));
-        lo = AvxVnni.MultiplyWideningAndAdd(lo, odd, Vector256.Load((sbyte*)q + 96));
-        var sum = Avx2.ConvertToVector256Single(Avx2.ShiftLeftLogical(hi, 8) + lo);
-        return Fma.MultiplyAdd(sum, weightScale * Vector256.Load((float*)(q + 160)), acc);
+        // |sum t * Q| <= 8 * 12 * 127 * 32897 per lane fits an int32, so the combination is exact.
+        var t1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, even, Vector256.Load((sbyte*)q));
+        t1 = AvxVnni.MultiplyWideningAndAdd(t1, odd, Vector256.Load((sbyte*)q + 32));
+        var t2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, even, Vector256.Load((sbyte*)q + 64));
+        t2 = AvxVnni.MultiplyWideningAndAdd(t2, odd, Vector256.Load((sbyte*)q + 96));
+        var t3 = AvxVnni.MultiplyWideningAndAdd(Vector256.Load((int*)(q + 192)), even, Vector256.Load((sbyte*)q + 128));
+        t3 = AvxVnni.MultiplyWideningAndAdd(t3, odd, Vector256.Load((sbyte*)q + 160));
+        var sum = Avx2.ConvertToVector256Single(Avx2.ShiftLeftLogical(t1, 15) + Avx2.ShiftLeftLogical(t2, 7) + t3);
+        return Fma.MultiplyAdd(sum, weightScale * Vector256.Load((float*)(q + 224)), acc);
     }
 
     /// <summary>The four horizontal sums of a, b, c, d as one 128-bit vector.</summary>
