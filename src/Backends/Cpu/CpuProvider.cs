@@ -45,10 +45,27 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
         var f = new List<string>();
         if (Avx512F.IsSupported) { f.Add("avx512f"); }
         if (Avx512BW.IsSupported) { f.Add("avx512bw"); }
+        if (Avx512Vbmi.IsSupported) { f.Add("avx512vbmi"); }
+        if (CpuIdBit(7, 0, ecx: 11)) { f.Add("avx512_vnni"); }
+        if (CpuIdBit(7, 1, eax: 5)) { f.Add("avx512_bf16"); }
+        if (AvxVnni.IsSupported) { f.Add("avx_vnni"); }
+        if (CpuIdBit(7, 0, edx: 22)) { f.Add("amx_bf16"); }
         if (Avx2.IsSupported) { f.Add("avx2"); }
         if (Fma.IsSupported) { f.Add("fma"); }
         if (f.Count == 0) { f.Add($"vector{System.Numerics.Vector<float>.Count * 32}"); }
         return string.Join(' ', f);
+    }
+
+    /// <summary>Whether CPUID leaf <paramref name="leaf"/>, sub-leaf <paramref name="sub"/> sets the given bit (x86 only).</summary>
+    private static bool CpuIdBit(int leaf, int sub, int eax = -1, int ecx = -1, int edx = -1)
+    {
+        if (!X86Base.IsSupported || X86Base.CpuId(0, 0).Eax < leaf)
+        {
+            return false;
+        }
+
+        var (a, _, c, d) = X86Base.CpuId(leaf, sub);
+        return (eax >= 0 && (a >> eax & 1) != 0) || (ecx >= 0 && (c >> ecx & 1) != 0) || (edx >= 0 && (d >> edx & 1) != 0);
     }
 
     /// <summary>True when the AVX-512 kernels run on this processor.</summary>
@@ -62,14 +79,15 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
             return "portable";
         }
 
+        string decode = o.UsesVnni ? "; FP4 decode on avx-vnni" : o.Vnni ? "; FP4 decode on fp32 FMA (no avx-vnni)" : "; FP4 decode on fp32 FMA (vnni turned off)";
         if (o.UsesAmx)
         {
-            return $"avx512, amx tiles for {(o.AmxFp32 ? "fp32/" : "")}bf16/FP8 prefill";
+            return $"avx512, amx tiles for {(o.AmxFp32 ? "fp32/" : "")}bf16/FP8 prefill{decode}";
         }
 
-        return o.Amx
+        return (o.Amx
             ? $"avx512 (no amx tiles: {Amx.AmxRuntime.WhyUnavailable})"
-            : "avx512 (amx tiles turned off)";
+            : "avx512 (amx tiles turned off)") + decode;
     }
 
     private static string ProcessorName()
