@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+
+namespace Accel.Backends.Cpu.Bf16;
+
+/// <summary>The argument block of a BF16 kernel call (field offsets are part of the emitted code).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Bf16Args
+{
+    /// <summary>The four weight rows: bf16, <see cref="Blocks"/> * 32 values each.</summary>
+    public byte* W0, W1, W2, W3;
+
+    /// <summary>The high bf16 parts of activation rows 0-3 (rows past the kernel's count are unused).</summary>
+    public ushort* Hi0, Hi1, Hi2, Hi3;
+
+    /// <summary>The low bf16 parts of activation rows 0-3.</summary>
+    public ushort* Lo0, Lo1, Lo2, Lo3;
+
+    /// <summary>Input-dimension blocks of 32 (at least 1).</summary>
+    public long Blocks;
+
+    /// <summary>Output: rows * 4 floats, tile[r * 4 + n].</summary>
+    public float* Tile;
+}
+
+/// <summary>
+/// The machine code of the BF16 kernel for 1-4 activation rows against 4 weight rows. Per block
+/// of 32 inputs: four 64-byte weight loads (zmm16-19), a hi and a lo load per activation row
+/// (zmm20-27), and two <c>vdpbf16ps</c> per (row, weight row); then a transpose-and-add
+/// reduction per row (zmm28-31) and one 16-byte store. With 1-2 rows the hi and lo products go
+/// to separate accumulators (two independent dependency chains per output), added at the end.
+/// </summary>
+internal static class Bf16Code
+{
+    private const int OffW = 0, OffHi = 32, OffLo = 64, OffBlocks = 96, OffTile = 104;
+
+    private static readonly int[] WeightRegs = [Bf16Emitter.Rdx, Bf16Emitter.Rsi, Bf16Emitter.R8, Bf16Emitter.R9];
+    private static readonly int[] HiRegs = [Bf16Emitter.R10, Bf16Emitter.Rbx, Bf16Emitter.R12, Bf16Emitter.R14];
+    private static readonly int[] LoRegs = [Bf16Emitter.R11, Bf16Emitter.Rbp, Bf16Emitter.R13, Bf16Emitter.R15];
+
+    /// <summary>Writes the kernel for <paramref name="rows"/> rows; <paramref name="prefetch"/> bytes ahead on the weight rows (0: none).</summary>
+    public static byte[] Emit(int rows, int prefetch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 4);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
+        bool split = rows <= 2;
+        var e = new Bf16Emitter();
+
+        // Callee-saved registers (System V) holding activation pointers of rows 1-3.
+        var saved = new List<int>();
+        for (int r = 1; r < rows; r++) { saved.Add(HiRegs[r]); saved.Add(LoRegs[r]); }
+        foreach (int reg in saved) { e.Push(reg); }
+
+        for (int n = 0; n < 4; n++) { e.Load64(WeightRegs[n], Bf16Emitter.Rdi, OffW + 8 * n); }
+        for (int r = 0; r < rows; r++)
+        {
+            e.Load64(HiRegs[r], Bf16Emitter.Rdi, OffHi + 8 * r);
+            e.Load64(LoRegs[r], Bf16Emitter.Rdi, OffLo + 8 * r);
+        }
+
+        e.Load64(Bf16Emitter.Rcx, Bf16Emitter.Rdi, OffBlocks);
+        e.Zero(Bf16Emitter.Rax);
+        for (int a = 0; a < 4 * rows; a++)
+        {
+            e.Pxord(a, a, a);
+            if (split) { e.Pxord(a + 8, a + 8, a + 8); }
+        }
+
+        int loop = e.Position;
+        for (int n = 0; n < 4; n++)
+        {
+            e.LoadDqu16(16 + n, WeightRegs[n], Bf16Emitter.Rax, 0);
+            if (prefetch > 0) { e.Prefetch0(WeightRegs[n], Bf16Emitter.Rax, prefetch); }
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            int hi = 20 + 2 * r, lo = hi + 1;
+            e.LoadDqu16(hi, HiRegs[r], Bf16Emitter.Rax, 0);
+            e.LoadDqu16(lo, LoRegs[r], Bf16Emitter.Rax, 0);
+            for (int n = 0; n < 4; n++)
+            {
+                int acc = 4 * r + n;
+                e.Dpbf16ps(acc, hi, 16 + n);
+                e.Dpbf16ps(split ? acc + 8 : acc, lo, 16 + n);
+            }
+        }
+
+        e.AddImm(Bf16Emitter.Rax, 64);
+        e.Dec(Bf16Emitter.Rcx);
+        e.Jnz(loop);
+
+        if (split)
+        {
+            for (int a = 0; a < 4 * rows; a++) { e.Addps(Bf16Emitter.Width.Z512, a, a, a + 8); }
+        }
+
+        e.Load64(Bf16Emitter.Rcx, Bf16Emitter.Rdi, OffTile);
+        for (int r = 0; r < rows; r++) { Reduce4(e, 4 * r, Bf16Emitter.Rcx, 16 * r); }
+
+        e.Vzeroupper();
+        for (int i = saved.Count - 1; i >= 0; i--) { e.Pop(saved[i]); }
+        e.Ret();
+        return e.ToArray();
+    }
+
+    /// <summary>Stores the horizontal sums of zmm[first .. first+3] as 4 floats at [tile + disp].</summary>
+    private static void Reduce4(Bf16Emitter e, int first, int tile, int disp)
+    {
+        const int Ab = 28, T = 29, U = 30, Cd = 31;
+        int a = first, b = first + 1, c = first + 2, d = first + 3;
+
+        // Per 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3), the same for c, d, then the 64-bit
+        // interleave gives (a, b, c, d) partial sums; fold 512 -> 256 -> 128 bits.
+        e.Unpcklps(T, a, b);
+        e.Unpckhps(U, a, b);
+        e.Addps(Bf16Emitter.Width.Z512, Ab, T, U);
+        e.Unpcklps(T, c, d);
+        e.Unpckhps(U, c, d);
+        e.Addps(Bf16Emitter.Width.Z512, Cd, T, U);
+        e.Unpcklpd(T, Ab, Cd);
+        e.Unpckhpd(U, Ab, Cd);
+        e.Addps(Bf16Emitter.Width.Z512, Ab, T, U);
+        e.ExtractUpper256(T, Ab);
+        e.Addps(Bf16Emitter.Width.Y256, Ab, Ab, T);
+        e.ExtractUpper128(T, Ab);
+        e.Addps(Bf16Emitter.Width.X128, Ab, Ab, T);
+        e.StoreUpsX(tile, Bf16Emitter.NoIndex, disp, Ab);
+    }
+}
