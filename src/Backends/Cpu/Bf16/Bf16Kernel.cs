@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Accel.Backends.Cpu.Kernels;
+using Accel.Types;
 
 namespace Accel.Backends.Cpu.Bf16;
 
@@ -104,8 +105,8 @@ internal sealed unsafe class Bf16Kernel
                 float sum = 0;
                 for (int i = from; i < to; i++)
                 {
-                    float x = Bf16Split.ToF32(xHi[r * ldx + i]) + Bf16Split.ToF32(xLo[r * ldx + i]);
-                    sum += x * Bf16Split.ToF32(wr[n][i]);
+                    float x = NumericFormats.BF16ToF32(xHi[r * ldx + i]) + NumericFormats.BF16ToF32(xLo[r * ldx + i]);
+                    sum += x * NumericFormats.BF16ToF32(wr[n][i]);
                 }
 
                 tile[r * 4 + n] += sum;

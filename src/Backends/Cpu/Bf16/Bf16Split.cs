@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Accel.Types;
 
 namespace Accel.Backends.Cpu.Bf16;
 
@@ -31,23 +32,11 @@ internal static unsafe class Bf16Split
 
         for (; i < k; i++)
         {
-            ushort h = ToBF16(x[i]);
+            ushort h = NumericFormats.F32ToBF16(x[i]);
             hi[i] = h;
-            lo[i] = ToBF16(x[i] - ToF32(h));
+            lo[i] = NumericFormats.F32ToBF16(x[i] - NumericFormats.BF16ToF32(h));
         }
     }
-
-    /// <summary>fp32 to bf16 bits, round to nearest even (finite inputs).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ushort ToBF16(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
-    }
-
-    /// <summary>bf16 bits to fp32 (exact).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float ToF32(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
 
     /// <summary>hi and lo of 16 values, each bf16 in the low 16 bits of a 32-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
