@@ -61,7 +61,7 @@ public sealed unsafe class Bf16KernelTests
             {
                 var rows = new WeightRows4 { R0 = (byte*)w, R1 = (byte*)(w + K), R2 = (byte*)(w + 2 * K), R3 = (byte*)(w + 3 * K) };
                 if (Rows == 1) { Bf16Kernel.Dot4(t, hi, lo, &rows, K, prefetch); }
-                else { Bf16Kernel.Dot(Rows, hi, lo, K, &rows, K, t, prefetch); }
+                else { Bf16Kernel.Get(Rows, prefetch).Dot(hi, lo, K, &rows, K, t); }
             }
 
             return tile;

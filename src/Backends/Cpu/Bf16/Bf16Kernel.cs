@@ -23,10 +23,21 @@ internal sealed unsafe class Bf16Kernel
 
     private static readonly ConcurrentDictionary<(int Rows, int Prefetch), Bf16Kernel> Cache = new();
 
-    private readonly delegate* unmanaged<Bf16Args*, void> _entry;
+    // No GC transition: the code runs for microseconds, never blocks and never calls back.
+    private readonly delegate* unmanaged[SuppressGCTransition]<Bf16Args*, void> _entry;
 
-    private Bf16Kernel(int rows, int prefetch) =>
-        _entry = (delegate* unmanaged<Bf16Args*, void>)Bf16Runtime.MapCode(Bf16Code.Emit(rows, prefetch));
+    private Bf16Kernel(int rows, int prefetch)
+    {
+        Rows = rows;
+        Prefetch = prefetch;
+        _entry = (delegate* unmanaged[SuppressGCTransition]<Bf16Args*, void>)Bf16Runtime.MapCode(Bf16Code.Emit(rows, prefetch));
+    }
+
+    /// <summary>Activation rows per call (1-4).</summary>
+    public int Rows { get; }
+
+    /// <summary>Bytes ahead at which the weight rows are prefetched (0: none).</summary>
+    public int Prefetch { get; }
 
     /// <summary>The kernel for <paramref name="rows"/> (1-4) activation rows, prefetching <paramref name="prefetch"/> bytes ahead (0: none).</summary>
     /// <exception cref="InvalidOperationException">The kernels are unsupported or disabled here.</exception>
@@ -47,7 +58,7 @@ internal sealed unsafe class Bf16Kernel
     /// <exception cref="InvalidOperationException">The kernels were disabled after this one was made.</exception>
     public void Run(Bf16Args* args)
     {
-        Bf16Runtime.Require();
+        RequireEnabled();
         if (args->Blocks < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(args), args->Blocks, "a kernel call needs at least one block of 32 inputs");
@@ -56,22 +67,24 @@ internal sealed unsafe class Bf16Kernel
         _entry(args);
     }
 
-    /// <summary>One activation row (decode): tile[n] = sum_k (hi[k] + lo[k]) * W[n, k] for n &lt; 4.</summary>
+    /// <summary>One activation row (decode) with the cached kernel: tile[n] = sum_k (hi[k] + lo[k]) * W[n, k] for n &lt; 4.</summary>
+    /// <exception cref="InvalidOperationException">The kernels are unsupported or disabled here.</exception>
     public static void Dot4(float* tile, ushort* xHi, ushort* xLo, WeightRows4* w, int k, int prefetch = 0) =>
-        Dot(1, xHi, xLo, 0, w, k, tile, prefetch);
+        Get(1, prefetch).Dot(xHi, xLo, 0, w, k, tile);
 
     /// <summary>
-    /// tile[r * 4 + n] = sum_k (hi[r, k] + lo[r, k]) * W[n, k] for r &lt; <paramref name="rows"/>,
-    /// n &lt; 4; row r of the activations starts <c>r * ldx</c> elements after <paramref name="xHi"/>
-    /// and <paramref name="xLo"/>. Any k works: whole blocks of 32 run on the kernel, the rest in C#.
+    /// tile[r * 4 + n] = sum_k (hi[r, k] + lo[r, k]) * W[n, k] for r &lt; <see cref="Rows"/>, n &lt; 4;
+    /// row r of the activations starts <c>r * ldx</c> elements after <paramref name="xHi"/> and
+    /// <paramref name="xLo"/>. Any k works: whole blocks of 32 run on the kernel, the rest in C#.
     /// Only <see cref="WeightRows4.R0"/>-<see cref="WeightRows4.R3"/> are read (bf16 has no scales).
+    /// Hold the kernel from <see cref="Get"/> across calls: this skips the cache lookup.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The kernels are unsupported or disabled here.</exception>
-    public static void Dot(int rows, ushort* xHi, ushort* xLo, nint ldx, WeightRows4* w, int k, float* tile, int prefetch = 0)
+    /// <exception cref="InvalidOperationException">The kernels were disabled after this one was made.</exception>
+    public void Dot(ushort* xHi, ushort* xLo, nint ldx, WeightRows4* w, int k, float* tile)
     {
+        RequireEnabled();
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var kernel = Get(rows, prefetch);
-        int blocks = k / BlockK;
+        int rows = Rows, blocks = k / BlockK;
         if (blocks > 0)
         {
             var args = new Bf16Args { W0 = w->R0, W1 = w->R1, W2 = w->R2, W3 = w->R3, Blocks = blocks, Tile = tile };
@@ -82,7 +95,7 @@ internal sealed unsafe class Bf16Kernel
                 lo[r] = xLo + r * ldx;
             }
 
-            kernel._entry(&args);
+            _entry(&args);
         }
         else
         {
@@ -92,6 +105,14 @@ internal sealed unsafe class Bf16Kernel
         if (blocks * BlockK < k)
         {
             Tail(rows, xHi, xLo, ldx, w, blocks * BlockK, k, tile);
+        }
+    }
+
+    private static void RequireEnabled()
+    {
+        if (Bf16Runtime.Disabled)
+        {
+            Bf16Runtime.Require();
         }
     }
 
