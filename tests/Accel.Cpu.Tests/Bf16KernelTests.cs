@@ -135,6 +135,8 @@ public sealed unsafe class Bf16KernelTests
     [TestCase(4, 992)]
     [TestCase(4, 1000)]
     [TestCase(1, 45)]
+    [TestCase(1, 96)]
+    [TestCase(1, 2080)]
     public void SmallIntegerPartsGiveExactSums(int rows, int k)
     {
         // hi in [-3, 3], lo = m * 2^-8 with m in [-3, 3], w in [-3, 3]: every partial sum is a

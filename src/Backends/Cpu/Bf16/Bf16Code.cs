@@ -27,7 +27,9 @@ internal unsafe struct Bf16Args
 /// of 32 inputs: four 64-byte weight loads (zmm16-19), a hi and a lo load per activation row
 /// (zmm20-27), and two <c>vdpbf16ps</c> per (row, weight row); then a transpose-and-add
 /// reduction per row (zmm28-31) and one 16-byte store. With 1-2 rows the hi and lo products go
-/// to separate accumulators (two independent dependency chains per output), added at the end.
+/// to separate accumulators (two independent dependency chains per output), added at the end;
+/// the one-row kernel also takes two blocks per iteration into two sets of accumulators, since
+/// its 8 chains would otherwise wait on the latency of <c>vdpbf16ps</c> (about 6 cycles).
 /// </summary>
 internal static class Bf16Code
 {
@@ -60,35 +62,40 @@ internal static class Bf16Code
 
         e.Load64(Bf16Emitter.Rcx, Bf16Emitter.Rdi, OffBlocks);
         e.Zero(Bf16Emitter.Rax);
-        for (int a = 0; a < 4 * rows; a++)
-        {
-            e.Pxord(a, a, a);
-            if (split) { e.Pxord(a + 8, a + 8, a + 8); }
-        }
+        for (int a = 0; a < (split ? 16 : 4 * rows); a++) { e.Pxord(a, a, a); }
 
-        int loop = e.Position;
-        for (int n = 0; n < 4; n++)
+        if (rows == 1)
         {
-            e.LoadDqu16(16 + n, WeightRegs[n], Bf16Emitter.Rax, 0);
-            if (prefetch > 0) { e.Prefetch0(WeightRegs[n], Bf16Emitter.Rax, prefetch); }
-        }
-
-        for (int r = 0; r < rows; r++)
-        {
-            int hi = 20 + 2 * r, lo = hi + 1;
-            e.LoadDqu16(hi, HiRegs[r], Bf16Emitter.Rax, 0);
-            e.LoadDqu16(lo, LoRegs[r], Bf16Emitter.Rax, 0);
-            for (int n = 0; n < 4; n++)
+            // Two blocks per iteration into two accumulator sets (16 dependency chains, half as
+            // long); an odd first block goes alone.
+            e.TestCl1();
+            int even = e.JzForward();
+            Block(e, rows, 0, 0, prefetch);
+            e.AddImm(Bf16Emitter.Rax, 64);
+            e.Bind(even);
+            e.Shr1(Bf16Emitter.Rcx);
+            int none = e.JzForward();
+            int pairs = e.Position;
+            Block(e, rows, 0, 0, prefetch);
+            Block(e, rows, 1, 64, prefetch);
+            e.AddImm(Bf16Emitter.Rax, 128);
+            e.Dec(Bf16Emitter.Rcx);
+            e.Jnz(pairs);
+            e.Bind(none);
+            for (int a = 0; a < 4; a++)
             {
-                int acc = 4 * r + n;
-                e.Dpbf16ps(acc, hi, 16 + n);
-                e.Dpbf16ps(split ? acc + 8 : acc, lo, 16 + n);
+                e.Addps(Bf16Emitter.Width.Z512, a, a, a + 4);
+                e.Addps(Bf16Emitter.Width.Z512, a + 8, a + 8, a + 12);
             }
         }
-
-        e.AddImm(Bf16Emitter.Rax, 64);
-        e.Dec(Bf16Emitter.Rcx);
-        e.Jnz(loop);
+        else
+        {
+            int loop = e.Position;
+            Block(e, rows, 0, 0, prefetch);
+            e.AddImm(Bf16Emitter.Rax, 64);
+            e.Dec(Bf16Emitter.Rcx);
+            e.Jnz(loop);
+        }
 
         if (split)
         {
@@ -102,6 +109,33 @@ internal static class Bf16Code
         for (int i = saved.Count - 1; i >= 0; i--) { e.Pop(saved[i]); }
         e.Ret();
         return e.ToArray();
+    }
+
+    /// <summary>
+    /// One block of 32 inputs at [rax + disp] into accumulator set <paramref name="set"/> (1: the
+    /// second set of the one-row kernel: weights zmm24-27, activations zmm22-23, sums zmm4-7, 12-15).
+    /// </summary>
+    private static void Block(Bf16Emitter e, int rows, int set, int disp, int prefetch)
+    {
+        int weights = set == 0 ? 16 : 24;
+        for (int n = 0; n < 4; n++)
+        {
+            e.LoadDqu16(weights + n, WeightRegs[n], Bf16Emitter.Rax, disp);
+            if (prefetch > 0) { e.Prefetch0(WeightRegs[n], Bf16Emitter.Rax, prefetch + disp); }
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            int hi = 20 + 2 * (r + set), lo = hi + 1;
+            e.LoadDqu16(hi, HiRegs[r], Bf16Emitter.Rax, disp);
+            e.LoadDqu16(lo, LoRegs[r], Bf16Emitter.Rax, disp);
+            for (int n = 0; n < 4; n++)
+            {
+                int acc = 4 * (r + set) + n;
+                e.Dpbf16ps(acc, hi, weights + n);
+                e.Dpbf16ps(rows <= 2 ? acc + 8 : acc, lo, weights + n);
+            }
+        }
     }
 
     /// <summary>Stores the horizontal sums of zmm[first .. first+3] as 4 floats at [tile + disp].</summary>

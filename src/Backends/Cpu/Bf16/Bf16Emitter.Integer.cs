@@ -61,6 +61,38 @@ internal sealed partial class Bf16Emitter
         Int32(target - (Position + 4));
     }
 
+    /// <summary><c>test cl, 1</c> (ZF set when rcx is even).</summary>
+    public void TestCl1()
+    {
+        Byte(0xF6);
+        Byte(0xC1);
+        Byte(1);
+    }
+
+    /// <summary><c>shr reg, 1</c> (64-bit; ZF set when the result is zero).</summary>
+    public void Shr1(int reg)
+    {
+        Rex(0, NoIndex, reg);
+        Byte(0xD1);
+        Byte(0xE8 | (reg & 7));
+    }
+
+    /// <summary><c>jz</c> (rel32) to a label not yet written; returns the place to pass to <see cref="Bind"/>.</summary>
+    public int JzForward()
+    {
+        Byte(0x0F);
+        Byte(0x84);
+        Int32(0);
+        return Position;
+    }
+
+    /// <summary>Points the forward jump that ends at <paramref name="jumpEnd"/> at the current position.</summary>
+    public void Bind(int jumpEnd)
+    {
+        int rel = Position - jumpEnd;
+        for (int i = 0; i < 4; i++) { _code[jumpEnd - 4 + i] = (byte)(rel >> (8 * i)); }
+    }
+
     /// <summary><c>prefetcht0 [base + index + disp]</c>.</summary>
     public void Prefetch0(int baseReg, int index, int disp)
     {
