@@ -10,8 +10,8 @@ namespace Accel.KernelBench;
 
 /// <summary>
 /// One-off measurement for the decode GEMV on bf16 weights: 4 weight rows of K = 1024 (2 KB each)
-/// against one activation row, over a 12 MB set of weight rows, once hot (the same set again and
-/// again, in cache) and once cold (32 such sets in turn, 384 MB, so each set is evicted before its
+/// against one activation row, over one 8 KB group again and again (L1: the kernel's own speed),
+/// over a 12 MB set of weight rows (hot: the same set again and again, in L2/L3) and cold (32 such sets in turn, 384 MB, so each set is evicted before its
 /// next turn). Compares the AVX512-BF16 kernel (hi/lo split activations) with a C# AVX-512 kernel
 /// that widens bf16 to fp32 and FMAs, as the backend's DotKernel does for one row. Single thread.
 /// Usage: accel-kernel-bench [prefetchBytes] (default 16384: two 4-row groups ahead).
@@ -39,7 +39,11 @@ internal static unsafe class Program
         ushort* lo = (ushort*)NativeMemory.AlignedAlloc(K * 2, 64);
         var rng = new Random(5);
         var words = new Span<ushort>(pool, (int)(SetBytes * Sets / 2));
-        for (int i = 0; i < words.Length; i++) { words[i] = Accel.Types.NumericFormats.F32ToBF16((float)(rng.NextDouble() - 0.5) * 0.1f); }
+        for (int i = 0; i < words.Length; i++)
+        {
+            words[i] = Accel.Types.NumericFormats.F32ToBF16((float)(rng.NextDouble() - 0.5) * 0.1f);
+        }
+
         for (int i = 0; i < K; i++) { x[i] = (float)(rng.NextDouble() * 2 - 1); }
 
         Bf16Split.SplitRow(x, hi, lo, K);
@@ -52,9 +56,11 @@ internal static unsafe class Program
         var w0 = Rows(pool, 0);
         Bf16Kernel.Dot4(a, hi, lo, &w0, K);
         WidenFma(x, &w0, K, b, 0);
-        Console.WriteLine($"check: bf16 kernel {a[0]:F6} {a[1]:F6} {a[2]:F6} {a[3]:F6}; C# widen+FMA {b[0]:F6} {b[1]:F6} {b[2]:F6} {b[3]:F6}");
+        Console.WriteLine($"check: bf16 kernel {a[0]:F6} {a[1]:F6} {a[2]:F6} {a[3]:F6}; " +
+            $"C# widen+FMA {b[0]:F6} {b[1]:F6} {b[2]:F6} {b[3]:F6}");
         Console.WriteLine($"split of one 1024-float row into hi/lo: {splitNs:F0} ns");
-        Console.WriteLine($"4 weight rows x K={K} (8 KB per call), {SetBytes >> 20} MB per set, {GroupsPerSet} calls per set; prefetch {prefetch} B");
+        Console.WriteLine($"4 weight rows x K={K} (8 KB per call), {SetBytes >> 20} MB per set, " +
+            $"{GroupsPerSet} calls per set; prefetch {prefetch} B");
         foreach (int pf in new[] { 0, prefetch })
         {
             var kernel = Bf16Kernel.Get(1, pf);

@@ -53,6 +53,10 @@ public sealed class Bf16EmitterTests
         ("prefetcht0 [rdx+rax+0x400]", e => e.Prefetch0(E.Rdx, E.Rax, 0x400), "0f 18 8c 02 00 04 00 00"),
         ("prefetcht0 [r9+rax+0x400]", e => e.Prefetch0(E.R9, E.Rax, 0x400), "41 0f 18 8c 01 00 04 00 00"),
         ("jnz <self>", e => e.Jnz(e.Position), "0f 85 fa ff ff ff"),
+        ("test cl, 1", e => e.TestCl1(), "f6 c1 01"),
+        ("shr rcx, 1", e => e.Shr1(E.Rcx), "48 d1 e9"),
+        ("shr r11, 1", e => e.Shr1(E.R11), "49 d1 eb"),
+        ("jz <over a ret>", e => { int jump = e.JzForward(); e.Ret(); e.Bind(jump); }, "0f 84 01 00 00 00 c3"),
         ("ret", e => e.Ret(), "c3"),
     ];
 
@@ -65,7 +69,8 @@ public sealed class Bf16EmitterTests
         var (_, emit, hex) = Cases[index];
         var e = new E();
         emit(e);
-        Assert.That(Convert.ToHexString(e.ToArray()), Is.EqualTo(hex.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant()));
+        string expected = hex.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant();
+        Assert.That(Convert.ToHexString(e.ToArray()), Is.EqualTo(expected));
     }
 
     [Test]

@@ -59,7 +59,10 @@ public sealed unsafe class Bf16KernelTests
             fixed (ushort* w = W, hi = Hi, lo = Lo)
             fixed (float* t = tile)
             {
-                var rows = new WeightRows4 { R0 = (byte*)w, R1 = (byte*)(w + K), R2 = (byte*)(w + 2 * K), R3 = (byte*)(w + 3 * K) };
+                var rows = new WeightRows4
+                {
+                    R0 = (byte*)w, R1 = (byte*)(w + K), R2 = (byte*)(w + 2 * K), R3 = (byte*)(w + 3 * K),
+                };
                 if (Rows == 1) { Bf16Kernel.Dot4(t, hi, lo, &rows, K, prefetch); }
                 else { Bf16Kernel.Get(Rows, prefetch).Dot(hi, lo, K, &rows, K, t); }
             }
@@ -108,7 +111,8 @@ public sealed unsafe class Bf16KernelTests
     }
 
     [TestCaseSource(nameof(AccuracyCases))]
-    public void MatchesDoubleDotProductsWithinTheSplitAndAccumulationBound(int rows, int k, double scale, int seed, bool positive)
+    public void MatchesDoubleDotProductsWithinTheSplitAndAccumulationBound(
+        int rows, int k, double scale, int seed, bool positive)
     {
         RequireBf16();
         var p = Problem.Random(rows, k, seed, scale, positive);
@@ -121,7 +125,8 @@ public sealed unsafe class Bf16KernelTests
                 var (sum, mag) = p.Reference(r, n, split: false);
                 double relative = Math.Abs(tile[r * 4 + n] - sum) / mag;
                 worst = Math.Max(worst, relative);
-                Assert.That(relative, Is.LessThanOrEqualTo(bound), $"row {r}, weight row {n}: {tile[r * 4 + n]:R} vs {sum:R}");
+                Assert.That(relative, Is.LessThanOrEqualTo(bound),
+                    $"row {r}, weight row {n}: {tile[r * 4 + n]:R} vs {sum:R}");
             }
         }
 
@@ -157,7 +162,8 @@ public sealed unsafe class Bf16KernelTests
         {
             for (int n = 0; n < 4; n++)
             {
-                Assert.That(tile[r * 4 + n], Is.EqualTo(p.Reference(r, n, split: true).Sum), $"row {r}, weight row {n}");
+                double exact = p.Reference(r, n, split: true).Sum;
+                Assert.That(tile[r * 4 + n], Is.EqualTo(exact), $"row {r}, weight row {n}");
             }
         }
     }

@@ -39,7 +39,10 @@ internal static class Bf16Code
     private static readonly int[] HiRegs = [Bf16Emitter.R10, Bf16Emitter.Rbx, Bf16Emitter.R12, Bf16Emitter.R14];
     private static readonly int[] LoRegs = [Bf16Emitter.R11, Bf16Emitter.Rbp, Bf16Emitter.R13, Bf16Emitter.R15];
 
-    /// <summary>Writes the kernel for <paramref name="rows"/> rows; <paramref name="prefetch"/> bytes ahead on the weight rows (0: none).</summary>
+    /// <summary>
+    /// Writes the kernel for <paramref name="rows"/> rows, prefetching the weight rows
+    /// <paramref name="prefetch"/> bytes ahead (0: none).
+    /// </summary>
     public static byte[] Emit(int rows, int prefetch)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);

@@ -77,7 +77,7 @@ internal sealed partial class Bf16Emitter
         Byte(0xE8 | (reg & 7));
     }
 
-    /// <summary><c>jz</c> (rel32) to a label not yet written; returns the place to pass to <see cref="Bind"/>.</summary>
+    /// <summary><c>jz</c> (rel32) to a label not yet written; returns what <see cref="Bind"/> takes.</summary>
     public int JzForward()
     {
         Byte(0x0F);

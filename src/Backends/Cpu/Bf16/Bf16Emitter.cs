@@ -59,7 +59,8 @@ internal sealed partial class Bf16Emitter
     }
 
     /// <summary>An instruction with a memory operand: <c>op reg, vvvv, [base + index + disp]</c>.</summary>
-    private void VecRM(int map, int pp, int w, Width width, int opcode, int reg, int vvvv, int baseReg, int index, int disp)
+    private void VecRM(
+        int map, int pp, int w, Width width, int opcode, int reg, int vvvv, int baseReg, int index, int disp)
     {
         Check(reg, vvvv, 0);
         Evex(map, pp, w, width, reg, vvvv, index == NoIndex ? 0 : index >> 3, baseReg);
@@ -75,7 +76,7 @@ internal sealed partial class Bf16Emitter
         }
     }
 
-    /// <summary>ModRM (+ SIB) (+ disp32) for <c>[base + index + disp]</c>; the reg field is <paramref name="reg"/>.</summary>
+    /// <summary>ModRM (+ SIB) (+ disp32) for <c>[base + index + disp]</c>, reg field <paramref name="reg"/>.</summary>
     private void Address(int reg, int baseReg, int index, int disp)
     {
         if ((uint)baseReg > 15 || index is < NoIndex or > 15)
@@ -112,7 +113,9 @@ internal sealed partial class Bf16Emitter
     public void StoreUpsX(int baseReg, int index, int disp, int xmm) =>
         VecRM(Map0F, PpNone, 0, Width.X128, 0x11, xmm, 0, baseReg, index, disp);
 
-    /// <summary><c>vdpbf16ps acc, a, b</c> (zmm): acc.fp32[i] += a.bf16[2i] * b.bf16[2i] + a.bf16[2i+1] * b.bf16[2i+1].</summary>
+    /// <summary>
+    /// <c>vdpbf16ps acc, a, b</c> (zmm): acc.fp32[i] += a.bf16[2i] * b.bf16[2i] + a.bf16[2i+1] * b.bf16[2i+1].
+    /// </summary>
     public void Dpbf16ps(int acc, int a, int b) => VecRR(Map0F38, PpF3, 0, Width.Z512, 0x52, acc, a, b);
 
     /// <summary><c>vpxord dst, a, b</c> (zmm; with dst = a = b, zeroes dst).</summary>

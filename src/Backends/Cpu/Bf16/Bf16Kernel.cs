@@ -30,7 +30,8 @@ internal sealed unsafe class Bf16Kernel
     {
         Rows = rows;
         Prefetch = prefetch;
-        _entry = (delegate* unmanaged[SuppressGCTransition]<Bf16Args*, void>)Bf16Runtime.MapCode(Bf16Code.Emit(rows, prefetch));
+        IntPtr code = Bf16Runtime.MapCode(Bf16Code.Emit(rows, prefetch));
+        _entry = (delegate* unmanaged[SuppressGCTransition]<Bf16Args*, void>)code;
     }
 
     /// <summary>Activation rows per call (1-4).</summary>
@@ -39,7 +40,10 @@ internal sealed unsafe class Bf16Kernel
     /// <summary>Bytes ahead at which the weight rows are prefetched (0: none).</summary>
     public int Prefetch { get; }
 
-    /// <summary>The kernel for <paramref name="rows"/> (1-4) activation rows, prefetching <paramref name="prefetch"/> bytes ahead (0: none).</summary>
+    /// <summary>
+    /// The kernel for <paramref name="rows"/> (1-4) activation rows, prefetching the weight rows
+    /// <paramref name="prefetch"/> bytes ahead (0: none; a multiple of 64).
+    /// </summary>
     /// <exception cref="InvalidOperationException">The kernels are unsupported or disabled here.</exception>
     public static Bf16Kernel Get(int rows, int prefetch = 0)
     {
@@ -48,7 +52,8 @@ internal sealed unsafe class Bf16Kernel
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, MaxRows);
         if (prefetch < 0 || prefetch % 64 != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(prefetch), prefetch, "the prefetch distance is a non-negative multiple of 64 bytes");
+            throw new ArgumentOutOfRangeException(nameof(prefetch), prefetch,
+                "the prefetch distance is a non-negative multiple of 64 bytes");
         }
 
         return Cache.GetOrAdd((rows, prefetch), key => new Bf16Kernel(key.Rows, key.Prefetch));
@@ -61,13 +66,17 @@ internal sealed unsafe class Bf16Kernel
         RequireEnabled();
         if (args->Blocks < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(args), args->Blocks, "a kernel call needs at least one block of 32 inputs");
+            throw new ArgumentOutOfRangeException(nameof(args), args->Blocks,
+                "a kernel call needs at least one block of 32 inputs");
         }
 
         _entry(args);
     }
 
-    /// <summary>One activation row (decode) with the cached kernel: tile[n] = sum_k (hi[k] + lo[k]) * W[n, k] for n &lt; 4.</summary>
+    /// <summary>
+    /// One activation row (decode) with the cached kernel: tile[n] = sum_k (hi[k] + lo[k]) * W[n, k]
+    /// for n &lt; 4.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The kernels are unsupported or disabled here.</exception>
     public static void Dot4(float* tile, ushort* xHi, ushort* xLo, WeightRows4* w, int k, int prefetch = 0) =>
         Get(1, prefetch).Dot(xHi, xLo, 0, w, k, tile);
@@ -116,7 +125,8 @@ internal sealed unsafe class Bf16Kernel
         }
     }
 
-    private static void Tail(int rows, ushort* xHi, ushort* xLo, nint ldx, WeightRows4* w, int from, int to, float* tile)
+    private static void Tail(
+        int rows, ushort* xHi, ushort* xLo, nint ldx, WeightRows4* w, int from, int to, float* tile)
     {
         ushort** wr = stackalloc ushort*[4] { (ushort*)w->R0, (ushort*)w->R1, (ushort*)w->R2, (ushort*)w->R3 };
         for (int r = 0; r < rows; r++)

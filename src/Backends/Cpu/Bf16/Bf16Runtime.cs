@@ -27,9 +27,10 @@ internal static class Bf16Runtime
 
     /// <summary>Why the BF16 kernels are not used here, or null when they are available.</summary>
     public static string? WhyUnavailable =>
-        Unsupported.Value ?? (Disabled ? "the AVX512-BF16 kernels are disabled (ACCEL_CPU_BF16=0 or the backend's options)" : null);
+        Unsupported.Value ??
+        (Disabled ? "the AVX512-BF16 kernels are disabled (ACCEL_CPU_BF16=0 or the backend's options)" : null);
 
-    /// <summary>True when the hardware and operating system support the kernels (ignores <see cref="Disabled"/>).</summary>
+    /// <summary>True when the processor and operating system support the kernels, disabled or not.</summary>
     public static bool IsSupported => Unsupported.Value is null;
 
     /// <summary>Throws when the kernels cannot run (running them anyway would kill the process with #UD).</summary>

@@ -49,5 +49,6 @@ internal static unsafe class Bf16Split
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> Round(Vector512<uint> bits) =>
-        Vector512.ShiftRightLogical(bits + Vector512.Create(0x7FFFu) + (Vector512.ShiftRightLogical(bits, 16) & Vector512<uint>.One), 16);
+        Vector512.ShiftRightLogical(
+            bits + Vector512.Create(0x7FFFu) + (Vector512.ShiftRightLogical(bits, 16) & Vector512<uint>.One), 16);
 }
