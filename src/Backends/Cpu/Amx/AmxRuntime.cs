@@ -66,7 +66,7 @@ internal static unsafe partial class AmxRuntime
     }
 
     /// <summary>XCR0, the state components the operating system has enabled (xgetbv has no .NET intrinsic).</summary>
-    private static ulong ReadXcr0()
+    internal static ulong ReadXcr0()
     {
         // xor ecx, ecx; xgetbv; shl rdx, 32; or rax, rdx; ret
         ReadOnlySpan<byte> code = [0x31, 0xC9, 0x0F, 0x01, 0xD0, 0x48, 0xC1, 0xE2, 0x20, 0x48, 0x09, 0xD0, 0xC3];

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Bf16;
+using Accel.Backends.Cpu.Kernels;
+
+namespace Accel.KernelBench;
+
+/// <summary>
+/// One-off measurement for the decode GEMV on bf16 weights: 4 weight rows of K = 1024 (2 KB each)
+/// against one activation row (and, for comparison, four), timed over one 8 KB group again and
+/// again (L1: the kernels' own speed), over a 12 MB set of weight rows (hot: in L2/L3) and over
+/// 32 such sets in turn (cold: 384 MB, each set evicted before its next turn). Compares the
+/// AVX512-BF16 kernel (hi/lo split activations) with a C# AVX-512 kernel that widens bf16 to fp32
+/// and FMAs, as the backend's DotKernel does. Single thread; figures are medians.
+/// Usage: accel-kernel-bench [prefetchBytes] (default 16384: two 4-row groups ahead).
+/// </summary>
+internal static unsafe class Program
+{
+    private const int K = 1024;
+    private const long RowBytes = K * 2;
+    private const long SetBytes = 12L << 20;
+    private const int Sets = 32;
+    private const int GroupsPerSet = (int)(SetBytes / RowBytes / 4);
+
+    private static int Main(string[] args)
+    {
+        if (!Bf16Runtime.IsAvailable)
+        {
+            Console.Error.WriteLine($"AVX512-BF16 kernels not available: {Bf16Runtime.WhyUnavailable}");
+            return 1;
+        }
+
+        int prefetch = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 16384;
+        byte* pool = (byte*)NativeMemory.AlignedAlloc((nuint)(SetBytes * Sets), 64);
+        float* x = (float*)NativeMemory.AlignedAlloc(4 * K * 4, 64);
+        ushort* hi = (ushort*)NativeMemory.AlignedAlloc(4 * K * 2, 64);
+        ushort* lo = (ushort*)NativeMemory.AlignedAlloc(4 * K * 2, 64);
+        var rng = new Random(5);
+        var words = new Span<ushort>(pool, (int)(SetBytes * Sets / 2));
+        for (int i = 0; i < words.Length; i++)
+        {
+            words[i] = Accel.Types.NumericFormats.F32ToBF16((float)(rng.NextDouble() - 0.5) * 0.1f);
+        }
+
+        for (int i = 0; i < 4 * K; i++) { x[i] = (float)(rng.NextDouble() * 2 - 1); }
+
+        Bf16Split.SplitRow(x, hi, lo, 4 * K);
+        long splitTicks = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 10000; i++) { Bf16Split.SplitRow(x, hi, lo, K); }
+        double splitNs = Stopwatch.GetElapsedTime(splitTicks).TotalNanoseconds / 10000;
+
+        float* a = stackalloc float[4];
+        float* b = stackalloc float[4];
+        var w0 = Rows(pool, 0);
+        Bf16Kernel.Dot4(a, hi, lo, &w0, K);
+        Baseline.WidenFma(x, &w0, K, b, 0);
+        Console.WriteLine($"check: bf16 kernel {a[0]:F6} {a[1]:F6} {a[2]:F6} {a[3]:F6}; " +
+            $"C# widen+FMA {b[0]:F6} {b[1]:F6} {b[2]:F6} {b[3]:F6}");
+        Console.WriteLine($"split of one 1024-float row into hi/lo: {splitNs:F0} ns");
+        Console.WriteLine($"4 weight rows x K={K} (8 KB per call), {SetBytes >> 20} MB per set, " +
+            $"{GroupsPerSet} calls per set; prefetch {prefetch} B");
+        var one0 = Bf16Kernel.Get(1, 0);
+        var one = Bf16Kernel.Get(1, prefetch);
+        var four = Bf16Kernel.Get(4, prefetch);
+        Measure(pool, [
+            ("1 row  AVX512-BF16, no prefetch", (w, t) => one0.Dot(hi, lo, 0, w, K, t)),
+            ("1 row  C# widen+FMA, no prefetch", (w, t) => Baseline.WidenFma(x, w, K, t, 0)),
+            ("1 row  AVX512-BF16", (w, t) => one.Dot(hi, lo, 0, w, K, t)),
+            ("1 row  C# widen+FMA", (w, t) => Baseline.WidenFma(x, w, K, t, prefetch)),
+            ("4 rows AVX512-BF16", (w, t) => four.Dot(hi, lo, K, w, K, t)),
+            ("4 rows C# widen+FMA", (w, t) => Baseline.WidenFma4(x, w, K, t, prefetch)),
+        ]);
+
+        NativeMemory.AlignedFree(pool);
+        NativeMemory.AlignedFree(x);
+        NativeMemory.AlignedFree(hi);
+        NativeMemory.AlignedFree(lo);
+        return 0;
+    }
+
+    private delegate void Call(WeightRows4* rows, float* tile);
+
+    private static WeightRows4 Rows(byte* set, int group)
+    {
+        byte* r = set + group * 4 * RowBytes;
+        return new WeightRows4 { R0 = r, R1 = r + RowBytes, R2 = r + 2 * RowBytes, R3 = r + 3 * RowBytes };
+    }
+
+    private static double Pass(Call call, byte* set, bool sameGroup = false)
+    {
+        float* tile = stackalloc float[16];
+        long start = Stopwatch.GetTimestamp();
+        for (int g = 0; g < GroupsPerSet; g++)
+        {
+            var rows = Rows(set, sameGroup ? 0 : g);
+            call(&rows, tile);
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+    }
+
+    /// <summary>
+    /// Times every kernel in rounds, the kernels taking turns within each round so that the
+    /// machine's changing load falls on all of them alike; prints medians over all rounds.
+    /// </summary>
+    private static void Measure(byte* pool, (string Name, Call Call)[] kernels)
+    {
+        const int Rounds = 6, Reps = 5;
+        var l1 = kernels.Select(_ => new List<double>()).ToArray();
+        var hot = kernels.Select(_ => new List<double>()).ToArray();
+        var cold = kernels.Select(_ => new List<double>()).ToArray();
+        int next = 0;
+        for (int round = 0; round < Rounds; round++)
+        {
+            for (int j = 0; j < kernels.Length; j++)
+            {
+                Call call = kernels[j].Call;
+                for (int i = 0; i < Reps; i++) { l1[j].Add(Pass(call, pool, sameGroup: true)); }
+                Pass(call, pool);
+                for (int i = 0; i < Reps; i++) { hot[j].Add(Pass(call, pool)); }
+
+                // Sets visited in turn across all kernels: each was last touched 31 passes ago.
+                for (int i = 0; i < Reps; i++) { cold[j].Add(Pass(call, pool + (++next % Sets) * SetBytes)); }
+            }
+        }
+
+        Console.WriteLine($"{"kernel",-34} {"L1: one 8 KB group",-28} {"hot: 12 MB set",-28} cold: 384 MB pool");
+        for (int j = 0; j < kernels.Length; j++)
+        {
+            Console.WriteLine($"{kernels[j].Name,-34} {Line(l1[j]),-28} {Line(hot[j]),-28} {Line(cold[j])}");
+        }
+    }
+
+    private static string Line(List<double> passNs)
+    {
+        passNs.Sort();
+        double median = passNs[passNs.Count / 2];
+        return $"{median / GroupsPerSet,5:F0} ns {SetBytes / median,6:F1} GB/s";
+    }
+}

@@ -1,0 +1,108 @@
+namespace Accel.Backends.Cpu.Bf16;
+
+/// <summary>The 64-bit integer and control instructions of the BF16 kernel.</summary>
+internal sealed partial class Bf16Emitter
+{
+    private void Rex(int reg, int index, int baseReg) =>
+        Byte(0x48 | ((reg & 8) >> 1) | ((index == NoIndex ? 0 : index & 8) >> 2) | ((baseReg & 8) >> 3));
+
+    /// <summary><c>mov dst, [base + disp]</c> (64-bit).</summary>
+    public void Load64(int dst, int baseReg, int disp)
+    {
+        Rex(dst, NoIndex, baseReg);
+        Byte(0x8B);
+        Address(dst, baseReg, NoIndex, disp);
+    }
+
+    /// <summary><c>xor reg32, reg32</c> (zeroes the full 64-bit register).</summary>
+    public void Zero(int reg)
+    {
+        if (reg >= 8) { Byte(0x45); }
+        Byte(0x31);
+        Byte(0xC0 | ((reg & 7) << 3) | (reg & 7));
+    }
+
+    /// <summary><c>push reg</c>.</summary>
+    public void Push(int reg)
+    {
+        if (reg >= 8) { Byte(0x41); }
+        Byte(0x50 | (reg & 7));
+    }
+
+    /// <summary><c>pop reg</c>.</summary>
+    public void Pop(int reg)
+    {
+        if (reg >= 8) { Byte(0x41); }
+        Byte(0x58 | (reg & 7));
+    }
+
+    /// <summary><c>add reg, imm32</c> (64-bit).</summary>
+    public void AddImm(int reg, int imm)
+    {
+        Rex(0, NoIndex, reg);
+        Byte(0x81);
+        Byte(0xC0 | (reg & 7));
+        Int32(imm);
+    }
+
+    /// <summary><c>dec reg</c> (64-bit).</summary>
+    public void Dec(int reg)
+    {
+        Rex(0, NoIndex, reg);
+        Byte(0xFF);
+        Byte(0xC8 | (reg & 7));
+    }
+
+    /// <summary><c>jnz target</c> (rel32).</summary>
+    public void Jnz(int target)
+    {
+        Byte(0x0F);
+        Byte(0x85);
+        Int32(target - (Position + 4));
+    }
+
+    /// <summary><c>test cl, 1</c> (ZF set when rcx is even).</summary>
+    public void TestCl1()
+    {
+        Byte(0xF6);
+        Byte(0xC1);
+        Byte(1);
+    }
+
+    /// <summary><c>shr reg, 1</c> (64-bit; ZF set when the result is zero).</summary>
+    public void Shr1(int reg)
+    {
+        Rex(0, NoIndex, reg);
+        Byte(0xD1);
+        Byte(0xE8 | (reg & 7));
+    }
+
+    /// <summary><c>jz</c> (rel32) to a label not yet written; returns what <see cref="Bind"/> takes.</summary>
+    public int JzForward()
+    {
+        Byte(0x0F);
+        Byte(0x84);
+        Int32(0);
+        return Position;
+    }
+
+    /// <summary>Points the forward jump that ends at <paramref name="jumpEnd"/> at the current position.</summary>
+    public void Bind(int jumpEnd)
+    {
+        int rel = Position - jumpEnd;
+        for (int i = 0; i < 4; i++) { _code[jumpEnd - 4 + i] = (byte)(rel >> (8 * i)); }
+    }
+
+    /// <summary><c>prefetcht0 [base + index + disp]</c>.</summary>
+    public void Prefetch0(int baseReg, int index, int disp)
+    {
+        int rex = ((index == NoIndex ? 0 : index & 8) >> 2) | ((baseReg & 8) >> 3);
+        if (rex != 0) { Byte(0x40 | rex); }
+        Byte(0x0F);
+        Byte(0x18);
+        Address(1, baseReg, index, disp);
+    }
+
+    /// <summary><c>ret</c>.</summary>
+    public void Ret() => Byte(0xC3);
+}
