@@ -87,6 +87,35 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// The decode kernels the processor may or may not run by default, each forced on or off: FP4 on
+    /// fp32 FMA instead of AVX-VNNI, bf16 on AVX512-BF16 (an option that is off by default), against
+    /// the reference and the default run. Token counts keep segments of one to a few rows.
+    /// </summary>
+    [TestCase("fp4", 1, false, false)]
+    [TestCase("fp4", 5, false, false)]
+    [TestCase("fp4", 37, false, false)]
+    [TestCase("bf16", 1, true, true)]
+    [TestCase("bf16", 5, true, true)]
+    [TestCase("bf16", 37, true, true)]
+    public void Optional_decode_kernels_match_the_reference(string format, int tokens, bool vnni, bool bf16Dot)
+    {
+        if (bf16Dot)
+        {
+            Assume.That(Accel.Backends.Cpu.Bf16.Bf16Runtime.IsAvailable, "this processor has no AVX512-BF16");
+        }
+
+        foreach (var (din, dout) in new[] { (128, 64), (640, 64), (200, 136) })
+        {
+            var (graph, weights, inputs) = Chain(format, din, dout, tokens, 1, true, null, everyValue: false);
+            var options = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Vnni: vnni, Bf16Dot: bf16Dot);
+            var (forced, reference) = Harness.RunBoth(graph, weights, inputs, options);
+            var (standard, _) = Harness.RunBoth(graph, weights, inputs);
+            Harness.AssertSame(forced, reference, context: $"{din}x{dout} forced");
+            Harness.AssertSame(forced, standard, tolerance: 1e-5, context: $"{din}x{dout} forced vs default");
+        }
+    }
+
+    /// <summary>
     /// A weight rewritten into the panel layout by a matrix op and then read as plain data by
     /// another node is handed to that node row-major.
     /// </summary>

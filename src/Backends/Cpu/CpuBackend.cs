@@ -40,6 +40,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _gemm.StreamRowsAbove = Options.StreamRowsAbove;
         _gemm.PrefetchBlocks = Options.PrefetchBlocks;
         _gemm.Vnni = Options.UsesVnni;
+        _gemm.Bf16Dot = Options.UsesBf16Dot;
     }
 
     /// <summary>The options in effect.</summary>

@@ -54,6 +54,12 @@ public enum CpuSimd
 /// where the processor has AVX-VNNI (default true; <c>ACCEL_CPU_VNNI</c>). Off, FP4 decode stays on
 /// fp32 FMA, exact up to fp32 rounding.
 /// </param>
+/// <param name="Bf16Dot">
+/// Whether bf16 decode (segments of up to four rows) runs on the AVX512-BF16 kernel (<c>vdpbf16ps</c>,
+/// activations split into two bf16 terms, about 16 bits) where the processor has it (default false:
+/// measured no faster than the fp32 FMA kernel once weights stream from memory, see
+/// docs/performance.md; <c>ACCEL_CPU_BF16</c>).
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -62,7 +68,7 @@ public enum CpuSimd
 /// </remarks>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
-    bool Vnni = true)
+    bool Vnni = true, bool Bf16Dot = false)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -80,7 +86,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_PANEL_PREFETCH</c> (N &gt;= 0) <see cref="PanelPrefetchBytes"/>,
     /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
     /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
-    /// <see cref="Vnni"/>. An unset variable keeps the value.
+    /// <see cref="Vnni"/> and <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -94,7 +100,11 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         StreamRowsAbove = BackendOptionsBinding.Integer(env, "ACCEL_CPU_STREAM_ROWS", 0) ?? StreamRowsAbove,
         PrefetchBlocks = BackendOptionsBinding.Integer(env, "ACCEL_CPU_PREFETCH_BLOCKS", 0) ?? PrefetchBlocks,
         Vnni = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI") ?? Vnni,
+        Bf16Dot = BackendOptionsBinding.Flag(env, "ACCEL_CPU_BF16") ?? Bf16Dot,
     };
+
+    /// <summary>Whether a backend with these options runs bf16 decode on the AVX512-BF16 kernel here.</summary>
+    internal bool UsesBf16Dot => UsesAvx512 && Bf16Dot && Bf16.Bf16Runtime.IsAvailable;
 
     /// <summary>Whether a backend with these options runs FP4 decode on the AVX-VNNI kernel here.</summary>
     internal bool UsesVnni => UsesAvx512 && Vnni && Kernels.Fp4VnniKernel.IsSupported;

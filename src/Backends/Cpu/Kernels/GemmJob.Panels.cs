@@ -61,11 +61,14 @@ internal sealed unsafe partial class GemmJob
             int rows = Math.Min(PanelKernel.MaxRows, t.M1 - m);
             float* x = Rows.Block(t.Block + (m - t.M0) / PanelKernel.MaxRows);
             nint prefetch = m == t.M0 ? PanelPrefetch : 0;
+            bool scaled = Rows.Factor != 1f;
             switch (Gate.Format)
             {
                 case WeightFormat.F32: RunPanelRows<F32Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
                 case WeightFormat.BF16: RunPanelRows<BF16Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
+                case WeightFormat.Fp8F32Scale when scaled: RunPanelRows<Fp8F32ScaleX90Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
                 case WeightFormat.Fp8F32Scale: RunPanelRows<Fp8F32ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
+                case WeightFormat.Fp8E8Scale when scaled: RunPanelRows<Fp8E8ScaleX90Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
                 default: RunPanelRows<Fp8E8ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
             }
 
@@ -134,8 +137,8 @@ internal sealed unsafe partial class GemmJob
             case 5: PanelKernel.Run<TF, R5>(x, pa, pb, sa, sb, k, tile, prefetch); break;
             case 4: PanelKernel.Run<TF, R4>(x, pa, pb, sa, sb, k, tile, prefetch); break;
             case 3: PanelKernel.Run<TF, R3>(x, pa, pb, sa, sb, k, tile, prefetch); break;
-            case 2: PanelKernel.Run<TF, R2>(x, pa, pb, sa, sb, k, tile, prefetch); break;
-            default: PanelKernel.Run<TF, R1>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            case 2: PanelDecode.Run<TF, R2>(x, pa, pb, sa, sb, k, tile, prefetch); break;
+            default: PanelDecode.Run<TF, R1>(x, pa, pb, sa, sb, k, tile, prefetch); break;
         }
     }
 }

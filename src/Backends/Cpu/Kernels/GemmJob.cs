@@ -26,6 +26,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
     /// <summary>Whether FP4 decode segments may run on <see cref="Fp4VnniKernel"/> (<see cref="CpuBackendOptions.Vnni"/>).</summary>
     public bool Vnni { get; set; }
+
+    /// <summary>Whether bf16 decode segments run on <see cref="Bf16.Bf16Kernel"/> (<see cref="CpuBackendOptions.Bf16Dot"/>).</summary>
+    public bool Bf16Dot { get; set; }
+
+    private ushort* _bf16Hi;
+    private ushort* _bf16Lo;
     private float* _splitBuffer;
     private long _splitCapacity;
 
@@ -65,6 +71,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         _split = null;
         _scaled = null;
         _quantized = null;
+        _bf16Hi = _bf16Lo = null;
     }
 
     /// <summary>
@@ -76,8 +83,9 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     private void PrepareRows(int rows)
     {
         bool fp4 = Gate.Format == WeightFormat.Fp4 && Fp4Kernel.Fits(Gate.In);
-        bool fp8 = Gate.Format is WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale && Gate.FastScales && (!Pair || Up.FastScales);
-        if (Portable || Gate.Panels || rows == 0 || !(fp4 || fp8))
+        bool fp8 = Fp8Fast;
+        bool bf16 = Gate.Format == WeightFormat.BF16 && Bf16Dot;
+        if (Portable || Gate.Panels || rows == 0 || !(fp4 || fp8 || bf16))
         {
             return;
         }
@@ -90,7 +98,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             _splitCapacity = floats;
         }
 
-        if (fp4)
+        if (bf16)
+        {
+            // Two bf16 terms per activation, hi rows then lo rows, in the float buffer (same bytes).
+            _bf16Hi = (ushort*)_splitBuffer;
+            _bf16Lo = _bf16Hi + floats;
+            for (int r = 0; r < rows; r++)
+            {
+                Bf16.Bf16Split.SplitRow(X + (nint)r * Ldx, _bf16Hi + (nint)r * Gate.In, _bf16Lo + (nint)r * Gate.In, Gate.In);
+            }
+        }
+        else if (fp4)
         {
             Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, _splitBuffer);
             _split = _splitBuffer;
@@ -102,34 +120,51 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
     }
 
-    /// <summary>dst = x * 2^90 (exact) unless some |x| reaches <see cref="Fp8.XLimit"/> or is not finite (then false).</summary>
-    internal static bool ScaleRows(float* x, int ldx, int rows, int k, float* dst)
+    /// <summary>Whether the weights are fp8 with scales that allow the one-multiply decoders.</summary>
+    private bool Fp8Fast => Gate.Format is WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale && Gate.FastScales && (!Pair || Up.FastScales);
+
+    /// <summary>Whether every |x| in the rows is below <paramref name="limit"/> (NaN and infinities are not).</summary>
+    internal static bool RowsWithin(float* x, int ldx, int rows, int k, float limit)
     {
-        var limit = Vector512.Create(Fp8.XLimit);
-        var factor = Vector512.Create(Fp8.XScale);
+        var l = Vector512.Create(limit);
         for (int r = 0; r < rows; r++)
         {
             float* s = x + (nint)r * ldx;
-            float* d = dst + (nint)r * k;
             int c = 0;
             for (; c + 16 <= k; c += 16)
             {
-                var v = Vector512.Load(s + c);
-                if (!Vector512.LessThanAll(Vector512.Abs(v), limit))
+                if (!Vector512.LessThanAll(Vector512.Abs(Vector512.Load(s + c)), l))
                 {
                     return false;
                 }
-
-                (v * factor).Store(d + c);
             }
 
             for (; c < k; c++)
             {
-                if (!(MathF.Abs(s[c]) < Fp8.XLimit))
+                if (!(MathF.Abs(s[c]) < limit))
                 {
                     return false;
                 }
+            }
+        }
 
+        return true;
+    }
+
+    /// <summary>dst = x * 2^90 (exact) unless some |x| reaches <see cref="Fp8.XLimit"/> or is not finite (then false).</summary>
+    internal static bool ScaleRows(float* x, int ldx, int rows, int k, float* dst)
+    {
+        if (!RowsWithin(x, ldx, rows, k, Fp8.XLimit))
+        {
+            return false;
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            float* s = x + (nint)r * ldx;
+            float* d = dst + (nint)r * k;
+            for (int c = 0; c < k; c++)
+            {
                 d[c] = s[c] * Fp8.XScale;
             }
         }
@@ -214,13 +249,15 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         SealAmx(threads);
-        int rows = 0;
+        int rows = 0, panelRows = 0;
         for (int i = 0; i < TaskCount; i++)
         {
             rows = _tasks[i].Panel || _tasks[i].Amx ? rows : Math.Max(rows, _tasks[i].M1);
+            panelRows = _tasks[i].Panel ? Math.Max(panelRows, _tasks[i].M1) : panelRows;
         }
 
         PrepareRows(rows);
+        Rows.Factor = Fp8Fast && panelRows > 0 && RowsWithin(X, Ldx, panelRows, Gate.In, Fp8.XLimit) ? Fp8.XScale : 1f;
         Reset(TaskCount);
     }
 
@@ -315,7 +352,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
         int k = Gate.In;
         int mr = Math.Min(6, t.M1 - m);
-        if (typeof(TF) == typeof(Fp4Format) && _quantized != null && mr <= 2)
+        if (typeof(TF) == typeof(BF16Format) && _bf16Hi != null && mr <= Bf16.Bf16Kernel.MaxRows)
+        {
+            nint at = (nint)m * k;
+            Bf16.Bf16Kernel.Get(mr, (int)(prefetch & ~63)).Dot(_bf16Hi + at, _bf16Lo + at, k, rows, k, tile);
+        }
+        else if (typeof(TF) == typeof(Fp4Format) && _quantized != null && mr <= 2)
         {
             byte* q = _quantized + m * _quantizedLd;
             if (mr == 2)

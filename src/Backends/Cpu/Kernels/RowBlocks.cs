@@ -10,6 +10,9 @@ internal sealed unsafe class RowBlocks : PackedRows
 {
     public override int BlockRows => PanelKernel.MaxRows;
 
+    /// <summary>The factor the rows are multiplied by as they are packed (1, or 2^90 for the one-multiply fp8 decoders).</summary>
+    public float Factor { get; set; } = 1f;
+
     /// <summary>The packed data of block <paramref name="index"/>.</summary>
     public float* Block(int index) => (float*)Data(index);
 
@@ -23,9 +26,10 @@ internal sealed unsafe class RowBlocks : PackedRows
         {
             float* src = X + (nint)(row + r) * Ldx;
             float* d = (float*)dst + r;
+            float f = Factor;
             for (int i = 0; i < k; i++)
             {
-                d[(nint)i * n] = src[i];
+                d[(nint)i * n] = src[i] * f;
             }
         }
     }
