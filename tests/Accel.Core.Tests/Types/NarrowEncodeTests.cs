@@ -38,7 +38,7 @@ public sealed class NarrowEncodeTests
     {
         int best = 0;
         float bestErr = float.PositiveInfinity;
-        float a = MathF.Abs(value);
+        float a = MathF.Min(MathF.Abs(value), 6f);
         for (int code = 0; code < 8; code++)
         {
             float err = MathF.Abs(NumericFormats.E2M1ToF32(code) - a);
