@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Accel.Types;
 
 namespace Accel.Moe;
@@ -41,6 +45,7 @@ public static class Quantize
     /// <see cref="Fp8Blocks"/> does: <paramref name="scales"/> receives the stripe's ceil(i/128)
     /// block scales as f32 (powers of two when asked), <paramref name="q"/> the codes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fp8Stripe(ReadOnlySpan<float> w, int rows, int i, bool powerOfTwoScales, Span<byte> q, Span<float> scales)
     {
         int bi = (i + Fp8Block - 1) / Fp8Block;
@@ -87,6 +92,7 @@ public static class Quantize
     /// packed FP4 as <see cref="Fp4Packed"/> does: <paramref name="packed"/> receives rows * i / 2
     /// bytes, <paramref name="scales"/> rows * ceil(i/32) UE8M0 bytes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fp4Rows(ReadOnlySpan<float> w, int rows, int i, Span<byte> packed, Span<byte> scales)
     {
         if (i % 2 != 0)
@@ -102,19 +108,68 @@ public static class Quantize
             for (int b = 0; b < blocks; b++)
             {
                 int c0 = b * Fp4Block, c1 = Math.Min(i, c0 + Fp4Block);
-                float amax = 1e-12f;
-                for (int c = c0; c < c1; c++) { amax = Math.Max(amax, Math.Abs(row[c])); }
+                float amax = Math.Max(1e-12f, AbsMax(row[c0..c1]));
                 byte u = NumericFormats.F32ToUE8M0(amax / 6f);
                 scales[r * blocks + b] = u;
                 // The scale is a power of two in the normal range, so multiplying by its inverse is
                 // exactly the division.
                 float inv = 1f / NumericFormats.UE8M0ToF32(u);
+                if (c1 - c0 == Fp4Block && Avx512F.IsSupported)
+                {
+                    Fp4Block32(row.Slice(c0, Fp4Block), inv, outRow.Slice(c0 / 2, Fp4Block / 2));
+                    continue;
+                }
+
                 for (int c = c0; c < c1; c += 2)
                 {
                     int lo = NumericFormats.F32ToE2M1(row[c] * inv), hi = NumericFormats.F32ToE2M1(row[c + 1] * inv);
                     outRow[c / 2] = (byte)(lo | hi << 4);
                 }
             }
+        }
+    }
+
+    /// <summary>The largest |value| of a block (0 when empty); exact, so any evaluation order gives the same.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float AbsMax(ReadOnlySpan<float> block)
+    {
+        float m = 0;
+        int c = 0;
+        if (Vector512.IsHardwareAccelerated && block.Length >= 16)
+        {
+            var v = Vector512<float>.Zero;
+            for (; c + 16 <= block.Length; c += 16) { v = Vector512.Max(v, Vector512.Abs(Vector512.Create(block.Slice(c, 16)))); }
+            var h = Vector128.Max(Vector256.Max(v.GetLower(), v.GetUpper()).GetLower(), Vector256.Max(v.GetLower(), v.GetUpper()).GetUpper());
+            m = Math.Max(Math.Max(h[0], h[1]), Math.Max(h[2], h[3]));
+        }
+
+        for (; c < block.Length; c++) { m = Math.Max(m, Math.Abs(block[c])); }
+        return m;
+    }
+
+    /// <summary>
+    /// One full block of 32 values times <paramref name="inv"/> to 16 packed e2m1 bytes, with the
+    /// thresholds of <see cref="NumericFormats.F32ToE2M1"/> (a value on a midpoint keeps the lower code).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Fp4Block32(ReadOnlySpan<float> block, float inv, Span<byte> packed)
+    {
+        var scale = Vector512.Create(inv);
+        for (int half = 0; half < 2; half++)
+        {
+            var x = Vector512.Create(block.Slice(half * 16, 16)) * scale;
+            var a = Vector512.Abs(x);
+            var code = -(Vector512.GreaterThan(a, Vector512.Create(0.25f)).AsInt32() + Vector512.GreaterThan(a, Vector512.Create(0.75f)).AsInt32()
+                + Vector512.GreaterThan(a, Vector512.Create(1.25f)).AsInt32() + Vector512.GreaterThan(a, Vector512.Create(1.75f)).AsInt32()
+                + Vector512.GreaterThan(a, Vector512.Create(2.5f)).AsInt32() + Vector512.GreaterThan(a, Vector512.Create(3.5f)).AsInt32()
+                + Vector512.GreaterThan(a, Vector512.Create(5f)).AsInt32());
+
+            code |= Vector512.LessThan(x, Vector512<float>.Zero).AsInt32() & Vector512.Create(8);
+            // Lanes (2n, 2n+1) share a 64-bit lane: low nibble from the even element, high from the odd.
+            var pairs = code.AsUInt64();
+            var bytes = (pairs & Vector512.Create(0xFUL)) | (Vector512.ShiftRightLogical(pairs, 32) << 4);
+            ulong eight = Avx512F.ConvertToVector128Byte(bytes).AsUInt64().ToScalar();
+            MemoryMarshal.Write(packed.Slice(half * 8, 8), in eight);
         }
     }
 }
