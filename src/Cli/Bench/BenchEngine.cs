@@ -42,9 +42,9 @@ public static class BenchEngine
         long building = Stopwatch.GetTimestamp();
         var weights = Weights(o);
         log?.Invoke($"weights generated and loaded in {Stopwatch.GetElapsedTime(building).TotalSeconds:0.0} s");
-        // The synthetic checkpoint is garbage now; return its memory before the device takes its copy.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        // The synthetic checkpoint is garbage now: return its memory to the system before the
+        // device takes its copy (an aggressive collection also decommits the freed regions).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         using var services = (context ?? CliContext.FromProcess()).CreateServices(a =>
         {
             if (o.Threads > 0)
