@@ -52,10 +52,10 @@ public static class Quantize
         scales[..bi].Clear();
         for (int r = 0; r < rows; r++)
         {
-            for (int c = 0; c < i; c++)
+            for (int b = 0; b < bi; b++)
             {
-                int b = c / Fp8Block;
-                scales[b] = Math.Max(scales[b], Math.Abs(w[r * i + c]));
+                int c0 = b * Fp8Block;
+                scales[b] = Math.Max(scales[b], AbsMax(w.Slice(r * i + c0, Math.Min(Fp8Block, i - c0))));
             }
         }
 
@@ -67,9 +67,14 @@ public static class Quantize
 
         for (int r = 0; r < rows; r++)
         {
-            for (int c = 0; c < i; c++)
+            for (int b = 0; b < bi; b++)
             {
-                q[r * i + c] = NumericFormats.F32ToE4M3(w[r * i + c] / scales[c / Fp8Block]);
+                float s = scales[b];
+                int c1 = Math.Min(i, (b + 1) * Fp8Block);
+                for (int c = b * Fp8Block; c < c1; c++)
+                {
+                    q[r * i + c] = NumericFormats.F32ToE4M3(w[r * i + c] / s);
+                }
             }
         }
     }

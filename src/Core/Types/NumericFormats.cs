@@ -109,11 +109,13 @@ public static class NumericFormats
             return (byte)(sign | (int)MathF.Round(a * 512f, MidpointRounding.ToEven));
         }
 
-        // Normal codes: exponent field e + 7, three mantissa bits; a mantissa rounded up to 8 carries
-        // into the next exponent, which is the next code. Scaling by a power of two is exact.
-        int e = MathF.ILogB(a);
-        int m = (int)MathF.Round((MathF.ScaleB(a, -e) - 1f) * 8f, MidpointRounding.ToEven);
-        return (byte)(sign | (((e + 7) << 3) + m));
+        // Normal codes: exponent field e + 7 and the top three of the 23 mantissa bits, rounded to
+        // nearest even on the 20 bits dropped; a carry out of the mantissa moves to the next
+        // exponent, which is the next code.
+        int bits = BitConverter.SingleToInt32Bits(a);
+        int e = (bits >> 23) - 127, m = (bits >> 20) & 7, rest = bits & 0xFFFFF;
+        int up = rest > 0x80000 || (rest == 0x80000 && (m & 1) == 1) ? 1 : 0;
+        return (byte)(sign | (((e + 7) << 3) + m + up));
     }
 
     private static readonly float[] E2M1Table = [0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f];

@@ -65,4 +65,36 @@ public sealed class QuantizeStripeTests
             }
         }
     }
+
+    [TestCase(130, 300, false)]
+    [TestCase(128, 256, true)]
+    [TestCase(5, 70, true)]
+    public void Fp8Blocks_matches_the_per_element_definition(int rows, int cols, bool powerOfTwo)
+    {
+        var rng = new Random(12);
+        var w = new float[rows * cols];
+        for (int k = 0; k < w.Length; k++) { w[k] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-4, 2))); }
+
+        var (q, scale) = Quantize.Fp8Blocks(w, rows, cols, powerOfTwo);
+        int bi = (cols + 127) / 128;
+        var amax = new float[(rows + 127) / 128 * bi];
+        for (int k = 0; k < w.Length; k++)
+        {
+            int b = k / cols / 128 * bi + k % cols / 128;
+            amax[b] = Math.Max(amax[b], Math.Abs(w[k]));
+        }
+
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                int br = r / 128, bc = c / 128;
+                float s = Math.Max(amax[br * bi + bc], 1e-12f) / 448f;
+                s = powerOfTwo ? MathF.Pow(2, MathF.Ceiling(MathF.Log2(s))) : s;
+                float stored = powerOfTwo ? NumericFormats.UE8M0ToF32(scale.Bytes[br * bi + bc]) : scale.AsSpan<float>()[br * bi + bc];
+                Assert.That(stored, Is.EqualTo(s), $"scale of block ({br}, {bc})");
+                Assert.That(q.Bytes[r * cols + c], Is.EqualTo(NumericFormats.F32ToE4M3(w[r * cols + c] / s)), $"[{r}, {c}]");
+            }
+        }
+    }
 }
