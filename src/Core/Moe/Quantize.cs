@@ -70,8 +70,17 @@ public static class Quantize
             for (int b = 0; b < bi; b++)
             {
                 float s = scales[b];
-                int c1 = Math.Min(i, (b + 1) * Fp8Block);
-                for (int c = b * Fp8Block; c < c1; c++)
+                int c = b * Fp8Block, c1 = Math.Min(i, (b + 1) * Fp8Block);
+                if (Avx512F.IsSupported)
+                {
+                    var vs = Vector512.Create(s);
+                    for (; c + 16 <= c1; c += 16)
+                    {
+                        E4M3x16(Vector512.Create(w.Slice(r * i + c, 16)) / vs).CopyTo(q.Slice(r * i + c, 16));
+                    }
+                }
+
+                for (; c < c1; c++)
                 {
                     q[r * i + c] = NumericFormats.F32ToE4M3(w[r * i + c] / s);
                 }
@@ -176,5 +185,27 @@ public static class Quantize
             ulong eight = Avx512F.ConvertToVector128Byte(bytes).AsUInt64().ToScalar();
             MemoryMarshal.Write(packed.Slice(half * 8, 8), in eight);
         }
+    }
+
+    /// <summary>
+    /// 16 values to e4m3 codes exactly as <see cref="NumericFormats.F32ToE4M3"/>: saturate at 448,
+    /// subnormals rounded to even in steps of 2^-9, normals by rounding the mantissa bits to even,
+    /// the sign from the sign bit (so -0 keeps it), NaN as 0x7F.
+    /// </summary>
+    private static Vector128<byte> E4M3x16(Vector512<float> x)
+    {
+        var a = Vector512.Min(Vector512.Abs(x), Vector512.Create(448f));
+        var bits = a.AsInt32();
+        var m = Vector512.ShiftRightArithmetic(bits, 20) & Vector512.Create(7);
+        var rest = bits & Vector512.Create(0xFFFFF);
+        var half = Vector512.Create(0x80000);
+        var up = Vector512.GreaterThan(rest, half) | (Vector512.Equals(rest, half) & Vector512.Equals(m & Vector512<int>.One, Vector512<int>.One));
+        var normal = Vector512.ShiftLeft(Vector512.ShiftRightArithmetic(bits, 23) - Vector512.Create(120), 3) + m - up;
+        // a * 512 < 2^23, so adding and taking away 2^23 rounds it to an integer, ties to even.
+        var sub = Vector512.ConvertToInt32((a * Vector512.Create(512f) + Vector512.Create(8388608f)) - Vector512.Create(8388608f));
+        var code = Vector512.ConditionalSelect(Vector512.LessThan(a, Vector512.Create(0.015625f)).AsInt32(), sub, normal);
+        code |= Vector512.ShiftLeft(Vector512.ShiftRightLogical(x.AsInt32(), 31), 7);
+        code = Vector512.ConditionalSelect(Vector512.Equals(x, x).AsInt32(), code, Vector512.Create(0x7F));
+        return Avx512F.ConvertToVector128Byte(code);
     }
 }

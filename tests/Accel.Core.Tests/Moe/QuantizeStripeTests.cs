@@ -73,7 +73,11 @@ public sealed class QuantizeStripeTests
     {
         var rng = new Random(12);
         var w = new float[rows * cols];
-        for (int k = 0; k < w.Length; k++) { w[k] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-4, 2))); }
+        for (int k = 0; k < w.Length; k++)
+        {
+            // Spread over decades (down into the e4m3 subnormals of each block), with zeros of both signs.
+            w[k] = (k % 11) switch { 0 => 0f, 1 => -0f, _ => (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-6, 2))) };
+        }
 
         var (q, scale) = Quantize.Fp8Blocks(w, rows, cols, powerOfTwo);
         int bi = (cols + 127) / 128;
