@@ -72,12 +72,27 @@ public static class BenchMemory
         string expert0 = MoeWeightNames.HfExpert(config.Family, o.Layer, 0, "up");
         long perExpertMatrix = plan.Where(t => t.Name == expert0).Sum(t => t.DataBytes);
         long stacked = perExpertMatrix * config.Experts;
+        string narrower = o.Weights switch
+        {
+            SyntheticFormat.F32 => "a narrower format (--weights bf16, fp8 or fp4)",
+            SyntheticFormat.BF16 => "a narrower format (--weights fp8 or fp4)",
+            SyntheticFormat.Fp8 => "a narrower format (--weights fp4)",
+            _ => "a smaller --hidden or --expert-width",
+        };
         if (stacked > Array.MaxLength)
         {
             throw new AccelException(
                 $"accel bench cannot hold this layer: each stacked routed projection [{config.Experts}, {config.ExpertWidth}, {config.Hidden}] " +
                 $"in {Name(o.Weights)} is {Gb(stacked)} GB, more than one host tensor holds ({Gb(Array.MaxLength)} GB). " +
-                $"Use at most --experts {Array.MaxLength / Math.Max(1, perExpertMatrix)}, or a narrower format (--weights fp8 or fp4).");
+                $"Use at most --experts {Array.MaxLength / Math.Max(1, perExpertMatrix)}, or {narrower}.");
+        }
+
+        var largest = plan.MaxBy(t => t.DataBytes)!;
+        if (largest.DataBytes > Array.MaxLength)
+        {
+            throw new AccelException(
+                $"accel bench cannot hold this layer: '{largest.Name}' [{largest.Out}, {largest.In}] in {Name(o.Weights)} is " +
+                $"{Gb(largest.DataBytes)} GB, more than one host tensor holds ({Gb(Array.MaxLength)} GB). Use fewer --shared-experts, or {narrower}.");
         }
 
         long need = NeededBytes(o);
@@ -93,7 +108,7 @@ public static class BenchMemory
             $"{Name(o.Weights)} weights, {Gb(StoredBytes(o))} GB stored: the synthetic checkpoint and the loader's stacked copy while loading, " +
             $"then the stacked weights beside the device's copy), but this machine has {Gb(have)} GB available (MemAvailable in /proc/meminfo). " +
             (fits >= Math.Max(1, o.TopK) ? $"Use fewer experts (--experts {fits} fits), " : "Use fewer experts, ") +
-            "a narrower format (--weights fp4 or fp8), or a smaller --hidden / --expert-width; or free memory and run again.");
+            $"{narrower}, or fewer --shared-experts; or free memory and run again.");
     }
 
     private static string Name(SyntheticFormat f) => f.ToString().ToLowerInvariant();
