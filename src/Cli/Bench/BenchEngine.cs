@@ -37,7 +37,7 @@ public static class BenchEngine
         var config = MoeConfigValidator.Validate(o.Config(), "the bench flags");
         RooflineResolver.CheckGiven(o);
         BenchMemory.Check(o, BenchMemory.AvailableBytes());
-        log?.Invoke($"building {o.Weights} weights for {o.Preset} layer {o.Layer}: D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} " +
+        log?.Invoke($"building {o.Weights} weights for the {BenchPresets.Name(o.Preset)} layer {o.Layer}: D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} " +
             $"shared={o.SharedExperts} ({BenchMemory.StoredBytes(o) / 1e9:0.000} GB stored)");
         long building = Stopwatch.GetTimestamp();
         var weights = Weights(o);

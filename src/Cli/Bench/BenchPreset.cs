@@ -31,6 +31,9 @@ public static class BenchPresets
     /// <summary>The names <c>--preset</c> takes.</summary>
     public static IReadOnlyList<string> Names { get; } = ["default", "v4-flash"];
 
+    /// <summary>The <c>--preset</c> name of <paramref name="preset"/>.</summary>
+    public static string Name(BenchPreset preset) => Names[(int)preset];
+
     /// <summary>Parses a preset name (case-insensitive).</summary>
     /// <exception cref="InvalidInputException">The name is not a preset.</exception>
     public static BenchPreset Parse(string name) => name?.Trim().ToLowerInvariant() switch

@@ -102,7 +102,7 @@ public static class BenchCommand
             AnsiConsole.Profile.Width = 160;
         }
 
-        AnsiConsole.MarkupLine($"[bold]accel bench[/] device [cyan]{o.Device}[/], preset {PresetName(o.Preset)}, weights {o.Weights}, {(o.Cold ? "cold caches" : "hot caches")}, " +
+        AnsiConsole.MarkupLine($"[bold]accel bench[/] device [cyan]{o.Device}[/], preset {BenchPresets.Name(o.Preset)}, weights {o.Weights}, {(o.Cold ? "cold caches" : "hot caches")}, " +
             $"{o.Runs} runs after {o.Warmup} warm-up, threads {(o.Threads > 0 ? o.Threads : Environment.ProcessorCount)}");
         var run = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), context);
         AnsiConsole.MarkupLine($"roofline: {Markup.Escape(run.Roofline.ToString())}");
@@ -131,7 +131,7 @@ public static class BenchCommand
         var doc = new Dictionary<string, object>
         {
             ["device"] = o.Device,
-            ["preset"] = PresetName(o.Preset),
+            ["preset"] = BenchPresets.Name(o.Preset),
             ["layer"] = o.Layer,
             ["weights"] = o.Weights.ToString().ToLowerInvariant(),
             ["threads"] = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
@@ -155,9 +155,6 @@ public static class BenchCommand
 
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true });
     }
-
-    /// <summary>The <c>--preset</c> name of <paramref name="preset"/>.</summary>
-    public static string PresetName(BenchPreset preset) => BenchPresets.Names[(int)preset];
 
     /// <summary>Parses <c>1,16,128</c>.</summary>
     public static bool TryTokens(string text, out IReadOnlyList<int> counts)
