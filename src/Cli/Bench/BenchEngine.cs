@@ -15,15 +15,16 @@ namespace Accel.Cli.Bench;
 /// </summary>
 public static class BenchEngine
 {
-    /// <summary>The layer index used (a routed, non-hash layer).</summary>
+    /// <summary>The layer index of the default preset (a routed, non-hash layer); <see cref="BenchOptions.Layer"/> gives it per preset.</summary>
     public const int Layer = 1;
 
     /// <summary>The layer's weights, loaded as a checkpoint would be (stored format kept).</summary>
     public static Dictionary<string, HostTensor> Weights(BenchOptions o, int seed = 1234)
     {
+        ArgumentNullException.ThrowIfNull(o);
         var config = o.Config();
-        var tensors = SyntheticCheckpoint.Create(config, Layer, o.Weights, seed);
-        return MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, Layer);
+        var tensors = SyntheticCheckpoint.Create(config, o.Layer, o.Weights, seed);
+        return MoeWeightLoader.Load(new InMemoryTensorSource(tensors), config, o.Layer);
     }
 
     /// <summary>
@@ -35,8 +36,15 @@ public static class BenchEngine
     {
         var config = MoeConfigValidator.Validate(o.Config(), "the bench flags");
         RooflineResolver.CheckGiven(o);
-        log?.Invoke($"building {o.Weights} weights for D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} shared={o.SharedExperts}");
+        BenchMemory.Check(o, BenchMemory.AvailableBytes());
+        log?.Invoke($"building {o.Weights} weights for the {BenchPresets.Name(o.Preset)} layer {o.Layer}: D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} " +
+            $"shared={o.SharedExperts} ({BenchMemory.StoredBytes(o) / 1e9:0.000} GB stored)");
+        long building = Stopwatch.GetTimestamp();
         var weights = Weights(o);
+        log?.Invoke($"weights generated and loaded in {Stopwatch.GetElapsedTime(building).TotalSeconds:0.0} s");
+        // The synthetic checkpoint is garbage now: return its memory to the system before the
+        // device takes its copy (an aggressive collection also decommits the freed regions).
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         using var services = (context ?? CliContext.FromProcess()).CreateServices(a =>
         {
             if (o.Threads > 0)
@@ -53,7 +61,7 @@ public static class BenchEngine
         var roofline = RooflineResolver.Resolve(o, device, log);
         using var reference = device.Device.Rank == AutoRank.Reference || registry.Reference is not { } r ? null : registry.Open(r);
         IReadOnlyList<IBackend> chain = reference is null ? [device] : [device, reference];
-        using var layer = new MoeLayer(config, Layer, weights, chain);
+        using var layer = new MoeLayer(config, o.Layer, weights, chain);
         var fallbacks = layer.Session.Placements.Where(p => p.IsFallback).Select(p => p.Node.Name).ToArray();
         if (fallbacks.Length > 0)
         {
@@ -68,7 +76,7 @@ public static class BenchEngine
             MoeResult? last = null;
             var times = Measure(() => last = layer.Run(x), o.Warmup, o.Runs, evictor);
             int touched = last!.TopkIds.ToI32().Distinct().Count();
-            results.Add(Result(o, roofline, tokens, times, touched));
+            results.Add(Result(o, roofline, tokens, times, touched, WeightTraffic.Bytes(weights, config, touched)));
             log?.Invoke($"{tokens} tokens: median {Stats.Median(times):0.###} ms");
         }
 
@@ -98,33 +106,33 @@ public static class BenchEngine
     /// <summary>Floating-point operations of the layer for <paramref name="tokens"/> tokens (router, routed and shared experts).</summary>
     public static double Flops(BenchOptions o, int tokens)
     {
-        double d = o.Hidden, i = o.ExpertWidth, shared = o.SharedExperts * i;
-        return 2.0 * tokens * (o.Experts * d + o.TopK * 3 * d * i + 3 * d * shared);
+        ArgumentNullException.ThrowIfNull(o);
+        var c = o.Config();
+        double d = c.Hidden, i = c.ExpertWidth, shared = c.SharedWidth;
+        return 2.0 * tokens * (c.Experts * d + c.TopK * 3 * d * i + 3 * d * shared);
     }
 
-    /// <summary>Bytes of weights a run reads: the touched experts, the shared expert and the router, scales included.</summary>
+    /// <summary>
+    /// Bytes of weights a run reads, from the stored sizes of the tensors <paramref name="o"/> makes
+    /// (<see cref="WeightTraffic"/>): the touched experts, the shared expert and the router, scales included.
+    /// </summary>
     public static double WeightBytes(BenchOptions o, int touched)
     {
-        double perProjection = (double)o.Hidden * o.ExpertWidth;
-        double scale = o.Weights switch
-        {
-            SyntheticFormat.Fp8 => 4.0 / (128 * 128),
-            SyntheticFormat.Fp4 => 1.0 / 32,
-            _ => 0,
-        };
-        double perWeight = o.BytesPerWeight + scale;
-        double routed = touched * 3 * perProjection * perWeight;
-        double shared = o.SharedExperts * 3 * perProjection * perWeight;
-        return routed + shared + 4.0 * o.Experts * o.Hidden;
+        ArgumentNullException.ThrowIfNull(o);
+        return WeightTraffic.Bytes(o.Config(), o.Layer, o.Weights, touched);
     }
 
-    /// <summary>The figures of one token count from its run times, against <paramref name="roofline"/>.</summary>
-    public static BenchResult Result(BenchOptions o, BenchRoofline roofline, int tokens, double[] times, int touched)
+    /// <summary>The figures of one token count from its run times, against <paramref name="roofline"/>, with the bytes of <see cref="WeightBytes"/>.</summary>
+    public static BenchResult Result(BenchOptions o, BenchRoofline roofline, int tokens, double[] times, int touched) =>
+        Result(o, roofline, tokens, times, touched, WeightBytes(o, touched));
+
+    /// <summary>The figures of one token count from its run times and the weight bytes it read, against <paramref name="roofline"/>.</summary>
+    public static BenchResult Result(BenchOptions o, BenchRoofline roofline, int tokens, double[] times, int touched, double bytes)
     {
         ArgumentNullException.ThrowIfNull(roofline);
+        ArgumentNullException.ThrowIfNull(times);
         double median = Stats.Median(times);
         double flops = Flops(o, tokens);
-        double bytes = WeightBytes(o, touched);
         double predicted = roofline.PredictedMs(flops, bytes);
         return new BenchResult(tokens, median, times.Min(), times.Max(), tokens / (median / 1e3), flops / (median * 1e6),
             bytes / (median * 1e6), 100 * predicted / median, flops, bytes, predicted, touched);

@@ -21,29 +21,33 @@ namespace Accel.Cli.Bench;
 /// <param name="PeakGflops">Compute peak of the roofline, GFLOP/s, as given; null to take it from the device's profile or measure it.</param>
 /// <param name="BandwidthGbps">Memory bandwidth of the roofline, GB/s, as given; null to take it from the device's profile or measure it.</param>
 /// <param name="Probe">How long the machine probe measures when it runs (null: <see cref="ProbeSettings.Default"/>).</param>
+/// <param name="Preset">The layer family: DeepSeek-V3 routing, or the DeepSeek-V4-Flash layer, with the sizes above.</param>
 public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, int Experts, int TopK, int SharedExperts,
     int Groups, int TopKGroups, IReadOnlyList<int> Tokens, SyntheticFormat Weights, int Threads, bool Cold, int Runs,
-    int Warmup, double? PeakGflops = null, double? BandwidthGbps = null, ProbeSettings? Probe = null)
+    int Warmup, double? PeakGflops = null, double? BandwidthGbps = null, ProbeSettings? Probe = null,
+    BenchPreset Preset = BenchPreset.Default)
 {
     /// <summary>
-    /// The layer: DeepSeek-V3 routing (sigmoid scores, selection bias, group-limited top-2-sum
-    /// groups, renormalised weights, scale 2.5) with the given sizes.
+    /// The layer. <see cref="BenchPreset.Default"/>: DeepSeek-V3 routing (sigmoid scores, selection
+    /// bias, group-limited top-2-sum groups, renormalised weights, scale 2.5). <see cref="BenchPreset.V4Flash"/>:
+    /// <see cref="MoePresets.DeepSeekV4Flash"/> (sqrt-softplus scores, scale 1.5, SwiGLU clamp 10,
+    /// hash layers first). Either with the given sizes.
     /// </summary>
-    public MoeConfig Config() => new()
-    {
-        Family = MoeFamily.DeepSeekV3, Hidden = Hidden, Experts = Experts, TopK = TopK, ExpertWidth = ExpertWidth,
-        SharedWidth = SharedExperts * ExpertWidth, Score = ScoreFunc.Sigmoid, Groups = Groups, TopGroups = TopKGroups,
-        Normalize = true, RouteScale = 2.5f, SelectionBias = true, Layers = 2, FirstDenseLayers = 0,
-    };
+    public MoeConfig Config() => Preset == BenchPreset.V4Flash
+        ? MoePresets.DeepSeekV4Flash with
+        {
+            Hidden = Hidden, Experts = Experts, TopK = TopK, ExpertWidth = ExpertWidth, SharedWidth = SharedExperts * ExpertWidth,
+            Groups = Groups, TopGroups = TopKGroups,
+        }
+        : new()
+        {
+            Family = MoeFamily.DeepSeekV3, Hidden = Hidden, Experts = Experts, TopK = TopK, ExpertWidth = ExpertWidth,
+            SharedWidth = SharedExperts * ExpertWidth, Score = ScoreFunc.Sigmoid, Groups = Groups, TopGroups = TopKGroups,
+            Normalize = true, RouteScale = 2.5f, SelectionBias = true, Layers = 2, FirstDenseLayers = 0,
+        };
 
-    /// <summary>Bytes of one stored weight element (scales counted separately).</summary>
-    public double BytesPerWeight => Weights switch
-    {
-        SyntheticFormat.F32 => 4,
-        SyntheticFormat.BF16 => 2,
-        SyntheticFormat.Fp8 => 1,
-        _ => 0.5,
-    };
+    /// <summary>The layer index measured: the first routed layer that scores its experts (not a dense or hash layer).</summary>
+    public int Layer => Preset == BenchPreset.V4Flash ? Math.Max(Config().HashLayers, Config().FirstDenseLayers) : BenchEngine.Layer;
 }
 
 /// <summary>A whole bench run: the roofline it was compared with and the figures per token count.</summary>

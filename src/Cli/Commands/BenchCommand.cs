@@ -24,15 +24,22 @@ public static class BenchCommand
                 "(on a machine without a GPU: cpu).",
             DefaultValueFactory = _ => DeviceSelector.Auto,
         };
-        var hidden = Int("--hidden", "Hidden size D.", 1024);
-        var width = Int("--expert-width", "Routed-expert intermediate size I.", 512);
-        var experts = Int("--experts", "Routed experts E.", 64);
-        var topK = Int("--top-k", "Experts per token K.", 6);
-        var shared = Int("--shared-experts", "Shared experts (shared width = this times I; 0 = none).", 2);
-        var groups = Int("--groups", "Expert groups G.", 8);
-        var topGroups = Int("--top-k-groups", "Groups kept per token.", 4);
-        var tokens = new Option<string>("--tokens") { Description = "Comma-separated token counts.", DefaultValueFactory = _ => "1,16,128,1024" };
-        var weights = new Option<string>("--weights") { Description = "Expert weight format: f32, bf16, fp8 or fp4.", DefaultValueFactory = _ => "f32" };
+        var preset = new Option<string>("--preset")
+        {
+            Description = "Layer: 'default' (DeepSeek-V3 routing, D 1024, I 512, 64 experts, top-6, 2 shared, 8 groups keep 4, " +
+                "tokens 1,16,128,1024, f32) or 'v4-flash' (DeepSeek-V4-Flash at its first scored layer: D 4096, I 2048, 256 experts, top-6, " +
+                "1 shared, tokens 1,16,128, fp4). The size, token and weight flags override the preset's.",
+            DefaultValueFactory = _ => "default",
+        };
+        var hidden = Size("--hidden", "Hidden size D.");
+        var width = Size("--expert-width", "Routed-expert intermediate size I.");
+        var experts = Size("--experts", "Routed experts E.");
+        var topK = Size("--top-k", "Experts per token K.");
+        var shared = Size("--shared-experts", "Shared experts (shared width = this times I; 0 = none).");
+        var groups = Size("--groups", "Expert groups G.");
+        var topGroups = Size("--top-k-groups", "Groups kept per token.");
+        var tokens = new Option<string?>("--tokens") { Description = "Comma-separated token counts (default: the preset's)." };
+        var weights = new Option<string?>("--weights") { Description = "Expert weight format: f32, bf16, fp8 or fp4 (default: the preset's)." };
         var threads = Int("--threads", "Threads of the CPU backend (0 = one per processor).", 0);
         var cold = new Option<bool>("--cold") { Description = "Evict the caches before every timed run (the default)." };
         var hot = new Option<bool>("--hot") { Description = "Keep the caches warm between runs." };
@@ -48,7 +55,7 @@ public static class BenchCommand
             Description = "Roofline memory bandwidth, GB/s (default: the device's hardware profile, else measured on this machine at start).",
         };
         var command = new Command("bench", "Time a MoE layer on a device and compare it with the roofline.");
-        foreach (Option o in new Option[] { device, hidden, width, experts, topK, shared, groups, topGroups, tokens, weights, threads, cold, hot, runs, warmup, json, peak, bandwidth })
+        foreach (Option o in new Option[] { device, preset, hidden, width, experts, topK, shared, groups, topGroups, tokens, weights, threads, cold, hot, runs, warmup, json, peak, bandwidth })
         {
             command.Options.Add(o);
         }
@@ -61,16 +68,21 @@ public static class BenchCommand
                 return 2;
             }
 
-            if (!TryTokens(parse.GetValue(tokens)!, out var counts) || !TryFormat(parse.GetValue(weights)!, out var format))
+            var p = BenchPresets.Parse(parse.GetValue(preset)!);
+            var d = BenchPresets.Defaults(p);
+            var counts = d.Tokens;
+            var format = d.Weights;
+            if ((parse.GetValue(tokens) is { } t && !TryTokens(t, out counts)) || (parse.GetValue(weights) is { } w && !TryFormat(w, out format)))
             {
                 Console.Error.WriteLine("--tokens takes counts like 1,16,128,1024 and --weights one of f32, bf16, fp8, fp4.");
                 return 2;
             }
 
-            var options = new BenchOptions(parse.GetValue(device)!, parse.GetValue(hidden), parse.GetValue(width), parse.GetValue(experts),
-                parse.GetValue(topK), parse.GetValue(shared), parse.GetValue(groups), parse.GetValue(topGroups), counts, format,
+            var options = new BenchOptions(parse.GetValue(device)!, parse.GetValue(hidden) ?? d.Hidden, parse.GetValue(width) ?? d.ExpertWidth,
+                parse.GetValue(experts) ?? d.Experts, parse.GetValue(topK) ?? d.TopK, parse.GetValue(shared) ?? d.SharedExperts,
+                parse.GetValue(groups) ?? d.Groups, parse.GetValue(topGroups) ?? d.TopKGroups, counts, format,
                 parse.GetValue(threads), !parse.GetValue(hot), Math.Max(1, parse.GetValue(runs)), Math.Max(0, parse.GetValue(warmup)),
-                parse.GetValue(peak), parse.GetValue(bandwidth));
+                parse.GetValue(peak), parse.GetValue(bandwidth), Preset: p);
             return Execute(options, parse.GetValue(json), context);
         }));
         return command;
@@ -78,6 +90,9 @@ public static class BenchCommand
 
     private static Option<int> Int(string name, string description, int value) =>
         new(name) { Description = description, DefaultValueFactory = _ => value };
+
+    private static Option<int?> Size(string name, string description) =>
+        new(name) { Description = description + " Default: the preset's." };
 
     /// <summary>Runs the benchmark, prints the table and writes the JSON file.</summary>
     public static int Execute(BenchOptions o, string? jsonPath, CliContext? context = null)
@@ -87,15 +102,16 @@ public static class BenchCommand
             AnsiConsole.Profile.Width = 160;
         }
 
-        AnsiConsole.MarkupLine($"[bold]accel bench[/] device [cyan]{o.Device}[/], weights {o.Weights}, {(o.Cold ? "cold caches" : "hot caches")}, " +
+        AnsiConsole.MarkupLine($"[bold]accel bench[/] device [cyan]{o.Device}[/], preset {BenchPresets.Name(o.Preset)}, weights {o.Weights}, {(o.Cold ? "cold caches" : "hot caches")}, " +
             $"{o.Runs} runs after {o.Warmup} warm-up, threads {(o.Threads > 0 ? o.Threads : Environment.ProcessorCount)}");
         var run = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), context);
         AnsiConsole.MarkupLine($"roofline: {Markup.Escape(run.Roofline.ToString())}");
-        var table = new Table().AddColumns("tokens", "median ms", "min-max ms", "tokens/s", "GFLOP/s", "weight GB/s", "experts", "roofline ms", "% roofline");
+        var table = new Table().AddColumns("tokens", "median ms", "min-max ms", "tokens/s", "GFLOP/s", "weight MB", "weight GB/s", "experts",
+            "roofline ms", "% roofline");
         foreach (var r in run.Results)
         {
             table.AddRow(r.Tokens.ToString(CultureInfo.InvariantCulture), F(r.MedianMs), $"{F(r.MinMs)}-{F(r.MaxMs)}", F(r.TokensPerS, "0"),
-                F(r.Gflops, "0.0"), F(r.WeightGbps, "0.0"), r.ExpertsTouched.ToString(CultureInfo.InvariantCulture), F(r.PredictedMs), F(r.RooflinePct, "0"));
+                F(r.Gflops, "0.0"), F(r.WeightBytes / 1e6, "0.0"), F(r.WeightGbps, "0.0"), r.ExpertsTouched.ToString(CultureInfo.InvariantCulture), F(r.PredictedMs), F(r.RooflinePct, "0"));
         }
 
         AnsiConsole.Write(table);
@@ -115,6 +131,8 @@ public static class BenchCommand
         var doc = new Dictionary<string, object>
         {
             ["device"] = o.Device,
+            ["preset"] = BenchPresets.Name(o.Preset),
+            ["layer"] = o.Layer,
             ["weights"] = o.Weights.ToString().ToLowerInvariant(),
             ["threads"] = o.Threads > 0 ? o.Threads : Environment.ProcessorCount,
             ["cold"] = o.Cold,
@@ -127,6 +145,7 @@ public static class BenchCommand
                 ["tokens"] = r.Tokens, ["median_ms"] = r.MedianMs, ["min_ms"] = r.MinMs, ["max_ms"] = r.MaxMs,
                 ["tokens_per_s"] = r.TokensPerS, ["gflops"] = r.Gflops, ["weight_gbps"] = r.WeightGbps,
                 ["roofline_pct"] = r.RooflinePct, ["predicted_ms"] = r.PredictedMs, ["experts_touched"] = r.ExpertsTouched,
+                ["weight_bytes"] = r.WeightBytes,
             }).ToArray(),
         };
         if (run.Roofline.Note is { } note)

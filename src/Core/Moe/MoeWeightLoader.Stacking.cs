@@ -20,16 +20,20 @@ public static partial class MoeWeightLoader
         long perExpert = 0, perScale = 0;
         for (int e = 0; e < names.Length; e++)
         {
-            var (t, bytes, sType, sShape, sBytes) = ReadOne(source, names[e], outDim, inDim);
+            // The source's tensors are copied straight into the stack (no per-expert copy in between,
+            // which at full model size would be gigabytes of garbage while loading).
+            var (t, tensor, sType, sShape, sTensor) = ReadOne(source, names[e], outDim, inDim);
+            var bytes = tensor.ReadOnlyBytes;
+            var sBytes = sTensor is null ? default : sTensor.ReadOnlyBytes;
             if (type is null)
             {
                 type = t;
                 scaleType = sType;
                 scaleShape = sShape;
                 perExpert = bytes.Length;
-                perScale = sBytes?.Length ?? 0;
+                perScale = sTensor is null ? 0 : sBytes.Length;
                 data = new byte[perExpert * names.Length];
-                scaleData = sBytes is null ? null : new byte[perScale * names.Length];
+                scaleData = sTensor is null ? null : new byte[perScale * names.Length];
             }
             else if (t != type || sType != scaleType || sShape != scaleShape)
             {
@@ -37,8 +41,11 @@ public static partial class MoeWeightLoader
                     $"'{names[e]}' is stored as {t.ShortName()} but '{names[0]}' as {type.Value.ShortName()} (or their scales differ); all experts of a projection must share one format.");
             }
 
-            bytes.CopyTo(data.AsSpan((int)(e * perExpert)));
-            sBytes?.CopyTo(scaleData.AsSpan((int)(e * perScale)));
+            bytes.CopyTo(data.AsSpan(checked((int)(e * perExpert))));
+            if (sTensor is not null)
+            {
+                sBytes.CopyTo(scaleData.AsSpan(checked((int)(e * perScale))));
+            }
         }
 
         var weight = new HostTensor(type!.Value, new Shape(names.Length, outDim, inDim), data!);
@@ -48,7 +55,7 @@ public static partial class MoeWeightLoader
         return (weight, scale);
     }
 
-    private static (DType Type, byte[] Bytes, DType? ScaleType, Shape? ScaleShape, byte[]? ScaleBytes) ReadOne(
+    private static (DType Type, HostTensor Data, DType? ScaleType, Shape? ScaleShape, HostTensor? Scale) ReadOne(
         ITensorSource source, string name, int outDim, int inDim)
     {
         if (!source.TryDescribe(name, out var desc))
@@ -77,8 +84,7 @@ public static partial class MoeWeightLoader
                     $"({(scaleDesc is null ? "none found" : $"found {scaleDesc}")}).");
             }
 
-            return (DType.F4E2M1, source.Read(name).Bytes.ToArray(), DType.UE8M0, expected,
-                CheckFinite(source.Read(scaleDesc.Name), scaleDesc.Name).Bytes.ToArray());
+            return (DType.F4E2M1, source.Read(name), DType.UE8M0, expected, CheckFinite(source.Read(scaleDesc.Name), scaleDesc.Name));
         }
 
         if (desc.Shape != new Shape(outDim, inDim))
@@ -90,7 +96,7 @@ public static partial class MoeWeightLoader
         switch (desc.Type)
         {
             case DType.F32 or DType.BF16 or DType.F16:
-                return (desc.Type, source.Read(name).Bytes.ToArray(), null, null, null);
+                return (desc.Type, source.Read(name), null, null, null);
             case DType.F8E4M3:
                 {
                     var expected = new Shape(OpSignatures.CeilDiv(outDim, 128), OpSignatures.CeilDiv(inDim, 128));
@@ -101,8 +107,7 @@ public static partial class MoeWeightLoader
                             $"({(scaleDesc is null ? "none found" : $"found {scaleDesc}")}).");
                     }
 
-                    return (DType.F8E4M3, source.Read(name).Bytes.ToArray(), scaleDesc.Type, expected,
-                        CheckFinite(source.Read(scaleDesc.Name), scaleDesc.Name).Bytes.ToArray());
+                    return (DType.F8E4M3, source.Read(name), scaleDesc.Type, expected, CheckFinite(source.Read(scaleDesc.Name), scaleDesc.Name));
                 }
 
             default:

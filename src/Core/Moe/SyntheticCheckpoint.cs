@@ -18,24 +18,71 @@ public enum SyntheticFormat
 
 /// <summary>
 /// Seeded random layer weights under their Hugging Face names, in a chosen storage format, so the
-/// whole loading path is exercised (and can be written to a safetensors fixture).
+/// whole loading path is exercised (and can be written to a safetensors fixture). Each weight holds
+/// uniform values with standard deviation 1/sqrt(fan-in) (the selection bias 0.1), made by a
+/// counter-based generator from (seed, tensor name, element index) and quantised stripe by stripe
+/// straight into its stored format, in parallel: the bytes depend on the seed only, not on the
+/// thread count or order, and no f32 copy of a whole quantised tensor is ever made.
 /// </summary>
 public static class SyntheticCheckpoint
 {
-    /// <summary>Creates the tensors of one layer's MoE block.</summary>
-    public static Dictionary<string, HostTensor> Create(MoeConfig config, int layer, SyntheticFormat format, int seed = 1234)
+    /// <summary>Creates the tensors of one layer's MoE block, using every processor.</summary>
+    public static Dictionary<string, HostTensor> Create(MoeConfig config, int layer, SyntheticFormat format, int seed = 1234) =>
+        Create(config, layer, format, seed, maxParallelism: -1);
+
+    /// <summary>Creates the tensors of one layer's MoE block with at most <paramref name="maxParallelism"/> threads (-1: no limit).</summary>
+    public static Dictionary<string, HostTensor> Create(MoeConfig config, int layer, SyntheticFormat format, int seed, int maxParallelism)
     {
-        var rng = new Random(seed);
+        ArgumentNullException.ThrowIfNull(config);
+        var plan = Plan(config, layer, format);
         var t = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
-        string p = N.Prefix(config.Family, layer);
-        t[p + "gate.weight"] = F32(rng, [config.Experts, config.Hidden], 1.0 / Math.Sqrt(config.Hidden));
+        var stored = new (HostTensor Weight, HostTensor? Scale)[plan.Count];
+        var jobs = new List<(int Tensor, int Stripe)>();
+        int widest = 1;
+        for (int k = 0; k < plan.Count; k++)
+        {
+            stored[k] = plan[k].Allocate();
+            t[plan[k].Name] = stored[k].Weight;
+            if (plan[k].ScaleName is { } scaleName)
+            {
+                t[scaleName] = stored[k].Scale!;
+            }
+
+            widest = Math.Max(widest, plan[k].In);
+            for (int s = 0; s < plan[k].Stripes; s++) { jobs.Add((k, s)); }
+        }
+
+        Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = maxParallelism },
+            () => (Values: new float[Quantize.Fp8Block * widest], Scales: new float[widest / Quantize.Fp8Block + 1]),
+            (j, _, scratch) =>
+            {
+                var (k, s) = jobs[j];
+                plan[k].FillStripe(seed, s, stored[k].Weight, stored[k].Scale, scratch.Values, scratch.Scales);
+                return scratch;
+            },
+            _ => { });
+
         if (config.IsHashLayer(layer))
         {
-            t[p + "gate.tid2eid"] = HashTable(rng, config);
+            t[N.Prefix(config.Family, layer) + "gate.tid2eid"] = HashTable(config, seed);
         }
-        else if (config.SelectionBias)
+
+        return t;
+    }
+
+    /// <summary>
+    /// The weights <see cref="Create(MoeConfig, int, SyntheticFormat, int, int)"/> makes for this layer and format, with their storage and
+    /// value spread (the hash table of a hash layer is not listed).
+    /// </summary>
+    public static IReadOnlyList<SyntheticTensor> Plan(MoeConfig config, int layer, SyntheticFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var plan = new List<SyntheticTensor>();
+        string p = N.Prefix(config.Family, layer);
+        plan.Add(new SyntheticTensor(p + "gate.weight", config.Experts, config.Hidden, SyntheticStorage.F32, 1.0 / Math.Sqrt(config.Hidden)));
+        if (!config.IsHashLayer(layer) && config.SelectionBias)
         {
-            t[p + "gate.e_score_correction_bias"] = F32(rng, [config.Experts], 0.1);
+            plan.Add(new SyntheticTensor(p + "gate.e_score_correction_bias", 1, config.Experts, SyntheticStorage.F32, 0.1) { Vector = true });
         }
 
         for (int e = 0; e < config.Experts; e++)
@@ -43,7 +90,7 @@ public static class SyntheticCheckpoint
             foreach (string proj in N.Projections)
             {
                 (int o, int i) = proj == "down" ? (config.Hidden, config.ExpertWidth) : (config.ExpertWidth, config.Hidden);
-                Add(t, N.HfExpert(config.Family, layer, e, proj), rng, o, i, format, routed: true);
+                plan.Add(new SyntheticTensor(N.HfExpert(config.Family, layer, e, proj), o, i, StorageOf(format, routed: true, i), 1.0 / Math.Sqrt(i)));
             }
         }
 
@@ -52,17 +99,34 @@ public static class SyntheticCheckpoint
             foreach (string proj in N.Projections)
             {
                 (int o, int i) = proj == "down" ? (config.Hidden, config.SharedWidth) : (config.SharedWidth, config.Hidden);
-                Add(t, N.HfShared(config.Family, layer, proj), rng, o, i, format, routed: false);
+                plan.Add(new SyntheticTensor(N.HfShared(config.Family, layer, proj), o, i, StorageOf(format, routed: false, i), 1.0 / Math.Sqrt(i)));
             }
 
             if (config.SharedExpertGate)
             {
-                t[p + "shared_expert_gate.weight"] = F32(rng, [1, config.Hidden], 1.0 / Math.Sqrt(config.Hidden));
+                plan.Add(new SyntheticTensor(p + "shared_expert_gate.weight", 1, config.Hidden, SyntheticStorage.F32, 1.0 / Math.Sqrt(config.Hidden)));
             }
         }
 
-        return t;
+        return plan;
     }
+
+    /// <summary>Bytes <see cref="Create(MoeConfig, int, SyntheticFormat, int, int)"/> stores for this layer and format: weights, scales and any hash table.</summary>
+    public static long StoredBytes(MoeConfig config, int layer, SyntheticFormat format)
+    {
+        long bytes = Plan(config, layer, format).Sum(t => t.DataBytes + t.ScaleBytes);
+        return config.IsHashLayer(layer) ? bytes + 4L * (config.Vocab > 0 ? config.Vocab : 64) * config.TopK : bytes;
+    }
+
+    /// <summary>The storage of a weight: fp4 holds the routed experts only (with an even fan-in), the rest fp8 with UE8M0 scales.</summary>
+    public static SyntheticStorage StorageOf(SyntheticFormat format, bool routed, int fanIn) => format switch
+    {
+        SyntheticFormat.F32 => SyntheticStorage.F32,
+        SyntheticFormat.BF16 => SyntheticStorage.BF16,
+        SyntheticFormat.Fp8 => SyntheticStorage.Fp8F32Scales,
+        _ when routed && fanIn % 2 == 0 => SyntheticStorage.Fp4,
+        _ => SyntheticStorage.Fp8Ue8m0Scales,
+    };
 
     /// <summary>Seeded activations [T, D] with values of order one.</summary>
     public static HostTensor Activations(int tokens, int hidden, int seed = 99)
@@ -82,56 +146,30 @@ public static class SyntheticCheckpoint
         return HostTensor.FromI32(new Shape(tokens), v);
     }
 
-    private static void Add(Dictionary<string, HostTensor> t, string name, Random rng, int o, int i, SyntheticFormat format, bool routed)
-    {
-        var w = F32(rng, [o, i], 1.0 / Math.Sqrt(i)).ToF32();
-        switch (format)
-        {
-            case SyntheticFormat.F32:
-                t[name] = HostTensor.FromF32(new Shape(o, i), w);
-                break;
-            case SyntheticFormat.BF16:
-                t[name] = BF16(new Shape(o, i), w);
-                break;
-            case SyntheticFormat.Fp8:
-                (t[name], t[name + "_scale_inv"]) = Quantize.Fp8Blocks(w, o, i, powerOfTwoScales: false);
-                break;
-            case SyntheticFormat.Fp4 when routed && i % 2 == 0:
-                (t[name], t[name[..^".weight".Length] + ".scale"]) = Quantize.Fp4Packed(w, o, i);
-                break;
-            case SyntheticFormat.Fp4:
-                (t[name], t[name + "_scale_inv"]) = Quantize.Fp8Blocks(w, o, i, powerOfTwoScales: true);
-                break;
-        }
-    }
-
-    private static HostTensor HashTable(Random rng, MoeConfig c)
+    /// <summary>A hash layer's table [vocab, K]: each row K distinct experts, drawn by a partial shuffle from the counter generator.</summary>
+    private static HostTensor HashTable(MoeConfig c, int seed)
     {
         int vocab = c.Vocab > 0 ? c.Vocab : 64;
         var ids = new int[vocab * c.TopK];
         var perm = Enumerable.Range(0, c.Experts).ToArray();
+        ulong stream = CounterRandom.Stream(seed, "tid2eid");
+        Span<int> swapped = stackalloc int[c.TopK];
         for (int v = 0; v < vocab; v++)
         {
-            rng.Shuffle(perm);
-            perm.AsSpan(0, c.TopK).CopyTo(ids.AsSpan(v * c.TopK));
+            for (int j = 0; j < c.TopK; j++)
+            {
+                int pick = j + (int)(CounterRandom.Bits(stream, (long)v * c.TopK + j) % (ulong)(c.Experts - j));
+                (perm[j], perm[pick]) = (perm[pick], perm[j]);
+                swapped[j] = pick;
+                ids[v * c.TopK + j] = perm[j];
+            }
+
+            for (int j = c.TopK - 1; j >= 0; j--)
+            {
+                (perm[j], perm[swapped[j]]) = (perm[swapped[j]], perm[j]);
+            }
         }
 
         return HostTensor.FromI32(new Shape(vocab, c.TopK), ids);
-    }
-
-    private static HostTensor F32(Random rng, long[] dims, double scale)
-    {
-        var shape = new Shape(dims);
-        var v = new float[shape.Elements];
-        for (int i = 0; i < v.Length; i++) { v[i] = (float)((rng.NextDouble() * 2 - 1) * scale * Math.Sqrt(3)); }
-        return HostTensor.FromF32(shape, v);
-    }
-
-    private static HostTensor BF16(Shape shape, float[] w)
-    {
-        var h = HostTensor.Zeros(DType.BF16, shape);
-        var s = h.AsSpan<ushort>();
-        for (int k = 0; k < w.Length; k++) { s[k] = NumericFormats.F32ToBF16(w[k]); }
-        return h;
     }
 }

@@ -103,20 +103,19 @@ public static class NumericFormats
 
         byte sign = (byte)(value < 0 || (value == 0 && float.IsNegative(value)) ? 0x80 : 0);
         float a = MathF.Min(MathF.Abs(value), 448f);
-        // Search the 127 non-negative finite codes for the nearest, ties to even mantissa.
-        int best = 0;
-        float bestErr = float.PositiveInfinity;
-        for (int code = 0; code < 0x7F; code++)
+        if (a < 0.015625f)
         {
-            float err = MathF.Abs(E4M3Table[code] - a);
-            if (err < bestErr || (err == bestErr && (code & 1) == 0))
-            {
-                best = code;
-                bestErr = err;
-            }
+            // Subnormal codes 0..7 step by 2^-9; rounding up to 8 lands on 2^-6, the first normal code.
+            return (byte)(sign | (int)MathF.Round(a * 512f, MidpointRounding.ToEven));
         }
 
-        return (byte)(sign | best);
+        // Normal codes: exponent field e + 7 and the top three of the 23 mantissa bits, rounded to
+        // nearest even on the 20 bits dropped; a carry out of the mantissa moves to the next
+        // exponent, which is the next code.
+        int bits = BitConverter.SingleToInt32Bits(a);
+        int e = (bits >> 23) - 127, m = (bits >> 20) & 7, rest = bits & 0xFFFFF;
+        int up = rest > 0x80000 || (rest == 0x80000 && (m & 1) == 1) ? 1 : 0;
+        return (byte)(sign | (((e + 7) << 3) + m + up));
     }
 
     private static readonly float[] E2M1Table = [0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f];
@@ -128,24 +127,15 @@ public static class NumericFormats
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float E2M1ToF32(int nibble) => E2M1Table[nibble & 0xF];
 
-    /// <summary>Encodes fp32 as the nearest e2m1 nibble (ties to the even code), saturating at ±6.</summary>
+    /// <summary>Encodes fp32 as the nearest e2m1 nibble (a tie keeps the smaller magnitude), saturating at ±6.</summary>
     public static byte F32ToE2M1(float value)
     {
-        int best = 0;
-        float bestErr = float.PositiveInfinity;
-        int signBit = value < 0 ? 8 : 0;
+        // Nearest of 0, 0.5, 1, 1.5, 2, 3, 4, 6: the code is the number of midpoints below |value|
+        // (a value on a midpoint keeps the lower code); NaN gives code 0.
         float a = MathF.Abs(value);
-        for (int code = 0; code < 8; code++)
-        {
-            float err = MathF.Abs(E2M1Table[code] - a);
-            if (err < bestErr)
-            {
-                best = code;
-                bestErr = err;
-            }
-        }
-
-        return (byte)(best | signBit);
+        int code = (a > 0.25f ? 1 : 0) + (a > 0.75f ? 1 : 0) + (a > 1.25f ? 1 : 0) + (a > 1.75f ? 1 : 0)
+            + (a > 2.5f ? 1 : 0) + (a > 3.5f ? 1 : 0) + (a > 5f ? 1 : 0);
+        return (byte)(code | (value < 0 ? 8 : 0));
     }
 
     /// <summary>Decodes a UE8M0 scale byte: 2^(u-127); 255 is NaN.</summary>
