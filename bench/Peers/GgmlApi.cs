@@ -74,8 +74,13 @@ internal sealed unsafe class GgmlApi
         GallocrNew = (delegate* unmanaged<IntPtr, IntPtr>)baseLib("ggml_gallocr_new");
         GallocrAllocGraph = (delegate* unmanaged<IntPtr, IntPtr, byte>)baseLib("ggml_gallocr_alloc_graph");
         GallocrFree = (delegate* unmanaged<IntPtr, void>)baseLib("ggml_gallocr_free");
+        AllocCtxTensorsFromBuft = (delegate* unmanaged<IntPtr, IntPtr, IntPtr>)baseLib("ggml_backend_alloc_ctx_tensors_from_buft");
+        BuftName = (delegate* unmanaged<IntPtr, IntPtr>)baseLib("ggml_backend_buft_name");
+        RegDevGet = (delegate* unmanaged<IntPtr, nuint, IntPtr>)baseLib("ggml_backend_reg_dev_get");
+        RegGetProcAddress = (delegate* unmanaged<IntPtr, byte*, IntPtr>)baseLib("ggml_backend_reg_get_proc_address");
         ThreadpoolParamsInit = (delegate* unmanaged<void*, int, void>)baseLib("ggml_threadpool_params_init");
         CpuInit = (delegate* unmanaged<IntPtr>)cpuLib("ggml_backend_cpu_init");
+        CpuReg = (delegate* unmanaged<IntPtr>)cpuLib("ggml_backend_cpu_reg");
         CpuSetThreads = (delegate* unmanaged<IntPtr, int, void>)cpuLib("ggml_backend_cpu_set_n_threads");
         CpuSetThreadpool = (delegate* unmanaged<IntPtr, IntPtr, void>)cpuLib("ggml_backend_cpu_set_threadpool");
         ThreadpoolNew = (delegate* unmanaged<void*, IntPtr>)cpuLib("ggml_threadpool_new");
@@ -111,13 +116,15 @@ internal sealed unsafe class GgmlApi
     public readonly delegate* unmanaged<IntPtr, IntPtr, long, long, nuint, nuint, IntPtr> View2d;
     public readonly delegate* unmanaged<IntPtr, nuint, byte, IntPtr> NewGraphCustom;
     public readonly delegate* unmanaged<IntPtr, IntPtr, void> BuildForwardExpand, CpuSetThreadpool;
-    public readonly delegate* unmanaged<IntPtr, IntPtr, IntPtr> AllocCtxTensors;
+    public readonly delegate* unmanaged<IntPtr, IntPtr, IntPtr> AllocCtxTensors, AllocCtxTensorsFromBuft;
+    public readonly delegate* unmanaged<IntPtr, nuint, IntPtr> RegDevGet;
+    public readonly delegate* unmanaged<IntPtr, byte*, IntPtr> RegGetProcAddress;
     public readonly delegate* unmanaged<IntPtr, void*, nuint, nuint, void> TensorSet, TensorGet;
     public readonly delegate* unmanaged<IntPtr, IntPtr, int> GraphCompute;
-    public readonly delegate* unmanaged<IntPtr, IntPtr> DefaultBufferType, GallocrNew;
+    public readonly delegate* unmanaged<IntPtr, IntPtr> DefaultBufferType, GallocrNew, BuftName;
     public readonly delegate* unmanaged<IntPtr, IntPtr, byte> GallocrAllocGraph;
     public readonly delegate* unmanaged<void*, int, void> ThreadpoolParamsInit;
-    public readonly delegate* unmanaged<IntPtr> CpuInit;
+    public readonly delegate* unmanaged<IntPtr> CpuInit, CpuReg;
     public readonly delegate* unmanaged<IntPtr, int, void> CpuSetThreads;
     public readonly delegate* unmanaged<void*, IntPtr> ThreadpoolNew;
 #pragma warning restore CS1591, SA1600

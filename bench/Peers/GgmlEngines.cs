@@ -37,7 +37,7 @@ internal static class GgmlEngines
     /// <paramref name="weightsOf"/>); a format that fails is reported in <paramref name="skipped"/>.
     /// Throws when the libraries cannot be loaded at all.
     /// </summary>
-    public static List<Engine> Create(MoeConfig config, int threads, IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
+    public static List<Engine> Create(MoeConfig config, int threads, bool repack, IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
         Func<SyntheticFormat, Dictionary<string, HostTensor>> weightsOf, List<string> skipped)
     {
         try
@@ -47,7 +47,8 @@ internal static class GgmlEngines
         }
         catch (Exception e) when (e is FileNotFoundException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
         {
-            throw new InvalidOperationException($"{e.Message} (the libraries come from {GgmlLibrary.FetchCommand})", e);
+            string hint = e.Message.Contains(GgmlLibrary.FetchCommand, StringComparison.Ordinal) ? "" : $" (the libraries come from {GgmlLibrary.FetchCommand})";
+            throw new InvalidOperationException(e.Message + hint, e);
         }
 
         var engines = new List<Engine>();
@@ -55,7 +56,7 @@ internal static class GgmlEngines
         {
             try
             {
-                var peer = new GgmlPeer(config, weightsOf(f.Accel), threads, f.Format);
+                var peer = new GgmlPeer(config, weightsOf(f.Accel), threads, f.Format, repack);
                 engines.Add(new Engine($"ggml-{f.Name}", peer.Run, peer, peer.Note));
                 Program.Log($"ggml-{f.Name}: {peer.Note}");
             }

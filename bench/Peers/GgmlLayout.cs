@@ -22,6 +22,12 @@ internal static unsafe class GgmlLayout
     /// <summary>Offset of <c>nb[4]</c>.</summary>
     public const int NbOffset = NeOffset + 4 * 8;
 
+    /// <summary>Offset of <c>name[64]</c> (after op, op_params[16], flags, src[10], view_src, view_offs, data).</summary>
+    public const int NameOffset = 256;
+
+    /// <summary>Offset of <c>extra</c> (after the name); a repacking buffer puts the tensor's repack traits there.</summary>
+    public const int ExtraOffset = NameOffset + 64;
+
     /// <summary>Offset of <c>n_threads</c> in <c>struct ggml_threadpool_params</c> (after <c>bool cpumask[512]</c>).</summary>
     public const int ThreadpoolThreadsOffset = 512;
 
@@ -59,6 +65,13 @@ internal static unsafe class GgmlLayout
         try
         {
             var t = api.NewTensor3d(ctx, GgmlType.F32, 5, 6, 7);
+            var probe = "layout-probe\0"u8;
+            fixed (byte* n = probe) { api.SetName(t, n); }
+            if (Marshal.PtrToStringUTF8(t + NameOffset) != "layout-probe")
+            {
+                throw Mismatch($"struct ggml_tensor does not hold name[64] at offset {NameOffset}");
+            }
+
             if (Marshal.ReadInt32(t) != GgmlType.F32 || Ne(t, 0) != 5 || Ne(t, 1) != 6 || Ne(t, 2) != 7 || Ne(t, 3) != 1
                 || Nb(t, 0) != 4 || Nb(t, 1) != 20 || Nb(t, 2) != 120 || api.Nelements(t) != 210)
             {

@@ -6,9 +6,10 @@ namespace Accel.Peers;
 /// The prebuilt ggml libraries fetched by <c>bench/fetch-ggml.sh</c>: <c>libggml-base.so</c> (tensors,
 /// graphs, allocator, quantisers) and the CPU backend variant this processor scores highest. Every
 /// <c>libggml-cpu-*.so</c> exports <c>ggml_backend_score()</c> (0 = unusable here); all are loaded,
-/// the best one is kept and the others are released, as ggml's own backend loader does.
+/// the best one is kept and the others are released, as ggml's own backend loader does. The two
+/// libraries stay loaded for the rest of the process (ggml keeps global state in them).
 /// </summary>
-internal sealed unsafe class GgmlLibrary : IDisposable
+internal sealed unsafe class GgmlLibrary
 {
     /// <summary>Where the fetch script puts the libraries, relative to the repository root.</summary>
     public const string RelativeDirectory = "bench/.ggml/package/bins/linux-x64";
@@ -109,10 +110,5 @@ internal sealed unsafe class GgmlLibrary : IDisposable
 
         string others = string.Join(", ", scores.Where(s => s.Handle != best.Handle).OrderByDescending(s => s.Score).Select(s => $"{s.Variant} {s.Score}"));
         return new GgmlLibrary(directory, baseLib, best.Handle, best.Variant, best.Score, others);
-    }
-
-    /// <summary>The libraries stay loaded for the process (ggml keeps global state); nothing to release per peer.</summary>
-    public void Dispose()
-    {
     }
 }

@@ -8,7 +8,8 @@ namespace Accel.Peers;
 /// The layer in ggml's CPU backend: weights in one backend buffer (ggml_init with no_alloc, then
 /// ggml_backend_alloc_ctx_tensors and ggml_backend_tensor_set), one graph per token count built on
 /// first use and reused (its intermediates placed by a graph allocator), computed with
-/// ggml_backend_graph_compute on a persistent thread pool of <c>threads</c> threads.
+/// ggml_backend_graph_compute on a persistent thread pool of <c>threads</c> threads (polling off,
+/// so its workers sleep between graphs instead of spinning beside the other engines).
 /// </summary>
 internal sealed unsafe class GgmlPeer : IDisposable
 {
@@ -16,11 +17,12 @@ internal sealed unsafe class GgmlPeer : IDisposable
 
     private readonly GgmlApi _g;
     private readonly MoeConfig _c;
-    private readonly IntPtr _backend, _threadpool, _weightsCtx, _weightsBuffer;
+    private readonly IntPtr _backend, _threadpool;
+    private readonly GgmlWeightStore _store;
     private readonly GgmlMoeWeights _w;
     private readonly Dictionary<int, (IntPtr Ctx, IntPtr Graph, IntPtr Alloc, IntPtr X, IntPtr Out)> _graphs = [];
 
-    public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, int threads, GgmlFormat format)
+    public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, int threads, GgmlFormat format, bool repack)
     {
         Library = Shared.Value;
         _g = Library.Api;
@@ -39,54 +41,37 @@ internal sealed unsafe class GgmlPeer : IDisposable
         _threadpool = _g.ThreadpoolNew(p);
         _g.CpuSetThreadpool(_backend, _threadpool);
 
-        _weightsCtx = _g.Init(new GgmlInitParams { MemSize = 16 * _g.TensorOverhead(), NoAlloc = 1 });
-        IntPtr New(string name, HostTensor t, int type)
-        {
-            var s = t.Shape;
-            var tensor = s.Rank == 3
-                ? _g.NewTensor3d(_weightsCtx, type, s[2], s[1], s[0])
-                : s.Rank == 2 ? _g.NewTensor2d(_weightsCtx, type, s[1], s[0]) : _g.NewTensor1d(_weightsCtx, type, s[0]);
-            var bytes = System.Text.Encoding.UTF8.GetBytes(name + "\0");
-            fixed (byte* n = bytes) { _g.SetName(tensor, n); }
-            return tensor;
-        }
-
-        int TypeOf(string name) => GgmlWeights.TypeFor(Format, w[name].Type);
+        _store = new GgmlWeightStore(_g, _backend, repack);
+        static long[] Ne(HostTensor t) => [.. t.Shape.Reverse()];
+        var router = _store.Add(N.Router, GgmlType.F32, Ne(w[N.Router]), GgmlWeights.Bytes(w[N.Router].ToF32()).ToArray());
+        var bias = w.TryGetValue(N.RouterBias, out var b)
+            ? _store.Add(N.RouterBias, GgmlType.F32, Ne(b), GgmlWeights.Bytes(b.ToF32()).ToArray())
+            : IntPtr.Zero;
+        var tensors = new Dictionary<string, IntPtr>();
         var types = new Dictionary<string, int>();
-        foreach (string proj in N.Projections)
+        var names = N.Projections.Select(N.Experts).Concat(c.SharedWidth > 0 ? N.Projections.Select(N.Shared) : []);
+        foreach (string name in names)
         {
-            types[N.Experts(proj)] = TypeOf(N.Experts(proj));
-            if (c.SharedWidth > 0) { types[N.Shared(proj)] = TypeOf(N.Shared(proj)); }
-        }
-
-        var tensors = types.ToDictionary(kv => kv.Key, kv => New(kv.Key, w[kv.Key], kv.Value));
-        var router = New(N.Router, w[N.Router], GgmlType.F32);
-        var bias = w.ContainsKey(N.RouterBias) ? New(N.RouterBias, w[N.RouterBias], GgmlType.F32) : IntPtr.Zero;
-        _weightsBuffer = _g.AllocCtxTensors(_weightsCtx, _backend);
-        if (_weightsBuffer == IntPtr.Zero)
-        {
-            throw new InvalidOperationException("ggml could not allocate the weight buffer.");
-        }
-
-        GgmlWeights.UploadF32(_g, router, w[N.Router].ToF32());
-        if (bias != IntPtr.Zero) { GgmlWeights.UploadF32(_g, bias, w[N.RouterBias].ToF32()); }
-        foreach (var (name, tensor) in tensors)
-        {
-            var scaleName = name.Replace(".weight", ".scale", StringComparison.Ordinal);
-            GgmlWeights.Upload(_g, tensor, types[name], w[name], w.GetValueOrDefault(scaleName));
-            if (types[name] == GgmlType.MXFP4)
+            var scale = w.GetValueOrDefault(name.Replace(".weight", ".scale", StringComparison.Ordinal));
+            int type = types[name] = GgmlWeights.TypeFor(Format, w[name].Type);
+            var data = GgmlWeights.Convert(_g, type, w[name], scale);
+            if (type == GgmlType.MXFP4)
             {
-                var s = w[name].Shape;
                 // Every expert's first and last row and one more in between, every block of each.
+                var s = w[name].Shape;
                 var rows = Enumerable.Range(0, (int)s[0]).SelectMany(x => new[] { ((long)x, 0L), (x, s[1] - 1), (x, x * 7919L % s[1]) });
-                MxfpChecked += Mxfp4.Check(_g, tensor, w[name], w[scaleName], rows);
+                MxfpChecked += Mxfp4.Check(_g, data, w[name], scale!, rows);
             }
+
+            tensors[name] = _store.Add(name, type, Ne(w[name]), data);
         }
 
         _w = new GgmlMoeWeights(router, bias, tensors[N.Experts("gate")], tensors[N.Experts("up")], tensors[N.Experts("down")],
             tensors.GetValueOrDefault(N.Shared("gate")), tensors.GetValueOrDefault(N.Shared("up")), tensors.GetValueOrDefault(N.Shared("down")));
+        string repacked = _store.Repacked.Count > 0 ? $"repacked (CPU_REPACK): {string.Join(", ", _store.Repacked)}"
+            : _store.HasRepack ? "no weight repacked" : "repacking off";
         Note = $"{Library.Describe()}; routed {Name(types[N.Experts("gate")])}" +
-            (c.SharedWidth > 0 ? $", shared {Name(types[N.Shared("gate")])}" : "") +
+            (c.SharedWidth > 0 ? $", shared {Name(types[N.Shared("gate")])}" : "") + $"; {repacked}" +
             (MxfpChecked > 0 ? $"; MXFP4 conversion checked exact on {MxfpChecked} values through ggml's to_float" : "");
     }
 
@@ -159,8 +144,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
         }
 
         _graphs.Clear();
-        _g.BufferFree(_weightsBuffer);
-        _g.Free(_weightsCtx);
+        _store.Dispose();
         _g.BackendFree(_backend);
         _g.ThreadpoolFree(_threadpool);
     }

@@ -32,41 +32,56 @@ internal static unsafe class GgmlWeights
         _ => throw new InvalidOperationException($"ggml {format} is built from Accel's matched format, but this weight is stored as {stored.ShortName()}."),
     };
 
-    /// <summary>Copies or converts <paramref name="weight"/> ([E, out, in] or [out, in]) into <paramref name="tensor"/> of ggml type <paramref name="type"/>.</summary>
-    public static void Upload(GgmlApi api, IntPtr tensor, int type, HostTensor weight, HostTensor? scale)
+    /// <summary>
+    /// <paramref name="weight"/> ([E, out, in] or [out, in]) in ggml type <paramref name="type"/>, whole
+    /// (a repacking buffer takes a tensor in one piece only).
+    /// </summary>
+    public static byte[] Convert(GgmlApi api, int type, HostTensor weight, HostTensor? scale)
     {
         var dims = weight.Shape.Rank == 3 ? weight.Shape : new Shape(1, weight.Shape[0], weight.Shape[1]);
         long experts = dims[0], rows = dims[1], cols = dims[2];
-        long ggmlRow = (long)api.RowSize(type, cols);
-        var buffer = new byte[rows * ggmlRow];
+        long perExpert = rows * (long)api.RowSize(type, cols);
+        var result = new byte[checked((int)(experts * perExpert))];
         var floats = type == GgmlType.Q8_0 ? new float[rows * cols] : null;
         for (long e = 0; e < experts; e++)
         {
+            var dst = result.AsSpan((int)(e * perExpert), (int)perExpert);
             switch (type)
             {
                 case GgmlType.F32 or GgmlType.BF16:
-                    weight.ReadOnlyBytes.Slice(checked((int)(e * buffer.Length)), buffer.Length).CopyTo(buffer);
+                    weight.ReadOnlyBytes.Slice((int)(e * perExpert), (int)perExpert).CopyTo(dst);
                     break;
                 case GgmlType.MXFP4:
-                    Mxfp4.Convert(weight.ReadOnlyBytes, scale!.ReadOnlyBytes, e, rows, cols, buffer);
+                    Mxfp4.Convert(weight.ReadOnlyBytes, scale!.ReadOnlyBytes, e, rows, cols, dst);
                     break;
                 case GgmlType.Q8_0:
                     Dequantise(weight, scale, dims, e, floats!);
                     fixed (float* src = floats)
-                    fixed (byte* dst = buffer)
+                    fixed (byte* q = dst)
                     {
-                        api.QuantizeChunk(GgmlType.Q8_0, src, dst, 0, rows, cols, null);
+                        api.QuantizeChunk(GgmlType.Q8_0, src, q, 0, rows, cols, null);
                     }
 
                     break;
                 default:
                     throw new InvalidOperationException($"ggml type {type} is not one the peer writes.");
             }
+        }
 
-            fixed (byte* src = buffer)
-            {
-                api.TensorSet(tensor, src, (nuint)(e * buffer.Length), (nuint)buffer.Length);
-            }
+        return result;
+    }
+
+    /// <summary>Writes a whole tensor's bytes.</summary>
+    public static void Set(GgmlApi api, IntPtr tensor, byte[] data)
+    {
+        if ((long)api.Nbytes(tensor) != data.Length)
+        {
+            throw new InvalidOperationException($"A ggml tensor of {api.Nbytes(tensor)} bytes cannot take {data.Length} bytes.");
+        }
+
+        fixed (byte* src = data)
+        {
+            api.TensorSet(tensor, src, 0, (nuint)data.Length);
         }
     }
 
@@ -89,18 +104,6 @@ internal static unsafe class GgmlWeights
         {
             view.DequantRow(e, r, destination.Slice((int)(r * cols), cols));
         }
-    }
-
-    /// <summary>Reads a whole tensor back (for checks).</summary>
-    public static byte[] Download(GgmlApi api, IntPtr tensor, long offset, int bytes)
-    {
-        var result = new byte[bytes];
-        fixed (byte* dst = result)
-        {
-            api.TensorGet(tensor, dst, (nuint)offset, (nuint)bytes);
-        }
-
-        return result;
     }
 
     /// <summary>f32 values as bytes.</summary>

@@ -48,12 +48,12 @@ internal static class Mxfp4
     }
 
     /// <summary>
-    /// Decodes <paramref name="rowsToCheck"/> rows of a converted weight through ggml's own
+    /// Decodes <paramref name="rowsToCheck"/> rows of a converted weight (<paramref name="converted"/>) through ggml's own
     /// <c>to_float</c> and compares every value with Accel's decoder, bit for bit (e2m1 code 8,
     /// negative zero, decodes to +0 in ggml's int8 table; both zeros count as equal). Returns the
     /// number of values compared; throws on the first difference.
     /// </summary>
-    public static long Check(GgmlApi api, IntPtr tensor, HostTensor weight, HostTensor scale, IEnumerable<(long Expert, long Row)> rowsToCheck)
+    public static long Check(GgmlApi api, byte[] converted, HostTensor weight, HostTensor scale, IEnumerable<(long Expert, long Row)> rowsToCheck)
     {
         long experts = weight.Shape[0], rows = weight.Shape[1], cols = weight.Shape[2];
         long rowBytes = cols / Block * BlockBytes;
@@ -62,7 +62,7 @@ internal static class Mxfp4
         long compared = 0;
         foreach (var (e, r) in rowsToCheck)
         {
-            var bytes = GgmlWeights.Download(api, tensor, (e * rows + r) * rowBytes, (int)rowBytes);
+            var bytes = converted.AsSpan(checked((int)((e * rows + r) * rowBytes)), (int)rowBytes);
             var actual = GgmlLayout.ToFloat(api, GgmlType.MXFP4, bytes, (int)cols);
             view.DequantRow(e, r, expected);
             for (int c = 0; c < cols; c++)

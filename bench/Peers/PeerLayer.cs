@@ -98,7 +98,12 @@ internal sealed class PeerLayer
             Program.Log($"generating {format} weights");
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             w = _weights[format] = _create(format);
-            Program.Log($"{format} weights ready in {System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds:0.0} s");
+            // Return the generator's temporaries (large f32 rows, per-expert copies) before the
+            // engines take their own copies, so a full-size layer's peak stays near two copies.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            long live = GC.GetTotalMemory(forceFullCollection: true);
+            Program.Log($"{format} weights ready in {System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds:0.0} s " +
+                $"({live / 1e9:0.0} GB managed heap, {Environment.WorkingSet / 1e9:0.0} GB working set)");
         }
 
         return w;
