@@ -92,9 +92,9 @@ internal static unsafe class GgmlLayout
 
         var p = stackalloc byte[ThreadpoolParamsBytes];
         api.ThreadpoolParamsInit(p, 3);
-        if (*(int*)(p + ThreadpoolThreadsOffset) != 3)
+        if (*(int*)(p + ThreadpoolThreadsOffset) != 3 || *(uint*)(p + ThreadpoolPollOffset) > 100)
         {
-            throw Mismatch($"struct ggml_threadpool_params does not hold n_threads at offset {ThreadpoolThreadsOffset}");
+            throw Mismatch($"struct ggml_threadpool_params does not hold n_threads at offset {ThreadpoolThreadsOffset} and poll (0..100) at {ThreadpoolPollOffset}");
         }
     }
 

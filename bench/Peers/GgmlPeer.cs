@@ -5,8 +5,9 @@ using N = Accel.Moe.MoeWeightNames;
 namespace Accel.Peers;
 
 /// <summary>
-/// The layer in ggml's CPU backend: weights in one backend buffer (ggml_init with no_alloc, then
-/// ggml_backend_alloc_ctx_tensors and ggml_backend_tensor_set), one graph per token count built on
+/// The layer in ggml's CPU backend: weights in backend buffers (<see cref="GgmlWeightStore"/>:
+/// ggml_init with no_alloc, ggml_backend_alloc_ctx_tensors, ggml_backend_tensor_set; quantised
+/// weights repacked where ggml repacks them), one graph per token count built on
 /// first use and reused (its intermediates placed by a graph allocator), computed with
 /// ggml_backend_graph_compute on a persistent thread pool of <c>threads</c> threads (polling off,
 /// so its workers sleep between graphs instead of spinning beside the other engines).
