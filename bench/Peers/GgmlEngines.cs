@@ -37,7 +37,7 @@ internal static class GgmlEngines
     /// <paramref name="weightsOf"/>); a format that fails is reported in <paramref name="skipped"/>.
     /// Throws when the libraries cannot be loaded at all.
     /// </summary>
-    public static List<Engine> Create(MoeConfig config, int threads, bool repack, IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
+    public static List<Engine> Create(MoeConfig config, int threads, bool repack, int poll, IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
         Func<SyntheticFormat, Dictionary<string, HostTensor>> weightsOf, List<string> skipped)
     {
         try
@@ -56,7 +56,7 @@ internal static class GgmlEngines
         {
             try
             {
-                var peer = new GgmlPeer(config, weightsOf(f.Accel), threads, f.Format, repack);
+                var peer = new GgmlPeer(config, weightsOf(f.Accel), threads, f.Format, repack, poll);
                 engines.Add(new Engine($"ggml-{f.Name}", peer.Run, peer, peer.Note));
                 Program.Log($"ggml-{f.Name}: {peer.Note}");
             }

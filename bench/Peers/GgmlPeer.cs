@@ -9,8 +9,8 @@ namespace Accel.Peers;
 /// ggml_init with no_alloc, ggml_backend_alloc_ctx_tensors, ggml_backend_tensor_set; quantised
 /// weights repacked where ggml repacks them), one graph per token count built on
 /// first use and reused (its intermediates placed by a graph allocator), computed with
-/// ggml_backend_graph_compute on a persistent thread pool of <c>threads</c> threads (polling off,
-/// so its workers sleep between graphs instead of spinning beside the other engines).
+/// ggml_backend_graph_compute on a persistent thread pool of <c>threads</c> threads (polling level
+/// <c>poll</c>, 0..100: how long its workers spin for the next graph before they sleep).
 /// </summary>
 internal sealed unsafe class GgmlPeer : IDisposable
 {
@@ -23,7 +23,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
     private readonly GgmlMoeWeights _w;
     private readonly Dictionary<int, (IntPtr Ctx, IntPtr Graph, IntPtr Alloc, IntPtr X, IntPtr Out)> _graphs = [];
 
-    public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, int threads, GgmlFormat format, bool repack)
+    public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, int threads, GgmlFormat format, bool repack, int poll)
     {
         Library = Shared.Value;
         _g = Library.Api;
@@ -38,7 +38,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
         _g.CpuSetThreads(_backend, threads);
         var p = stackalloc byte[GgmlLayout.ThreadpoolParamsBytes];
         _g.ThreadpoolParamsInit(p, threads);
-        *(uint*)(p + GgmlLayout.ThreadpoolPollOffset) = 0; // workers sleep between graphs instead of spinning beside the other engines
+        *(uint*)(p + GgmlLayout.ThreadpoolPollOffset) = (uint)poll; // 0: workers sleep between graphs instead of spinning beside the other engines
         _threadpool = _g.ThreadpoolNew(p);
         _g.CpuSetThreadpool(_backend, _threadpool);
 

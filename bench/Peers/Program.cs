@@ -53,7 +53,7 @@ internal static class Program
                 if (peer == "ggml")
                 {
                     var formats = GgmlEngines.Parse(a.Str("--ggml-formats", layer.DefaultGgmlFormats));
-                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.Str("--ggml-repack", "on") != "off", formats, layer.Weights, skipped));
+                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.Str("--ggml-repack", "on") != "off", a.Int("--ggml-poll", 0), formats, layer.Weights, skipped));
                     extras.AddRange(formats.Select(f => f.AccelName).Where(f => !extras.Contains(f)));
                     continue;
                 }
