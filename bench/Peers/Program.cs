@@ -30,7 +30,19 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        var a = Args.Parse(args);
+        try
+        {
+            return Run(Args.Parse(args));
+        }
+        catch (Exception e) when (e is ArgumentException or InsufficientMemoryException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    private static int Run(Args a)
+    {
         IReadOnlyList<int> tokens = [.. a.Str("--tokens", "1,16,128,1024").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
         var layer = a.Str("--preset", "") switch
         {
