@@ -37,7 +37,8 @@ internal static class GgmlEngines
     /// <paramref name="weightsOf"/>); a format that fails is reported in <paramref name="skipped"/>.
     /// Throws when the libraries cannot be loaded at all.
     /// </summary>
-    public static List<Engine> Create(MoeConfig config, int threads, bool repack, int poll, IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
+    public static List<Engine> Create(MoeConfig config, int threads, bool repack, int poll,
+        IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
         Func<SyntheticFormat, Dictionary<string, HostTensor>> weightsOf, List<string> skipped)
     {
         try
