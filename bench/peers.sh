@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Runs the same MoE layer in Accel's CPU backend, ONNX Runtime and TorchSharp in one process,
-# alternating the engines round after round, and prints medians, ranges and ratios per token count.
-#   bench/peers.sh [--tokens 1,16,128,1024] [--threads 2] [--rounds 3] [--runs 5] [--hot] [--extra bf16,fp8] ...
+# Runs the same MoE layer in Accel's CPU backend, ONNX Runtime, TorchSharp and ggml in one process,
+# alternating the engines round after round, and prints medians, ranges and ratios per token count,
+# and each ggml format against Accel's matched format (f32/f32, bf16/bf16, q8_0/fp8, mxfp4/fp4).
+#   bench/peers.sh [--tokens 1,16,128,1024] [--threads 2] [--rounds 3] [--runs 5] [--hot] [--extra bf16,fp8,fp4]
+#                  [--peers ort,torch,ggml] [--ggml-formats f32,bf16,q8_0,mxfp4] [--ggml-repack on|off]
+#                  [--ggml-poll 0..100] [--preset v4-flash] ...
 # Results go to bench/results/peers-<date>.json and a roofline plot to bench/results/roofline-<date>.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=bench/results
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%d-%H%M%S)
+# The ggml peer's prebuilt libraries (git-ignored); without them that peer is reported as skipped.
+bench/fetch-ggml.sh || echo "fetching ggml failed; the ggml peer will be skipped" >&2
 dotnet build -c Release bench/Peers/Accel.Peers.csproj -nologo -v quiet >/dev/null
 bin=bench/Peers/bin/Release/net10.0
 preload=""

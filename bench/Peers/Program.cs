@@ -30,26 +30,51 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        var a = Args.Parse(args);
-        var o = new BenchOptions("cpu", a.Int("--hidden", 1024), a.Int("--expert-width", 512), a.Int("--experts", 64), a.Int("--top-k", 6),
-            a.Int("--shared-experts", 2), a.Int("--groups", 8), a.Int("--top-k-groups", 4),
-            [.. a.Str("--tokens", "1,16,128,1024").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))],
-            SyntheticFormat.F32, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2));
+        try
+        {
+            return Run(Args.Parse(args));
+        }
+        catch (Exception e) when (e is ArgumentException or InsufficientMemoryException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+    }
+
+    private static int Run(Args a)
+    {
+        IReadOnlyList<int> tokens = [.. a.Str("--tokens", "1,16,128,1024").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+        var layer = a.Str("--preset", "") switch
+        {
+            "" => PeerLayer.Default(a, tokens),
+            "v4-flash" => PeerLayer.V4Flash(a, tokens),
+            var p => throw new ArgumentException($"--preset takes v4-flash (or nothing for the bench layer); not '{p}'."),
+        };
+        var o = layer.Options;
         var nominal = BenchRoofline.Of(a.Dbl("--peak-gflops", NominalPeakGflops), a.Dbl("--bandwidth-gbps", NominalBandwidthGbps), "nominal");
         int rounds = a.Int("--rounds", 3);
-        Log($"layer D={o.Hidden} I={o.ExpertWidth} E={o.Experts} K={o.TopK} shared={o.SharedExperts} G={o.Groups}/{o.TopKGroups}, " +
-            $"threads {o.Threads}, {(o.Cold ? "cold" : "hot")} caches, {rounds} rounds x {o.Runs} runs");
-        var weights = BenchEngine.Weights(o);
-        var engines = new List<Engine> { Accel(o, weights, "accel-cpu-f32") };
+        Log($"layer {layer.Describe()}, threads {o.Threads}, {(o.Cold ? "cold" : "hot")} caches, {rounds} rounds x {o.Runs} runs");
+        var (baseEngine, baseLayer) = Accel(o, layer, layer.Weights(o.Weights), $"accel-cpu-{PeerLayer.Suffix(o.Weights)}");
+        var engines = new List<Engine> { baseEngine };
         var skipped = new List<string>();
-        foreach (string peer in a.Str("--peers", "ort,torch").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        var extras = a.Str("--extra", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (string peer in a.Str("--peers", layer.DefaultPeers).Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             try
             {
+                if (peer == "ggml")
+                {
+                    var formats = GgmlEngines.Parse(a.Str("--ggml-formats", layer.DefaultGgmlFormats));
+                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.Str("--ggml-repack", "on") != "off", a.Int("--ggml-poll", 0), formats, layer.Weights, skipped));
+                    extras.AddRange(formats.Select(f => f.AccelName).Where(f => !extras.Contains(f)));
+                    continue;
+                }
+
+                layer.RequireDefault(peer);
                 engines.Add(peer switch
                 {
-                    "ort" => Wrap(new OrtPeer(o, weights, o.Threads), "onnxruntime"),
-                    "torch" => Wrap(new TorchPeer(o, weights, o.Threads), "torchsharp"),
+                    "ort" => Wrap(new OrtPeer(o, layer.Weights(SyntheticFormat.F32), o.Threads), "onnxruntime"),
+                    "torch" => Wrap(new TorchPeer(o, layer.Weights(SyntheticFormat.F32), o.Threads), "torchsharp"),
                     _ => throw new ArgumentException($"unknown peer '{peer}'"),
                 });
             }
@@ -60,14 +85,15 @@ internal static class Program
             }
         }
 
-        foreach (string extra in a.Str("--extra", "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string extra in extras.Where(x => engines.All(e => e.Name != $"accel-cpu-{x}")).Distinct())
         {
             BenchCommand.TryFormat(extra, out var format);
-            Log($"building {format} weights");
-            engines.Add(Accel(o with { Weights = format }, BenchEngine.Weights(o with { Weights = format }), $"accel-cpu-{extra}"));
+            Log($"building {format} weights for accel-cpu-{extra}");
+            engines.Add(Accel(o with { Weights = format }, layer, layer.Weights(format), $"accel-cpu-{extra}").Engine);
         }
 
-        var checks = Check(o, engines);
+        layer.ReleaseWeights();
+        var checks = Check(o, engines, layer.CheckTokens);
         Log("probing this machine: read bandwidth and fp32 FMA rate");
         var machine = MachineProbe.Measure(o.Threads);
         Log($"measured {machine.BandwidthGbps:0.0} GB/s, {machine.PeakGflops:0} GFLOP/s on {o.Threads} threads");
@@ -86,21 +112,20 @@ internal static class Program
                 }
             }
 
-            int touched = Touched(o, weights, t);
+            int touched = baseLayer.Run(SyntheticCheckpoint.Activations(t, o.Hidden)).TopkIds.ToI32().Distinct().Count();
             foreach (var e in engines)
             {
-                var fmt = e.Name.EndsWith("bf16", StringComparison.Ordinal) ? SyntheticFormat.BF16
-                    : e.Name.EndsWith("fp8", StringComparison.Ordinal) ? SyntheticFormat.Fp8 : SyntheticFormat.F32;
-                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = fmt }, nominal, t, [.. times[e.Name]], touched),
-                    BenchEngine.Result(o, nominal, t, [.. times[e.Name]], touched).PredictedMs,
-                    BenchEngine.Result(o, measured, t, [.. times[e.Name]], touched).PredictedMs));
+                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, nominal, t, [.. times[e.Name]], touched),
+                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, nominal, t, [.. times[e.Name]], touched).PredictedMs,
+                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, measured, t, [.. times[e.Name]], touched).PredictedMs));
             }
 
             Log($"{t} tokens: " + string.Join(", ", engines.Select(e => $"{e.Name} {Stats.Median(times[e.Name]):0.00} ms")));
         }
 
-        Report.Print(o, nominal, machine, rows, checks, skipped);
-        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, nominal, machine, rounds, rows, checks, skipped)); }
+        var notes = engines.Where(e => e.Note.Length > 0).Select(e => (e.Name, e.Note)).ToList();
+        Report.Print(o, layer.Describe(), nominal, machine, rows, checks, skipped, notes);
+        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, layer.Describe(), nominal, machine, rounds, rows, checks, skipped, notes)); }
         if (a.Has("--plot")) { Report.Plot(o, nominal, machine, rows, a.Str("--plot", "")); }
         foreach (var e in engines) { e.Owner?.Dispose(); }
         return 0;
@@ -110,44 +135,44 @@ internal static class Program
     internal static CpuBackendOptions CpuOptions(BenchOptions o) =>
         new CpuBackendOptions(o.Threads).WithEnvironment(global::Accel.Selection.ProcessEnvironment.Instance);
 
-    private static Engine Accel(BenchOptions o, Dictionary<string, HostTensor> weights, string name)
+    private static (Engine Engine, MoeLayer Layer) Accel(BenchOptions o, PeerLayer spec, Dictionary<string, HostTensor> weights, string name)
     {
         var cpu = new CpuBackend(CpuOptions(o));
         var reference = new ReferenceBackend();
-        var layer = new MoeLayer(o.Config(), BenchEngine.Layer, weights, [cpu, reference]);
+        var layer = new MoeLayer(spec.Config, spec.Index, weights, [cpu, reference]);
         var owner = new Owners(layer, cpu, reference);
-        return new Engine(name, (x, t) => layer.Run(HostTensor.FromF32(new Shape(t, o.Hidden), x)).Output.AsSpan<float>().ToArray(), owner);
+        return (new Engine(name, (x, t) => layer.Run(HostTensor.FromF32(new Shape(t, o.Hidden), x)).Output.AsSpan<float>().ToArray(), owner), layer);
     }
 
     private static Engine Wrap(OrtPeer p, string name) => new(name, p.Run, p);
 
     private static Engine Wrap(TorchPeer p, string name) => new(name, p.Run, p);
 
-    /// <summary>Every engine's output against Accel's f32 output (norm-wise relative error) at a few token counts.</summary>
-    private static List<(string Engine, int Tokens, double Error)> Check(BenchOptions o, List<Engine> engines)
+    /// <summary>
+    /// Every engine's output against the first engine's (Accel in the base format), and each ggml
+    /// engine's also against the Accel engine of its matched format, at a few token counts.
+    /// </summary>
+    private static List<Report.Check> Check(BenchOptions o, List<Engine> engines, IReadOnlyList<int> tokens)
     {
-        var result = new List<(string, int, double)>();
-        foreach (int t in new[] { 1, 16, 128 })
+        var result = new List<Report.Check>();
+        foreach (int t in tokens)
         {
             var x = SyntheticCheckpoint.Activations(t, o.Hidden).AsSpan<float>().ToArray();
-            var expected = engines[0].Run(x, t);
-            foreach (var e in engines.Skip(1))
+            var outputs = engines.ToDictionary(e => e.Name, e => e.Run(x, t));
+            foreach (var e in engines)
             {
-                double err = RelativeError(e.Run(x, t), expected);
-                result.Add((e.Name, t, err));
-                Log($"check {e.Name} vs accel-cpu-f32 at {t} tokens: relative error {err:0.0e+0}");
+                var against = new[] { engines[0].Name, GgmlEngines.MatchedAccel(e.Name) }.Distinct()
+                    .Where(n => n is not null && n != e.Name && outputs.ContainsKey(n)).ToArray();
+                foreach (string reference in against!)
+                {
+                    double err = RelativeError(outputs[e.Name], outputs[reference]);
+                    result.Add(new Report.Check(e.Name, reference, t, err));
+                    Log($"check {e.Name} vs {reference} at {t} tokens: relative error {err:0.0e+0}");
+                }
             }
         }
 
         return result;
-    }
-
-    private static int Touched(BenchOptions o, Dictionary<string, HostTensor> weights, int tokens)
-    {
-        using var reference = new ReferenceBackend();
-        using var cpu = new CpuBackend(CpuOptions(o));
-        using var layer = new MoeLayer(o.Config(), BenchEngine.Layer, weights, [cpu, reference]);
-        return layer.Run(SyntheticCheckpoint.Activations(tokens, o.Hidden)).TopkIds.ToI32().Distinct().Count();
     }
 
     /// <summary>Norm-wise relative error (<see cref="Metrics.RelativeError"/>); infinite when the lengths differ.</summary>

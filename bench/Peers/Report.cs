@@ -15,18 +15,46 @@ internal static class Report
     /// </summary>
     public sealed record Row(string Engine, BenchResult Result, double F32FloorMs, double MachineFloorMs);
 
+    /// <summary>One output comparison: <paramref name="Engine"/> against <paramref name="Against"/> at <paramref name="Tokens"/> tokens.</summary>
+    public sealed record Check(string Engine, string Against, int Tokens, double Error);
+
+    /// <summary>A ggml engine and its matched Accel engine at one token count; Ratio = ggml / accel (above 1: Accel faster).</summary>
+    /// <remarks>The minima are kept beside the medians: on a shared machine ggml's spinning barriers stall whenever
+    /// another process holds a core, which shows in its medians far more than in its fastest runs.</remarks>
+    public sealed record Pair(int Tokens, string Accel, string Ggml, double AccelMs, double GgmlMs, double AccelMinMs, double GgmlMinMs)
+    {
+        public double Ratio => GgmlMs / AccelMs;
+
+        public double MinRatio => GgmlMinMs / AccelMinMs;
+    }
+
+    /// <summary>Every ggml engine with its matched Accel engine, per token count (only pairs whose both engines ran).</summary>
+    public static List<Pair> Pairs(List<Row> rows) =>
+        [.. rows.GroupBy(r => r.Result.Tokens).SelectMany(g => g
+            .Select(r => (Ggml: r, Accel: g.FirstOrDefault(x => x.Engine == GgmlEngines.MatchedAccel(r.Engine))))
+            .Where(p => p.Accel is not null)
+            .Select(p => new Pair(g.Key, p.Accel!.Engine, p.Ggml.Engine, p.Accel.Result.MedianMs, p.Ggml.Result.MedianMs,
+                p.Accel.Result.MinMs, p.Ggml.Result.MinMs)))];
+
     /// <summary>The cpu device as the peer run's options describe it (kernel families with the environment applied).</summary>
     private static global::Accel.Backends.DeviceDescriptor CpuDevice(BenchOptions o) => global::Accel.Backends.Cpu.CpuProvider.Describe(Program.CpuOptions(o));
 
-    public static void Print(BenchOptions o, BenchRoofline nominal, MachineFigures m, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    public static void Print(BenchOptions o, string layer, BenchRoofline nominal, MachineFigures m, List<Row> rows, List<Check> checks, List<string> skipped,
+        List<(string Engine, string Note)> notes)
     {
+        Console.WriteLine($"layer: {layer}");
         Console.WriteLine($"machine: {CpuDevice(o).Name}; {Environment.ProcessorCount} logical processors; " +
             $"threads {o.Threads}; {(o.Cold ? "cold" : "hot")} caches; {DateTime.UtcNow:yyyy-MM-dd}");
         Console.WriteLine($"accel cpu device: {CpuDevice(o).Note}");
         Console.WriteLine($"roofline: nominal {nominal.PeakGflops:0} GFLOP/s, {nominal.BandwidthGbps:0.0} GB/s; measured in this run {m.PeakGflops:0} GFLOP/s, {m.BandwidthGbps:0.0} GB/s");
-        foreach (var (engine, t, err) in checks)
+        foreach (var (engine, note) in notes)
         {
-            Console.WriteLine($"check: {engine} vs accel-cpu-f32 at T={t}: norm-wise relative error {err:0.0e+0}");
+            Console.WriteLine($"note: {engine}: {note}");
+        }
+
+        foreach (var c in checks)
+        {
+            Console.WriteLine($"check: {c.Engine} vs {c.Against} at T={c.Tokens}: norm-wise relative error {c.Error:0.0e+0}");
         }
 
         foreach (string s in skipped)
@@ -47,12 +75,27 @@ internal static class Report
                     $"{F(r.MachineFloorMs),15} {F(x.MedianMs / r.MachineFloorMs),11}");
             }
         }
+
+        var pairs = Pairs(rows);
+        if (pairs.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("matched formats (ggml / accel above 1: Accel faster)");
+            Console.WriteLine($"{"tokens",6} {"accel",-16} {"ggml",-12} {"accel ms",10} {"ggml ms",10} {"ggml/accel",11} {"faster",7} {"accel min",10} {"ggml min",10} {"min ratio",10}");
+            foreach (var p in pairs)
+            {
+                Console.WriteLine($"{p.Tokens,6} {p.Accel,-16} {p.Ggml,-12} {F(p.AccelMs),10} {F(p.GgmlMs),10} {F(p.Ratio),11} {(p.Ratio > 1 ? "accel" : "ggml"),7} " +
+                    $"{F(p.AccelMinMs),10} {F(p.GgmlMinMs),10} {F(p.MinRatio),10}");
+            }
+        }
     }
 
-    public static string Json(BenchOptions o, BenchRoofline nominal, MachineFigures m, int rounds, List<Row> rows, List<(string Engine, int Tokens, double Error)> checks, List<string> skipped)
+    public static string Json(BenchOptions o, string layer, BenchRoofline nominal, MachineFigures m, int rounds, List<Row> rows, List<Check> checks,
+        List<string> skipped, List<(string Engine, string Note)> notes)
     {
         var doc = new Dictionary<string, object>
         {
+            ["layer"] = layer,
             ["machine"] = CpuDevice(o).Name,
             ["accel_cpu_device"] = CpuDevice(o).Note,
             ["date"] = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
@@ -65,7 +108,17 @@ internal static class Report
             ["measured_peak_gflops"] = m.PeakGflops,
             ["measured_bandwidth_gbps"] = m.BandwidthGbps,
             ["skipped"] = skipped,
-            ["checks"] = checks.Select(c => new Dictionary<string, object> { ["engine"] = c.Engine, ["tokens"] = c.Tokens, ["relative_error"] = c.Error }).ToArray(),
+            ["notes"] = notes.ToDictionary(n => n.Engine, n => n.Note),
+            ["checks"] = checks.Select(c => new Dictionary<string, object>
+            {
+                ["engine"] = c.Engine, ["against"] = c.Against, ["tokens"] = c.Tokens, ["relative_error"] = c.Error,
+            }).ToArray(),
+            ["matched"] = Pairs(rows).Select(p => new Dictionary<string, object>
+            {
+                ["tokens"] = p.Tokens, ["accel_engine"] = p.Accel, ["ggml_engine"] = p.Ggml, ["accel_median_ms"] = p.AccelMs,
+                ["ggml_median_ms"] = p.GgmlMs, ["ggml_over_accel"] = p.Ratio, ["accel_faster"] = p.Ratio > 1,
+                ["accel_min_ms"] = p.AccelMinMs, ["ggml_min_ms"] = p.GgmlMinMs, ["ggml_over_accel_min"] = p.MinRatio,
+            }).ToArray(),
             ["results"] = rows.Select(r => new Dictionary<string, object>
             {
                 ["engine"] = r.Engine, ["tokens"] = r.Result.Tokens, ["median_ms"] = r.Result.MedianMs, ["min_ms"] = r.Result.MinMs,
