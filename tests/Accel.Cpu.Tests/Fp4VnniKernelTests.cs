@@ -80,11 +80,13 @@ public sealed unsafe class Fp4VnniKernelTests
         }
     }
 
-    [Test]
-    public void A_non_finite_activation_leaves_the_kernel_unused()
+    [TestCase(float.PositiveInfinity)]
+    [TestCase(float.NegativeInfinity)]
+    [TestCase(float.NaN)]
+    public void A_non_finite_activation_leaves_the_kernel_unused(float bad)
     {
         float[] x = new float[128];
-        x[70] = float.PositiveInfinity;
+        x[70] = bad;
         byte[] q = new byte[Fp4VnniKernel.Bytes(1, 128)];
         fixed (float* xp = x)
         fixed (byte* qp = q)

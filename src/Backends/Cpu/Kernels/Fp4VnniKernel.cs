@@ -77,49 +77,49 @@ internal static unsafe class Fp4VnniKernel
         sbyte* q = (sbyte*)dst;
         int* corr = (int*)(dst + 192);
         float* scale = (float*)(dst + 224);
+        int* q1 = stackalloc int[8], q2 = stackalloc int[8], q3 = stackalloc int[8];
         for (int block = 0; block < 2; block++)
         {
             float* v = x + 32 * block;
-            float max = 0;
-            for (int j = 0; j < 32; j++)
+            var lo = Vector512.Load(v);
+            var hi = Vector512.Load(v + 16);
+            if (!Vector512.EqualsAll((lo - lo) + (hi - hi), Vector512<float>.Zero))
             {
-                max = MathF.Max(max, MathF.Abs(v[j]));
+                return false; // an infinity or NaN (x - x is NaN for both)
             }
 
-            if (!float.IsFinite(max))
-            {
-                return false;
-            }
+            var m = Vector512.Max(Vector512.Abs(lo), Vector512.Abs(hi));
+            var h = Vector256.Max(m.GetLower(), m.GetUpper());
+            var f = Vector128.Max(h.GetLower(), h.GetUpper());
+            float max = MathF.Max(MathF.Max(f[0], f[1]), MathF.Max(f[2], f[3]));
 
             float d = max / 127f;
-            double inv = d > 0 ? 1.0 / d : 0.0;
-            for (int j = 0; j < 32; j++)
+            var inv = Vector512.Create(d > 0 ? 1.0 / d : 0.0);
+            for (int g = 0; g < 4; g++)
             {
-                // Column 2i goes with the low nibble of byte i, column 2i+1 with the high one.
-                int at = (j & 1) * 32 + block * 16 + (j >> 1);
-                // |x/d| <= 127; each remainder is at most 1/2 (1 where the second term is clamped at
-                // 127), so the second term is within 128 and the third, at radix 128, within 128 too.
-                double q1 = Math.Round(v[j] * inv);
-                double q2 = Math.Clamp(Math.Round((v[j] * inv - q1) * 256.0), -127.0, 127.0);
-                double q3 = Math.Clamp(Math.Round(((v[j] * inv - q1) * 256.0 - q2) * 128.0), -127.0, 127.0);
-                q[at] = (sbyte)q1;
-                q[64 + at] = (sbyte)q2;
-                q[128 + at] = (sbyte)q3;
-            }
-
-            for (int lane = 4 * block; lane < 4 * block + 4; lane++)
-            {
+                // Eight columns 8g .. 8g+7 of the block: one int32 lane of the dot products.
+                var y = Avx512F.ConvertToVector512Double(Vector256.Load(v + 8 * g)) * inv;
+                var t1 = Vector512.Round(y);
+                var r2 = (y - t1) * 256.0;
+                var t2 = Vector512.Clamp(Vector512.Round(r2), Vector512.Create(-127.0), Vector512.Create(127.0));
+                var t3 = Vector512.Clamp(Vector512.Round((r2 - t2) * 128.0), Vector512.Create(-127.0), Vector512.Create(127.0));
+                Avx512F.ConvertToVector256Int32(t1).Store(q1);
+                Avx512F.ConvertToVector256Int32(t2).Store(q2);
+                Avx512F.ConvertToVector256Int32(t3).Store(q3);
                 int sum = 0;
-                for (int b = 0; b < 4; b++)
+                for (int c = 0; c < 8; c++)
                 {
-                    foreach (int at in new[] { 4 * lane + b, 32 + 4 * lane + b })
-                    {
-                        sum += 32768 * q[at] + 128 * q[64 + at] + q[128 + at];
-                    }
+                    // Column 2i goes with the low nibble of byte i, column 2i+1 with the high one.
+                    int j = 8 * g + c;
+                    int at = (j & 1) * 32 + block * 16 + (j >> 1);
+                    q[at] = (sbyte)q1[c];
+                    q[64 + at] = (sbyte)q2[c];
+                    q[128 + at] = (sbyte)q3[c];
+                    sum += 32768 * q1[c] + 128 * q2[c] + q3[c];
                 }
 
-                corr[lane] = -12 * sum;
-                scale[lane] = d / 65536f;
+                corr[4 * block + g] = -12 * sum;
+                scale[4 * block + g] = d / 65536f;
             }
         }
 

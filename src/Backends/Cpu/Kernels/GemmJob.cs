@@ -188,11 +188,28 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             _quantCapacity = bytes;
         }
 
-        if (Fp4VnniKernel.Quantize(X, Ldx, rows, Gate.In, _quantBuffer))
+        // Only the rows of tiles that the VNNI kernel runs (segments of one or two rows) are
+        // quantized; a tile of many rows stays on the FMA kernel.
+        long ld = Fp4VnniKernel.Bytes(1, Gate.In);
+        int done = -1;
+        for (int i = 0; i < TaskCount; i++)
         {
-            _quantized = _quantBuffer;
-            _quantizedLd = Fp4VnniKernel.Bytes(1, Gate.In);
+            var t = _tasks[i];
+            if (t.Panel || t.Amx || t.M1 - t.M0 > 2 || t.M0 <= done)
+            {
+                continue;
+            }
+
+            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, _quantBuffer + t.M0 * ld))
+            {
+                return;
+            }
+
+            done = Math.Max(done, t.M1 - 1);
         }
+
+        _quantized = _quantBuffer;
+        _quantizedLd = ld;
     }
 
     /// <summary>Releases the prepared activations (<see cref="PrepareRows"/>).</summary>
@@ -357,7 +374,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             nint at = (nint)m * k;
             Bf16.Bf16Kernel.Get(mr, (int)(prefetch & ~63)).Dot(_bf16Hi + at, _bf16Lo + at, k, rows, k, tile);
         }
-        else if (typeof(TF) == typeof(Fp4Format) && _quantized != null && mr <= 2)
+        else if (typeof(TF) == typeof(Fp4Format) && _quantized != null && t.M1 - t.M0 <= 2)
         {
             byte* q = _quantized + m * _quantizedLd;
             if (mr == 2)
