@@ -6,24 +6,9 @@ namespace Accel.Backends.Cpu.Amx;
 /// encoded here: VEX-encoded tile instructions with SIB addressing, and 64-bit mov/add/dec/jnz.
 /// Register numbers are the hardware ones (rax 0 ... r15 15); tile registers are tmm0-tmm7.
 /// </summary>
-internal sealed class AmxEmitter
+internal sealed class AmxEmitter : Emit.X86Code
 {
     public const int Rax = 0, Rcx = 1, Rdx = 2, Rsi = 6, Rdi = 7, R8 = 8, R9 = 9, R10 = 10, R11 = 11;
-
-    private readonly List<byte> _code = [];
-
-    /// <summary>The bytes written so far.</summary>
-    public byte[] ToArray() => [.. _code];
-
-    /// <summary>Current offset (a branch target).</summary>
-    public int Position => _code.Count;
-
-    private void Byte(int b) => _code.Add((byte)b);
-
-    private void Int32(int v)
-    {
-        for (int i = 0; i < 4; i++) { Byte(v >> (8 * i)); }
-    }
 
     /// <summary>Three-byte VEX prefix for map 0F38, W0, L0: <paramref name="pp"/> 0 none, 1 66, 2 F3, 3 F2.</summary>
     private void Vex(int r, int x, int b, int vvvv, int pp)
@@ -54,33 +39,6 @@ internal sealed class AmxEmitter
         Byte(disp);
     }
 
-    /// <summary><c>add reg, imm32</c> (64-bit).</summary>
-    public void AddImm(int reg, int imm)
-    {
-        Byte(0x48 | ((reg & 8) >> 3));
-        Byte(0x81);
-        Byte(0xC0 | (reg & 7));
-        Int32(imm);
-    }
-
-    /// <summary><c>dec reg</c> (64-bit).</summary>
-    public void Dec(int reg)
-    {
-        Byte(0x48 | ((reg & 8) >> 3));
-        Byte(0xFF);
-        Byte(0xC8 | (reg & 7));
-    }
-
-    /// <summary><c>jnz target</c> (rel32).</summary>
-    public void Jnz(int target)
-    {
-        Byte(0x0F);
-        Byte(0x85);
-        Int32(target - (Position + 4));
-    }
-
-    /// <summary><c>ret</c>.</summary>
-    public void Ret() => Byte(0xC3);
 
     /// <summary><c>ldtilecfg [reg]</c>.</summary>
     public void LdTileCfg(int reg)

@@ -36,31 +36,6 @@ internal sealed partial class Bf16Emitter
         Byte(0x58 | (reg & 7));
     }
 
-    /// <summary><c>add reg, imm32</c> (64-bit).</summary>
-    public void AddImm(int reg, int imm)
-    {
-        Rex(0, NoIndex, reg);
-        Byte(0x81);
-        Byte(0xC0 | (reg & 7));
-        Int32(imm);
-    }
-
-    /// <summary><c>dec reg</c> (64-bit).</summary>
-    public void Dec(int reg)
-    {
-        Rex(0, NoIndex, reg);
-        Byte(0xFF);
-        Byte(0xC8 | (reg & 7));
-    }
-
-    /// <summary><c>jnz target</c> (rel32).</summary>
-    public void Jnz(int target)
-    {
-        Byte(0x0F);
-        Byte(0x85);
-        Int32(target - (Position + 4));
-    }
-
     /// <summary><c>test cl, 1</c> (ZF set when rcx is even).</summary>
     public void TestCl1()
     {
@@ -90,7 +65,7 @@ internal sealed partial class Bf16Emitter
     public void Bind(int jumpEnd)
     {
         int rel = Position - jumpEnd;
-        for (int i = 0; i < 4; i++) { _code[jumpEnd - 4 + i] = (byte)(rel >> (8 * i)); }
+        PatchInt32(jumpEnd, rel);
     }
 
     /// <summary><c>prefetcht0 [base + index + disp]</c>.</summary>
@@ -102,7 +77,4 @@ internal sealed partial class Bf16Emitter
         Byte(0x18);
         Address(1, baseReg, index, disp);
     }
-
-    /// <summary><c>ret</c>.</summary>
-    public void Ret() => Byte(0xC3);
 }

@@ -8,7 +8,7 @@ namespace Accel.Backends.Cpu.Bf16;
 /// (scale 1), or <c>[base + disp]</c> when the index is <see cref="NoIndex"/>; displacements are
 /// always written as disp32 (or none when zero), so no compressed disp8 scaling is involved.
 /// </summary>
-internal sealed partial class Bf16Emitter
+internal sealed partial class Bf16Emitter : Emit.X86Code
 {
     public const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsp = 4, Rbp = 5, Rsi = 6, Rdi = 7;
     public const int R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15;
@@ -21,21 +21,6 @@ internal sealed partial class Bf16Emitter
 
     private const int Map0F = 1, Map0F38 = 2, Map0F3A = 3;
     private const int PpNone = 0, Pp66 = 1, PpF3 = 2, PpF2 = 3;
-
-    private readonly List<byte> _code = [];
-
-    /// <summary>The bytes written so far.</summary>
-    public byte[] ToArray() => [.. _code];
-
-    /// <summary>Current offset (a branch target).</summary>
-    public int Position => _code.Count;
-
-    private void Byte(int b) => _code.Add((byte)b);
-
-    private void Int32(int v)
-    {
-        for (int i = 0; i < 4; i++) { Byte(v >> (8 * i)); }
-    }
 
     /// <summary>
     /// The four-byte EVEX prefix (no masking, no broadcast). <paramref name="x"/> is the rm/index
