@@ -116,6 +116,25 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// Activations beyond 2^36 cannot be pre-multiplied by 2^90 for the one-multiply fp8 decoders:
+    /// the row tiles keep the two-multiply decoder and the panel rows are packed again unscaled,
+    /// and the result still matches the reference (128x64: panels; 200x136: rows).
+    /// </summary>
+    [TestCase(128, 64, 1)]
+    [TestCase(128, 64, 37)]
+    [TestCase(200, 136, 5)]
+    public void Fp8_products_with_huge_activations_match_the_reference(int din, int dout, int tokens)
+    {
+        var (graph, weights, inputs) = Chain("fp8", din, dout, tokens, 1, true, null, everyValue: false);
+        var x = inputs["x"];
+        var big = x.AsSpan<float>().ToArray();
+        big[big.Length / 2] = 3e11f;
+        inputs["x"] = HostTensor.FromF32(x.Shape, big);
+        var (cpu, reference) = Harness.RunBoth(graph, weights, inputs);
+        Harness.AssertSame(cpu, reference);
+    }
+
+    /// <summary>
     /// A weight rewritten into the panel layout by a matrix op and then read as plain data by
     /// another node is handed to that node row-major.
     /// </summary>

@@ -89,7 +89,8 @@ internal static class Harness
             den += Finite(b[i]);
         }
 
-        return num == 0 ? 0 : Math.Sqrt(num / Math.Max(den, 1e-300));
+        // A NaN on one side only makes num NaN, which NUnit's LessThan would let through: report it as infinite.
+        return double.IsNaN(num) ? double.PositiveInfinity : num == 0 ? 0 : Math.Sqrt(num / Math.Max(den, 1e-300));
     }
 
     private static double Finite(float v) => float.IsFinite(v) ? (double)v * v : 0;
