@@ -180,6 +180,13 @@ public sealed unsafe partial class CpuBackend
         {
             _gemm.Rows.Seal();
             _pool.Run(_gemm.Rows);
+            if (_gemm.Rows.Exceeded)
+            {
+                // An activation too large for the one-multiply fp8 decoders: pack again unscaled.
+                _gemm.Rows.Factor = 1f;
+                _gemm.Rows.Seal();
+                _pool.Run(_gemm.Rows);
+            }
         }
 
         if (_gemm.AmxRows.BlockCount > 0)

@@ -24,8 +24,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     private readonly GemmJob _gemm = new();
     private readonly RangeJob _range = new();
     private readonly bool _portable;
-    private byte* _scratch;
-    private long _scratchBytes;
+    private NativeScratch _scratch;
 
     /// <summary>Opens the backend with <paramref name="options"/> (null for defaults).</summary>
     public CpuBackend(CpuBackendOptions? options = null) : base(CpuProvider.Describe(options ?? new CpuBackendOptions()), memoryLimitBytes: null)
@@ -205,18 +204,18 @@ public sealed unsafe partial class CpuBackend : BackendBase
         var facts = scale.Facts;
         if (facts is null || facts.Version != scale.Version)
         {
-            facts = new WeightFacts(scale.Version, HasSmallScales(scale.Bytes, format));
+            facts = new WeightFacts(scale.Version, HasSpecialCodes: false, HasSlowScales: HasSlowScales(scale.Bytes, format));
             scale.Facts = facts;
         }
 
-        return !facts.HasSpecialCodes;
+        return !facts.HasSlowScales;
     }
 
     /// <summary>
     /// Whether some scale keeps the fast decoders off: an fp8 block scale below 2^-20 (UE8M0: code
     /// below 107) or not finite; an FP4 scale code 0 (2^-127, not a normal float) or 255 (NaN).
     /// </summary>
-    internal static bool HasSmallScales(ReadOnlySpan<byte> scales, WeightFormat format)
+    internal static bool HasSlowScales(ReadOnlySpan<byte> scales, WeightFormat format)
     {
         if (format == WeightFormat.Fp4)
         {
@@ -260,21 +259,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     }
 
     /// <summary>Scratch memory of at least <paramref name="bytes"/>, reused by later calls (grows only).</summary>
-    private byte* Scratch(long bytes)
-    {
-        if (bytes > _scratchBytes)
-        {
-            if (_scratch != null)
-            {
-                NativeMemory.AlignedFree(_scratch);
-            }
-
-            _scratchBytes = Math.Max(bytes, _scratchBytes * 2);
-            _scratch = (byte*)NativeMemory.AlignedAlloc((nuint)_scratchBytes, 64);
-        }
-
-        return _scratch;
-    }
+    private byte* Scratch(long bytes) => _scratch.Ensure(bytes);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
@@ -283,10 +268,6 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _pool.Dispose();
         _gemm.Rows.Free();
         _gemm.FreeAmx();
-        if (_scratch != null)
-        {
-            NativeMemory.AlignedFree(_scratch);
-            _scratch = null;
-        }
+        _scratch.Free();
     }
 }

@@ -50,7 +50,7 @@ public enum CpuSimd
 /// </param>
 /// <param name="Vnni">
 /// Whether FP4 decode (segments of one or two rows) runs on AVX-VNNI integer dot products with
-/// activations held as two int8 terms per 32-column block (about 16 bits; see the kernel's notes),
+/// activations held as three int8 terms per 32-column block (22 bits against the block's largest value),
 /// where the processor has AVX-VNNI (default true; <c>ACCEL_CPU_VNNI</c>). Off, FP4 decode stays on
 /// fp32 FMA, exact up to fp32 rounding.
 /// </param>

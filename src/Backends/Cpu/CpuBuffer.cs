@@ -125,10 +125,8 @@ internal static unsafe partial class HugePages
     private static partial int Madvise(void* address, nuint length, int advice);
 }
 
-/// <summary>Facts about a weight buffer's values that select a kernel (e.g. whether fast decoding is exact).</summary>
+/// <summary>Facts about a weight or scale buffer's values that select a kernel, computed once per version.</summary>
 /// <param name="Version">The buffer version they describe.</param>
-/// <param name="HasSpecialCodes">
-/// For a weight: an fp8 NaN code or an f16 Inf/NaN is present, so the exact portable decoder must run.
-/// For a scale buffer: some scale keeps the fast decoders off (see WeightMatrix.FastScales).
-/// </param>
-internal sealed record WeightFacts(int Version, bool HasSpecialCodes);
+/// <param name="HasSpecialCodes">A weight holds an fp8 NaN code or an f16 Inf/NaN, so the exact portable decoder must run.</param>
+/// <param name="HasSlowScales">A scale buffer holds a scale that keeps the fast decoders off (see WeightMatrix.FastScales).</param>
+internal sealed record WeightFacts(int Version, bool HasSpecialCodes, bool HasSlowScales = false);

@@ -9,8 +9,8 @@ namespace Accel.Backends.Cpu.Bf16;
 /// no intrinsics, so the kernels are machine code written by <see cref="Bf16Emitter"/>. The
 /// processor must report AVX512F (CPUID leaf 7 EBX bit 16) and AVX512_BF16 (leaf 7 sub-leaf 1
 /// EAX bit 5), and the operating system must save the SSE, AVX and AVX-512 state (XCR0 bits 1,
-/// 2 and 5-7). <see cref="Disabled"/> turns the kernels off whatever the hardware (the backend
-/// sets it from its options or <c>ACCEL_CPU_BF16=0</c>).
+/// 2 and 5-7). The backend runs them only with its <c>Bf16Dot</c> option (<c>ACCEL_CPU_BF16=1</c>);
+/// <see cref="Disabled"/> turns them off for the whole process whatever the options.
 /// </summary>
 internal static class Bf16Runtime
 {
@@ -28,7 +28,7 @@ internal static class Bf16Runtime
     /// <summary>Why the BF16 kernels are not used here, or null when they are available.</summary>
     public static string? WhyUnavailable =>
         Unsupported.Value ??
-        (Disabled ? "the AVX512-BF16 kernels are disabled (ACCEL_CPU_BF16=0 or the backend's options)" : null);
+        (Disabled ? "the AVX512-BF16 kernels are disabled in this process" : null);
 
     /// <summary>True when the processor and operating system support the kernels, disabled or not.</summary>
     public static bool IsSupported => Unsupported.Value is null;
@@ -54,7 +54,7 @@ internal static class Bf16Runtime
         catch (InvalidOperationException e)
         {
             throw new InvalidOperationException("Mapping an AVX512-BF16 kernel into executable memory failed; " +
-                "set ACCEL_CPU_BF16=0 where executable pages are not allowed.", e);
+                "leave ACCEL_CPU_BF16 unset (or 0) where executable pages are not allowed.", e);
         }
     }
 

@@ -21,8 +21,8 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     private float* _scaled;
     private byte* _quantized;
     private long _quantizedLd;
-    private byte* _quantBuffer;
-    private long _quantCapacity;
+    private NativeScratch _rowsBuffer;
+    private NativeScratch _quantBuffer;
 
     /// <summary>Whether FP4 decode segments may run on <see cref="Fp4VnniKernel"/> (<see cref="CpuBackendOptions.Vnni"/>).</summary>
     public bool Vnni { get; set; }
@@ -32,8 +32,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
     private ushort* _bf16Hi;
     private ushort* _bf16Lo;
-    private float* _splitBuffer;
-    private long _splitCapacity;
 
     public float* X;
     public int Ldx;
@@ -91,17 +89,11 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         long floats = (long)rows * Gate.In;
-        if (floats > _splitCapacity)
-        {
-            NativeMemory.AlignedFree(_splitBuffer);
-            _splitBuffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-            _splitCapacity = floats;
-        }
-
+        float* buffer = (float*)_rowsBuffer.Ensure(floats * sizeof(float));
         if (bf16)
         {
             // Two bf16 terms per activation, hi rows then lo rows, in the float buffer (same bytes).
-            _bf16Hi = (ushort*)_splitBuffer;
+            _bf16Hi = (ushort*)buffer;
             _bf16Lo = _bf16Hi + floats;
             for (int r = 0; r < rows; r++)
             {
@@ -110,14 +102,36 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
         else if (fp4)
         {
-            Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, _splitBuffer);
-            _split = _splitBuffer;
+            // The split rows serve the tiles that the VNNI kernel does not take (decode usually has none).
             QuantizeRows(rows);
+            if (_quantized == null || HasRowTilesAbove(VnniMaxRows))
+            {
+                Fp4Kernel.SplitRows(X, Ldx, rows, Gate.In, buffer);
+                _split = buffer;
+            }
         }
-        else if (ScaleRows(X, Ldx, rows, Gate.In, _splitBuffer))
+        else if (ScaleRows(X, Ldx, rows, Gate.In, buffer))
         {
-            _scaled = _splitBuffer;
+            _scaled = buffer;
         }
+    }
+
+    /// <summary>Rows of a tile up to which <see cref="Fp4VnniKernel"/> runs it.</summary>
+    private const int VnniMaxRows = 2;
+
+    /// <summary>Whether a row-kernel tile (not panel, not AMX) has more than <paramref name="rows"/> rows.</summary>
+    private bool HasRowTilesAbove(int rows)
+    {
+        for (int i = 0; i < TaskCount; i++)
+        {
+            var t = _tasks[i];
+            if (!t.Panel && !t.Amx && t.M1 - t.M0 > rows)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether the weights are fp8 with scales that allow the one-multiply decoders.</summary>
@@ -180,13 +194,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             return;
         }
 
-        long bytes = Fp4VnniKernel.Bytes(rows, Gate.In);
-        if (bytes > _quantCapacity)
-        {
-            NativeMemory.AlignedFree(_quantBuffer);
-            _quantBuffer = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-            _quantCapacity = bytes;
-        }
+        byte* buffer = _quantBuffer.Ensure(Fp4VnniKernel.Bytes(rows, Gate.In));
 
         // Only the rows of tiles that the VNNI kernel runs (segments of one or two rows) are
         // quantized; a tile of many rows stays on the FMA kernel.
@@ -195,12 +203,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         for (int i = 0; i < TaskCount; i++)
         {
             var t = _tasks[i];
-            if (t.Panel || t.Amx || t.M1 - t.M0 > 2 || t.M0 <= done)
+            if (t.Panel || t.Amx || t.M1 - t.M0 > VnniMaxRows || t.M0 <= done)
             {
                 continue;
             }
 
-            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, _quantBuffer + t.M0 * ld))
+            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, buffer + t.M0 * ld))
             {
                 return;
             }
@@ -208,22 +216,18 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             done = Math.Max(done, t.M1 - 1);
         }
 
-        _quantized = _quantBuffer;
+        _quantized = buffer;
         _quantizedLd = ld;
     }
 
     /// <summary>Releases the prepared activations (<see cref="PrepareRows"/>).</summary>
     public void FreeSplit()
     {
-        NativeMemory.AlignedFree(_quantBuffer);
-        _quantBuffer = null;
-        _quantCapacity = 0;
+        _quantBuffer.Free();
+        _rowsBuffer.Free();
+        _split = _scaled = null;
         _quantized = null;
-        NativeMemory.AlignedFree(_splitBuffer);
-        _splitBuffer = null;
-        _splitCapacity = 0;
-        _split = null;
-        _scaled = null;
+        _bf16Hi = _bf16Lo = null;
     }
 
     /// <summary>Switches to pair (fused SwiGLU) mode with the up weight and an optional clamp.</summary>
@@ -266,15 +270,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         SealAmx(threads);
-        int rows = 0, panelRows = 0;
+        int rows = 0;
         for (int i = 0; i < TaskCount; i++)
         {
             rows = _tasks[i].Panel || _tasks[i].Amx ? rows : Math.Max(rows, _tasks[i].M1);
-            panelRows = _tasks[i].Panel ? Math.Max(panelRows, _tasks[i].M1) : panelRows;
         }
 
         PrepareRows(rows);
-        Rows.Factor = Fp8Fast && panelRows > 0 && RowsWithin(X, Ldx, panelRows, Gate.In, Fp8.XLimit) ? Fp8.XScale : 1f;
+
+        // Panel rows are packed (in parallel) times 2^90 for the one-multiply decoders; the
+        // backend packs them again unscaled if an activation turns out too large for that.
+        Rows.Factor = Fp8Fast ? Fp8.XScale : 1f;
         Reset(TaskCount);
     }
 
@@ -374,7 +380,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             nint at = (nint)m * k;
             Bf16.Bf16Kernel.Get(mr, (int)(prefetch & ~63)).Dot(_bf16Hi + at, _bf16Lo + at, k, rows, k, tile);
         }
-        else if (typeof(TF) == typeof(Fp4Format) && _quantized != null && t.M1 - t.M0 <= 2)
+        else if (typeof(TF) == typeof(Fp4Format) && _quantized != null && t.M1 - t.M0 <= VnniMaxRows)
         {
             byte* q = _quantized + m * _quantizedLd;
             if (mr == 2)
@@ -402,7 +408,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         {
             Dot<TF>(X + (nint)m * Ldx, Ldx, rows, k, tile, prefetch, mr);
         }
-
 
         int width = Math.Min(Pair ? 2 : 4, t.N1 - n);
         float* y = Y + (nint)m * Ldy + n;

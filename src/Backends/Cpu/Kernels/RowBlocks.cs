@@ -10,8 +10,26 @@ internal sealed unsafe class RowBlocks : PackedRows
 {
     public override int BlockRows => PanelKernel.MaxRows;
 
-    /// <summary>The factor the rows are multiplied by as they are packed (1, or 2^90 for the one-multiply fp8 decoders).</summary>
-    public float Factor { get; set; } = 1f;
+    private float _factor = 1f;
+    private int _exceeded;
+
+    /// <summary>
+    /// The factor the rows are multiplied by as they are packed: 1, or <see cref="Fp8.XScale"/> for
+    /// the one-multiply fp8 decoders, in which case packing also checks every |x| against
+    /// <see cref="Fp8.XLimit"/> (<see cref="Exceeded"/>). Setting it clears that flag.
+    /// </summary>
+    public float Factor
+    {
+        get => _factor;
+        set
+        {
+            _factor = value;
+            Volatile.Write(ref _exceeded, 0);
+        }
+    }
+
+    /// <summary>Whether the last packing with a factor met an activation too large (or not finite) for it.</summary>
+    public bool Exceeded => Volatile.Read(ref _exceeded) != 0;
 
     /// <summary>The packed data of block <paramref name="index"/>.</summary>
     public float* Block(int index) => (float*)Data(index);
@@ -26,10 +44,27 @@ internal sealed unsafe class RowBlocks : PackedRows
         {
             float* src = X + (nint)(row + r) * Ldx;
             float* d = (float*)dst + r;
-            float f = Factor;
+            float f = _factor;
+            if (f == 1f)
+            {
+                for (int i = 0; i < k; i++)
+                {
+                    d[(nint)i * n] = src[i];
+                }
+
+                continue;
+            }
+
+            bool within = true;
             for (int i = 0; i < k; i++)
             {
+                within &= MathF.Abs(src[i]) < Fp8.XLimit;
                 d[(nint)i * n] = src[i] * f;
+            }
+
+            if (!within)
+            {
+                Volatile.Write(ref _exceeded, 1);
             }
         }
     }
