@@ -6,17 +6,21 @@ using Accel.Backends.Cpu.Kernels;
 namespace Accel.KernelBench;
 
 /// <summary>
-/// One-off measurement for the decode GEMV on bf16 weights: 4 weight rows of K = 1024 (2 KB each)
-/// against one activation row (and, for comparison, four), timed over one 8 KB group again and
-/// again (L1: the kernels' own speed), over a 12 MB set of weight rows (hot: in L2/L3) and over
-/// 32 such sets in turn (cold: 384 MB, each set evicted before its next turn). Compares the
-/// AVX512-BF16 kernel (hi/lo split activations) with a C# AVX-512 kernel that widens bf16 to fp32
-/// and FMAs, as the backend's DotKernel does. Single thread; figures are medians.
-/// Usage: accel-kernel-bench [prefetchBytes] (default 16384: two 4-row groups ahead).
+/// One-off measurement of the cpu backend's decode GEMV kernels: 4 weight rows of 2 KB each (K =
+/// 1024 bf16, 2048 fp8 or 4096 FP4 weights) against one activation row (bf16 also four), timed over
+/// one 8 KB group again and again (L1: the kernels' own speed), over a 12 MB set of weight rows
+/// (hot: in L2/L3) and over 32 such sets in turn (cold: 384 MB, each set evicted before its next
+/// turn). bf16: the AVX512-BF16 kernel (hi/lo split activations) against DotKernel (widen to fp32,
+/// FMA). fp8: DotKernel's two-multiply decoder against the one-multiply one (activations times 2^90).
+/// FP4: DotKernel's per-16-column decoder, Fp4Kernel (a 32-column block per step) and Fp4VnniKernel.
+/// The bytes are random (timing only; the check line compares the two bf16 kernels). Single thread;
+/// figures are medians. Usage: accel-kernel-bench [prefetchBytes] (default 16384: two groups ahead).
 /// </summary>
 internal static unsafe class Program
 {
     private const int K = 1024;
+    private const int K8 = 2048;
+    private const int K4 = 4096;
     private const long RowBytes = K * 2;
     private const long SetBytes = 12L << 20;
     private const int Sets = 32;
@@ -32,7 +36,7 @@ internal static unsafe class Program
 
         int prefetch = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 16384;
         byte* pool = (byte*)NativeMemory.AlignedAlloc((nuint)(SetBytes * Sets), 64);
-        float* x = (float*)NativeMemory.AlignedAlloc(4 * K * 4, 64);
+        float* x = (float*)NativeMemory.AlignedAlloc(K4 * 4, 64);
         ushort* hi = (ushort*)NativeMemory.AlignedAlloc(4 * K * 2, 64);
         ushort* lo = (ushort*)NativeMemory.AlignedAlloc(4 * K * 2, 64);
         var rng = new Random(5);
@@ -42,7 +46,19 @@ internal static unsafe class Program
             words[i] = Accel.Types.NumericFormats.F32ToBF16((float)(rng.NextDouble() - 0.5) * 0.1f);
         }
 
-        for (int i = 0; i < 4 * K; i++) { x[i] = (float)(rng.NextDouble() * 2 - 1); }
+        for (int i = 0; i < K4; i++) { x[i] = (float)(rng.NextDouble() * 2 - 1); }
+
+        // The per-format activations and scales (every block scale 1).
+        float* x90 = (float*)NativeMemory.AlignedAlloc(K8 * 4, 64);
+        float* split = (float*)NativeMemory.AlignedAlloc(K4 * 4, 64);
+        byte* quantized = (byte*)NativeMemory.AlignedAlloc((nuint)Fp4VnniKernel.Bytes(1, K4), 64);
+        GemmJob.ScaleRows(x, K8, 1, K8, x90);
+        Fp4Kernel.SplitRows(x, K4, 1, K4, split);
+        Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized);
+        Scales = (byte*)NativeMemory.AlignedAlloc(K4 / 32, 64);
+        new Span<byte>(Scales, K4 / 32).Fill(127);
+        Fp8Scales = (float*)NativeMemory.AlignedAlloc(K8 / 128 * 4, 64);
+        new Span<float>(Fp8Scales, K8 / 128).Fill(1f);
 
         Bf16Split.SplitRow(x, hi, lo, 4 * K);
         long splitTicks = Stopwatch.GetTimestamp();
@@ -53,7 +69,7 @@ internal static unsafe class Program
         float* b = stackalloc float[4];
         var w0 = Rows(pool, 0);
         Bf16Kernel.Dot4(a, hi, lo, &w0, K);
-        Baseline.WidenFma(x, &w0, K, b, 0);
+        DotKernel.Run<BF16Format, R1>(x, K, &w0, K, b, 0);
         Console.WriteLine($"check: bf16 kernel {a[0]:F6} {a[1]:F6} {a[2]:F6} {a[3]:F6}; " +
             $"C# widen+FMA {b[0]:F6} {b[1]:F6} {b[2]:F6} {b[3]:F6}");
         Console.WriteLine($"split of one 1024-float row into hi/lo: {splitNs:F0} ns");
@@ -64,26 +80,54 @@ internal static unsafe class Program
         var four = Bf16Kernel.Get(4, prefetch);
         Measure(pool, [
             ("1 row  AVX512-BF16, no prefetch", (w, t) => one0.Dot(hi, lo, 0, w, K, t)),
-            ("1 row  C# widen+FMA, no prefetch", (w, t) => Baseline.WidenFma(x, w, K, t, 0)),
+            ("1 row  C# widen+FMA, no prefetch", (w, t) => DotKernel.Run<BF16Format, R1>(x, K, w, K, t, 0)),
             ("1 row  AVX512-BF16", (w, t) => one.Dot(hi, lo, 0, w, K, t)),
-            ("1 row  C# widen+FMA", (w, t) => Baseline.WidenFma(x, w, K, t, prefetch)),
+            ("1 row  C# widen+FMA", (w, t) => DotKernel.Run<BF16Format, R1>(x, K, w, K, t, prefetch)),
             ("4 rows AVX512-BF16", (w, t) => four.Dot(hi, lo, K, w, K, t)),
-            ("4 rows C# widen+FMA", (w, t) => Baseline.WidenFma4(x, w, K, t, prefetch)),
+            ("4 rows C# widen+FMA", (w, t) => DotKernel.Run<BF16Format, R4>(x, K, w, K, t, prefetch)),
+            ("1 row  fp8 two multiplies", (w, t) => { var r = Fp8(w); DotKernel.Run<Fp8F32ScaleFormat, R1>(x, K8, &r, K8, t, prefetch); }),
+            ("1 row  fp8 one multiply", (w, t) => { var r = Fp8(w); DotKernel.Run<Fp8F32ScaleX90Format, R1>(x90, K8, &r, K8, t, prefetch); }),
+            ("1 row  FP4 per-16 decoder", (w, t) => DotKernel.Run<Fp4Format, R1>(x, K4, w, K4, t, prefetch)),
+            ("1 row  FP4 block kernel", (w, t) => Fp4Kernel.Run<R1>(split, K4, w, K4, t, prefetch)),
+            .. Fp4VnniKernel.IsSupported
+                ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1>(quantized, 0, w, K4, t, prefetch)) }
+                : [],
         ]);
 
         NativeMemory.AlignedFree(pool);
         NativeMemory.AlignedFree(x);
         NativeMemory.AlignedFree(hi);
         NativeMemory.AlignedFree(lo);
+        NativeMemory.AlignedFree(x90);
+        NativeMemory.AlignedFree(split);
+        NativeMemory.AlignedFree(quantized);
         return 0;
     }
 
     private delegate void Call(WeightRows4* rows, float* tile);
 
+    /// <summary>FP4 UE8M0 scales of one row (all 2^0), shared by every row.</summary>
+    private static byte* Scales;
+
+    /// <summary>fp8 fp32 block scales of one row (all 1), shared by every row.</summary>
+    private static float* Fp8Scales;
+
+    /// <summary>The rows with the fp8 scales.</summary>
+    private static WeightRows4 Fp8(WeightRows4* w)
+    {
+        var r = *w;
+        r.S0 = r.S1 = r.S2 = r.S3 = (byte*)Fp8Scales;
+        return r;
+    }
+
     private static WeightRows4 Rows(byte* set, int group)
     {
         byte* r = set + group * 4 * RowBytes;
-        return new WeightRows4 { R0 = r, R1 = r + RowBytes, R2 = r + 2 * RowBytes, R3 = r + 3 * RowBytes };
+        return new WeightRows4
+        {
+            R0 = r, R1 = r + RowBytes, R2 = r + 2 * RowBytes, R3 = r + 3 * RowBytes,
+            S0 = Scales, S1 = Scales, S2 = Scales, S3 = Scales,
+        };
     }
 
     private static double Pass(Call call, byte* set, bool sameGroup = false)
