@@ -8,13 +8,14 @@ namespace Accel.OpenCL.Tests;
 
 /// <summary>
 /// A second start-up with the same program cache folder loads every kernel from disk: a layer is run
-/// in two fresh runtimes and backends sharing one (initially empty) cache folder.
+/// in two fresh runtimes and backends sharing one (initially empty) cache folder. The start-up times
+/// are printed, not asserted: on a busy machine either start can be the slower one.
 /// </summary>
 [TestFixture]
 public sealed class ProgramCacheLayerTests
 {
     [Test]
-    public void TheSecondStartLoadsEveryKernelFromTheDiskCacheAndIsFaster()
+    public void TheSecondStartLoadsEveryKernelFromTheDiskCache()
     {
         OpenClTestEnvironment.RequireDevice();
         string folder = Path.Combine(OpenClTestEnvironment.CacheRoot, "layer-" + Guid.NewGuid().ToString("N"));
@@ -31,7 +32,6 @@ public sealed class ProgramCacheLayerTests
         Assert.That(firstDisk, Is.Zero);
         Assert.That(secondBuilt, Is.Zero, "nothing is compiled again");
         Assert.That(secondDisk, Is.EqualTo(firstBuilt));
-        Assert.That(secondMs, Is.LessThan(firstMs));
         Assert.That(secondOut, Is.EqualTo(firstOut), "the cached binaries compute the same");
     }
 
