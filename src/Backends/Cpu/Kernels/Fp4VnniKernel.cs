@@ -32,8 +32,8 @@ internal static unsafe class Fp4VnniKernel
         (byte)0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80,
         1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80);
 
-    /// <summary>Whether this processor has the instructions (AVX2 and AVX-VNNI).</summary>
-    public static bool IsSupported => Avx2.IsSupported && AvxVnni.IsSupported;
+    /// <summary>Whether this processor has the instructions (AVX2 and AVX-VNNI, and AVX-512F for the quantizer).</summary>
+    public static bool IsSupported => Avx2.IsSupported && AvxVnni.IsSupported && Avx512F.IsSupported;
 
     /// <summary>Whether rows of <paramref name="k"/> columns fit (whole 64-column chunks).</summary>
     public static bool Fits(int k) => k % 64 == 0;
