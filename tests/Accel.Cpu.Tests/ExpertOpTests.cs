@@ -88,16 +88,20 @@ public sealed class ExpertOpTests
 
     /// <summary>
     /// The decode kernels the processor may or may not run by default, each forced on or off: FP4 on
-    /// fp32 FMA instead of AVX-VNNI, bf16 on AVX512-BF16 (an option that is off by default), against
-    /// the reference and the default run. Token counts keep segments of one to a few rows.
+    /// fp32 FMA instead of AVX-VNNI, FP4 on 256-bit AVX-VNNI instead of the 512-bit kernel, bf16 on
+    /// AVX512-BF16 (an option that is off by default), against the reference and the default run.
+    /// Token counts keep segments of one to a few rows.
     /// </summary>
-    [TestCase("fp4", 1, false, false)]
-    [TestCase("fp4", 5, false, false)]
-    [TestCase("fp4", 37, false, false)]
-    [TestCase("bf16", 1, true, true)]
-    [TestCase("bf16", 5, true, true)]
-    [TestCase("bf16", 37, true, true)]
-    public void Optional_decode_kernels_match_the_reference(string format, int tokens, bool vnni, bool bf16Dot)
+    [TestCase("fp4", 1, false, false, false)]
+    [TestCase("fp4", 5, false, false, false)]
+    [TestCase("fp4", 37, false, false, false)]
+    [TestCase("fp4", 1, true, false, false)]
+    [TestCase("fp4", 5, true, false, false)]
+    [TestCase("fp4", 37, true, false, false)]
+    [TestCase("bf16", 1, true, true, true)]
+    [TestCase("bf16", 5, true, true, true)]
+    [TestCase("bf16", 37, true, true, true)]
+    public void Optional_decode_kernels_match_the_reference(string format, int tokens, bool vnni, bool vnni512, bool bf16Dot)
     {
         if (bf16Dot)
         {
@@ -107,7 +111,7 @@ public sealed class ExpertOpTests
         foreach (var (din, dout) in new[] { (128, 64), (640, 64), (200, 136) })
         {
             var (graph, weights, inputs) = Chain(format, din, dout, tokens, 1, true, null, everyValue: false);
-            var options = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Vnni: vnni, Bf16Dot: bf16Dot);
+            var options = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Vnni: vnni, Bf16Dot: bf16Dot, Vnni512: vnni512);
             var (forced, reference) = Harness.RunBoth(graph, weights, inputs, options);
             var (standard, _) = Harness.RunBoth(graph, weights, inputs);
             Harness.AssertSame(forced, reference, context: $"{din}x{dout} forced");

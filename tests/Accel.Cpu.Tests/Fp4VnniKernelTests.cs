@@ -1,10 +1,11 @@
 using Accel.Backends.Cpu.Kernels;
+using Accel.Backends.Cpu.Vnni;
 using Accel.Types;
 
 namespace Accel.Cpu.Tests;
 
 /// <summary>
-/// The AVX-VNNI FP4 decode kernel against a double-precision dot product of the exact weights: the
+/// The AVX-VNNI FP4 decode kernels (256-bit intrinsics; 512-bit emitted code, "wide") against a double-precision dot product of the exact weights: the
 /// only error allowed is the activations' three-term int8 form (at most 1/32768 of the block's step
 /// d = max|x|/127 per element, reached where x/d is a half-integer, times |w|) plus the fp32 rounding of each lane's integer sum and of the accumulation.
 /// </summary>
@@ -12,22 +13,27 @@ public sealed unsafe class Fp4VnniKernelTests
 {
     private static IEnumerable<TestCaseData> Cases()
     {
-        foreach (int k in new[] { 64, 512, 2048 })
+        foreach (bool wide in new[] { false, true })
         {
-            foreach (int rows in new[] { 1, 2 })
+            foreach (int k in wide ? new[] { 128, 512, 2048 } : new[] { 64, 512, 2048 })
             {
-                foreach (var (lo, hi, x) in new[] { (120, 134, 1f), (1, 40, 1e20f), (200, 254, 1e-25f), (127, 127, 1e-3f) })
+                foreach (int rows in new[] { 1, 2 })
                 {
-                    yield return new TestCaseData(k, rows, lo, hi, x).SetName($"Fp4Vnni_K{k}_R{rows}_S{lo}-{hi}_x{x:0e0}");
+                    foreach (var (lo, hi, x) in new[] { (120, 134, 1f), (1, 40, 1e20f), (200, 254, 1e-25f), (127, 127, 1e-3f) })
+                    {
+                        yield return new TestCaseData(k, rows, lo, hi, x, wide)
+                            .SetName($"Fp4Vnni{(wide ? "512" : "")}_K{k}_R{rows}_S{lo}-{hi}_x{x:0e0}");
+                    }
                 }
             }
         }
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Matches_the_exact_weights_within_the_activation_terms(int k, int rows, int scaleLo, int scaleHi, float xScale)
+    public void Matches_the_exact_weights_within_the_activation_terms(int k, int rows, int scaleLo, int scaleHi, float xScale, bool wide)
     {
         Assume.That(Fp4VnniKernel.IsSupported, "this processor has no AVX-VNNI or no AVX-512");
+        Assume.That(!wide || Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
         var rng = new Random(k * 7 + rows + scaleLo);
         int rowBytes = k / 2, blocks = k / 32;
         byte[] w = new byte[4 * rowBytes];
@@ -50,14 +56,16 @@ public sealed unsafe class Fp4VnniKernelTests
         fixed (byte* wp = w, sp = s, qp = q)
         fixed (float* xp = x, tp = tile)
         {
-            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp), Is.True);
+            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, wide ? Fp4Vnni512Kernel.ChunkColumns : 64), Is.True);
             var r = new WeightRows4
             {
                 R0 = wp, R1 = wp + rowBytes, R2 = wp + 2 * rowBytes, R3 = wp + 3 * rowBytes,
                 S0 = sp, S1 = sp + blocks, S2 = sp + 2 * blocks, S3 = sp + 3 * blocks,
             };
-            if (rows == 1) { Fp4VnniKernel.Run<R1>(qp, Fp4VnniKernel.Bytes(1, k), &r, k, tp, 128); }
-            else { Fp4VnniKernel.Run<R2>(qp, Fp4VnniKernel.Bytes(1, k), &r, k, tp, 0); }
+            long ld = Fp4VnniKernel.Bytes(1, k);
+            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0).Run(qp, qp + ld, &r, k, tp); }
+            else if (rows == 1) { Fp4VnniKernel.Run<R1>(qp, ld, &r, k, tp, 128); }
+            else { Fp4VnniKernel.Run<R2>(qp, ld, &r, k, tp, 0); }
         }
 
         for (int m = 0; m < rows; m++)
@@ -78,6 +86,23 @@ public sealed unsafe class Fp4VnniKernelTests
                 Assert.That(tile[m * 4 + n], Is.EqualTo(sum).Within(bound * 1.01 + magnitude * 1e-6 + 1e-40), $"row {m}, weight row {n}");
             }
         }
+    }
+
+    [Test]
+    public void The_wide_kernel_refuses_a_row_that_is_not_whole_chunks()
+    {
+        Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
+        var kernel = Fp4Vnni512Kernel.Get(1, 0);
+        Assert.That(() => RunOn192Columns(kernel), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("128-column chunks"));
+        Assert.That(() => Fp4VnniKernel.Quantize(null, 192, 1, 192, null, 128),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("divide k"));
+    }
+
+    private static void RunOn192Columns(Fp4Vnni512Kernel kernel)
+    {
+        var r = new WeightRows4();
+        float* tile = stackalloc float[8];
+        kernel.Run(null, null, &r, 192, tile);
     }
 
     [TestCase(float.PositiveInfinity)]

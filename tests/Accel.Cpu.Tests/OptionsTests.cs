@@ -48,6 +48,7 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_PREFETCH_BLOCKS", "1.5", "whole number of at least 0")]
     [TestCase("ACCEL_CPU_VNNI", "on", "set it to 1 (or true), 0 (or false)")]
     [TestCase("ACCEL_CPU_BF16", "yes", "set it to 1 (or true), 0 (or false)")]
+    [TestCase("ACCEL_CPU_VNNI512", "wide", "set it to 1 (or true), 0 (or false)")]
     public void A_malformed_variable_is_an_error_that_names_it(string variable, string value, string expected)
     {
         var env = new Env(new() { [variable] = value });
@@ -55,17 +56,19 @@ public sealed class OptionsTests
         Assert.That(e.Message, Does.Contain(variable).And.Contain($"'{value}'").And.Contain(expected));
     }
 
-    [TestCase(null, null, true, false)]
-    [TestCase("0", "1", false, true)]
-    [TestCase("true", "false", true, false)]
-    public void The_decode_kernel_variables_reach_the_backend(string? vnni, string? bf16, bool expectVnni, bool expectBf16)
+    [TestCase(null, null, null, true, false, true)]
+    [TestCase("0", "1", null, false, true, true)]
+    [TestCase("true", "false", "0", true, false, false)]
+    public void The_decode_kernel_variables_reach_the_backend(string? vnni, string? bf16, string? vnni512,
+        bool expectVnni, bool expectBf16, bool expectVnni512)
     {
-        var env = new Env(new() { ["ACCEL_CPU_VNNI"] = vnni, ["ACCEL_CPU_BF16"] = bf16 });
+        var env = new Env(new() { ["ACCEL_CPU_VNNI"] = vnni, ["ACCEL_CPU_BF16"] = bf16, ["ACCEL_CPU_VNNI512"] = vnni512 });
         using var services = AccelComposition.Create(environment: env, configure: a => a.AddCpu(o => o with { Threads = 1 }));
         using var backend = (CpuBackend)services.Registry.Open("cpu");
-        Assert.That((backend.Options.Vnni, backend.Options.Bf16Dot), Is.EqualTo((expectVnni, expectBf16)));
-        Assert.That(backend.Device.Note, Does.Contain(!backend.Options.UsesAvx512 ? "portable"
-            : backend.Options.UsesVnni ? "FP4 decode on avx-vnni" : "FP4 decode on fp32 FMA"));
+        var o = backend.Options;
+        Assert.That((o.Vnni, o.Bf16Dot, o.Vnni512), Is.EqualTo((expectVnni, expectBf16, expectVnni512)));
+        Assert.That(backend.Device.Note, Does.Contain(!o.UsesAvx512 ? "portable"
+            : o.UsesVnni512 ? "FP4 decode on avx512-vnni" : o.UsesVnni ? "FP4 decode on avx-vnni" : "FP4 decode on fp32 FMA"));
     }
 
     [Test]

@@ -54,6 +54,11 @@ public enum CpuSimd
 /// where the processor has AVX-VNNI (default true; <c>ACCEL_CPU_VNNI</c>). Off, FP4 decode stays on
 /// fp32 FMA, exact up to fp32 rounding.
 /// </param>
+/// <param name="Vnni512">
+/// Whether that integer FP4 decode runs 512 bits wide on AVX512-VNNI (emitted code, same arithmetic)
+/// where the processor has it and rows are a multiple of 128 columns (default true; needs
+/// <paramref name="Vnni"/>; <c>ACCEL_CPU_VNNI512</c>). Off, it runs on 256-bit AVX-VNNI.
+/// </param>
 /// <param name="Bf16Dot">
 /// Whether bf16 decode (segments of up to four rows) runs on the AVX512-BF16 kernel (<c>vdpbf16ps</c>,
 /// activations split into two bf16 terms, about 16 bits) where the processor has it (default false:
@@ -68,7 +73,7 @@ public enum CpuSimd
 /// </remarks>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
-    bool Vnni = true, bool Bf16Dot = false)
+    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -86,7 +91,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_PANEL_PREFETCH</c> (N &gt;= 0) <see cref="PanelPrefetchBytes"/>,
     /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
     /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
-    /// <see cref="Vnni"/> and <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>. An unset variable keeps the value.
+    /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/> and <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -101,13 +106,17 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         PrefetchBlocks = BackendOptionsBinding.Integer(env, "ACCEL_CPU_PREFETCH_BLOCKS", 0) ?? PrefetchBlocks,
         Vnni = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI") ?? Vnni,
         Bf16Dot = BackendOptionsBinding.Flag(env, "ACCEL_CPU_BF16") ?? Bf16Dot,
+        Vnni512 = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI512") ?? Vnni512,
     };
 
     /// <summary>Whether a backend with these options runs bf16 decode on the AVX512-BF16 kernel here.</summary>
     internal bool UsesBf16Dot => UsesAvx512 && Bf16Dot && Bf16.Bf16Runtime.IsAvailable;
 
-    /// <summary>Whether a backend with these options runs FP4 decode on the AVX-VNNI kernel here.</summary>
+    /// <summary>Whether a backend with these options runs FP4 decode on the 256-bit AVX-VNNI kernel here (where the 512-bit one does not fit).</summary>
     internal bool UsesVnni => UsesAvx512 && Vnni && Kernels.Fp4VnniKernel.IsSupported;
+
+    /// <summary>Whether a backend with these options runs FP4 decode on the 512-bit AVX512-VNNI kernel here.</summary>
+    internal bool UsesVnni512 => UsesAvx512 && Vnni && Vnni512 && Accel.Backends.Cpu.Vnni.Fp4Vnni512Kernel.IsAvailable;
 
     /// <summary>Whether a backend with these options runs the AVX-512 kernels on this processor.</summary>
     internal bool UsesAvx512 => Simd != CpuSimd.Portable && CpuProvider.HasAvx512;

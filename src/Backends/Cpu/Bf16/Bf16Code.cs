@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Emit;
 
 namespace Accel.Backends.Cpu.Bf16;
 
@@ -35,9 +36,9 @@ internal static class Bf16Code
 {
     private const int OffW = 0, OffHi = 32, OffLo = 64, OffBlocks = 96, OffTile = 104;
 
-    private static readonly int[] WeightRegs = [Bf16Emitter.Rdx, Bf16Emitter.Rsi, Bf16Emitter.R8, Bf16Emitter.R9];
-    private static readonly int[] HiRegs = [Bf16Emitter.R10, Bf16Emitter.Rbx, Bf16Emitter.R12, Bf16Emitter.R14];
-    private static readonly int[] LoRegs = [Bf16Emitter.R11, Bf16Emitter.Rbp, Bf16Emitter.R13, Bf16Emitter.R15];
+    private static readonly int[] WeightRegs = [Avx512Emitter.Rdx, Avx512Emitter.Rsi, Avx512Emitter.R8, Avx512Emitter.R9];
+    private static readonly int[] HiRegs = [Avx512Emitter.R10, Avx512Emitter.Rbx, Avx512Emitter.R12, Avx512Emitter.R14];
+    private static readonly int[] LoRegs = [Avx512Emitter.R11, Avx512Emitter.Rbp, Avx512Emitter.R13, Avx512Emitter.R15];
 
     /// <summary>
     /// Writes the kernel for <paramref name="rows"/> rows, prefetching the weight rows
@@ -49,22 +50,22 @@ internal static class Bf16Code
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 4);
         ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
         bool split = rows <= 2;
-        var e = new Bf16Emitter();
+        var e = new Avx512Emitter();
 
         // Callee-saved registers (System V) holding activation pointers of rows 1-3.
         var saved = new List<int>();
         for (int r = 1; r < rows; r++) { saved.Add(HiRegs[r]); saved.Add(LoRegs[r]); }
         foreach (int reg in saved) { e.Push(reg); }
 
-        for (int n = 0; n < 4; n++) { e.Load64(WeightRegs[n], Bf16Emitter.Rdi, OffW + 8 * n); }
+        for (int n = 0; n < 4; n++) { e.Load64(WeightRegs[n], Avx512Emitter.Rdi, OffW + 8 * n); }
         for (int r = 0; r < rows; r++)
         {
-            e.Load64(HiRegs[r], Bf16Emitter.Rdi, OffHi + 8 * r);
-            e.Load64(LoRegs[r], Bf16Emitter.Rdi, OffLo + 8 * r);
+            e.Load64(HiRegs[r], Avx512Emitter.Rdi, OffHi + 8 * r);
+            e.Load64(LoRegs[r], Avx512Emitter.Rdi, OffLo + 8 * r);
         }
 
-        e.Load64(Bf16Emitter.Rcx, Bf16Emitter.Rdi, OffBlocks);
-        e.Zero(Bf16Emitter.Rax);
+        e.Load64(Avx512Emitter.Rcx, Avx512Emitter.Rdi, OffBlocks);
+        e.Zero(Avx512Emitter.Rax);
         for (int a = 0; a < (split ? 16 : 4 * rows); a++) { e.Pxord(a, a, a); }
 
         if (rows == 1)
@@ -74,39 +75,39 @@ internal static class Bf16Code
             e.TestCl1();
             int even = e.JzForward();
             Block(e, rows, 0, 0, prefetch);
-            e.AddImm(Bf16Emitter.Rax, 64);
+            e.AddImm(Avx512Emitter.Rax, 64);
             e.Bind(even);
-            e.Shr1(Bf16Emitter.Rcx);
+            e.Shr1(Avx512Emitter.Rcx);
             int none = e.JzForward();
             int pairs = e.Position;
             Block(e, rows, 0, 0, prefetch);
             Block(e, rows, 1, 64, prefetch);
-            e.AddImm(Bf16Emitter.Rax, 128);
-            e.Dec(Bf16Emitter.Rcx);
+            e.AddImm(Avx512Emitter.Rax, 128);
+            e.Dec(Avx512Emitter.Rcx);
             e.Jnz(pairs);
             e.Bind(none);
             for (int a = 0; a < 4; a++)
             {
-                e.Addps(Bf16Emitter.Width.Z512, a, a, a + 4);
-                e.Addps(Bf16Emitter.Width.Z512, a + 8, a + 8, a + 12);
+                e.Addps(Avx512Emitter.Width.Z512, a, a, a + 4);
+                e.Addps(Avx512Emitter.Width.Z512, a + 8, a + 8, a + 12);
             }
         }
         else
         {
             int loop = e.Position;
             Block(e, rows, 0, 0, prefetch);
-            e.AddImm(Bf16Emitter.Rax, 64);
-            e.Dec(Bf16Emitter.Rcx);
+            e.AddImm(Avx512Emitter.Rax, 64);
+            e.Dec(Avx512Emitter.Rcx);
             e.Jnz(loop);
         }
 
         if (split)
         {
-            for (int a = 0; a < 4 * rows; a++) { e.Addps(Bf16Emitter.Width.Z512, a, a, a + 8); }
+            for (int a = 0; a < 4 * rows; a++) { e.Addps(Avx512Emitter.Width.Z512, a, a, a + 8); }
         }
 
-        e.Load64(Bf16Emitter.Rcx, Bf16Emitter.Rdi, OffTile);
-        for (int r = 0; r < rows; r++) { Reduce4(e, 4 * r, Bf16Emitter.Rcx, 16 * r); }
+        e.Load64(Avx512Emitter.Rcx, Avx512Emitter.Rdi, OffTile);
+        for (int r = 0; r < rows; r++) { e.StoreSums4(4 * r, Avx512Emitter.Rcx, 16 * r); }
 
         e.Vzeroupper();
         for (int i = saved.Count - 1; i >= 0; i--) { e.Pop(saved[i]); }
@@ -118,20 +119,20 @@ internal static class Bf16Code
     /// One block of 32 inputs at [rax + disp] into accumulator set <paramref name="set"/> (1: the
     /// second set of the one-row kernel: weights zmm24-27, activations zmm22-23, sums zmm4-7, 12-15).
     /// </summary>
-    private static void Block(Bf16Emitter e, int rows, int set, int disp, int prefetch)
+    private static void Block(Avx512Emitter e, int rows, int set, int disp, int prefetch)
     {
         int weights = set == 0 ? 16 : 24;
         for (int n = 0; n < 4; n++)
         {
-            e.LoadDqu16(weights + n, WeightRegs[n], Bf16Emitter.Rax, disp);
-            if (prefetch > 0) { e.Prefetch0(WeightRegs[n], Bf16Emitter.Rax, prefetch + disp); }
+            e.LoadDqu16(weights + n, WeightRegs[n], Avx512Emitter.Rax, disp);
+            if (prefetch > 0) { e.Prefetch0(WeightRegs[n], Avx512Emitter.Rax, prefetch + disp); }
         }
 
         for (int r = 0; r < rows; r++)
         {
             int hi = 20 + 2 * (r + set), lo = hi + 1;
-            e.LoadDqu16(hi, HiRegs[r], Bf16Emitter.Rax, disp);
-            e.LoadDqu16(lo, LoRegs[r], Bf16Emitter.Rax, disp);
+            e.LoadDqu16(hi, HiRegs[r], Avx512Emitter.Rax, disp);
+            e.LoadDqu16(lo, LoRegs[r], Avx512Emitter.Rax, disp);
             for (int n = 0; n < 4; n++)
             {
                 int acc = 4 * (r + set) + n;
@@ -139,29 +140,5 @@ internal static class Bf16Code
                 e.Dpbf16ps(rows <= 2 ? acc + 8 : acc, lo, weights + n);
             }
         }
-    }
-
-    /// <summary>Stores the horizontal sums of zmm[first .. first+3] as 4 floats at [tile + disp].</summary>
-    private static void Reduce4(Bf16Emitter e, int first, int tile, int disp)
-    {
-        const int Ab = 28, T = 29, U = 30, Cd = 31;
-        int a = first, b = first + 1, c = first + 2, d = first + 3;
-
-        // Per 128-bit lane: (a0+a2, b0+b2, a1+a3, b1+b3), the same for c, d, then the 64-bit
-        // interleave gives (a, b, c, d) partial sums; fold 512 -> 256 -> 128 bits.
-        e.Unpcklps(T, a, b);
-        e.Unpckhps(U, a, b);
-        e.Addps(Bf16Emitter.Width.Z512, Ab, T, U);
-        e.Unpcklps(T, c, d);
-        e.Unpckhps(U, c, d);
-        e.Addps(Bf16Emitter.Width.Z512, Cd, T, U);
-        e.Unpcklpd(T, Ab, Cd);
-        e.Unpckhpd(U, Ab, Cd);
-        e.Addps(Bf16Emitter.Width.Z512, Ab, T, U);
-        e.ExtractUpper256(T, Ab);
-        e.Addps(Bf16Emitter.Width.Y256, Ab, Ab, T);
-        e.ExtractUpper128(T, Ab);
-        e.Addps(Bf16Emitter.Width.X128, Ab, Ab, T);
-        e.StoreUpsX(tile, Bf16Emitter.NoIndex, disp, Ab);
     }
 }

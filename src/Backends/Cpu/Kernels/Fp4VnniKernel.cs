@@ -43,22 +43,28 @@ internal static unsafe class Fp4VnniKernel
 
     /// <summary>
     /// Quantizes <paramref name="rows"/> rows of <paramref name="k"/> floats (stride <paramref name="ldx"/>)
-    /// into <paramref name="dst"/> (<see cref="Bytes"/>); false, leaving the kernel unused, when a
-    /// value is not finite.
+    /// into <paramref name="dst"/> (<see cref="Bytes"/>) in chunks of <paramref name="chunkColumns"/>
+    /// columns (64 for this kernel, 128 for <see cref="Vnni.Fp4Vnni512Kernel"/>; k a multiple of it);
+    /// false, leaving the kernels unused, when a value is not finite.
     /// </summary>
-    public static bool Quantize(float* x, int ldx, int rows, int k, byte* dst)
+    public static bool Quantize(float* x, int ldx, int rows, int k, byte* dst, int chunkColumns = 64)
     {
+        if (chunkColumns is not (64 or 128) || k % chunkColumns != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(chunkColumns), chunkColumns, $"chunks are 64 or 128 columns and divide k ({k})");
+        }
+
         for (int r = 0; r < rows; r++)
         {
             float* s = x + (nint)r * ldx;
-            for (int c = 0; c < k; c += 64)
+            for (int c = 0; c < k; c += chunkColumns)
             {
-                if (!QuantizeChunk(s + c, dst))
+                if (!QuantizeChunk(s + c, dst, chunkColumns / 32))
                 {
                     return false;
                 }
 
-                dst += ChunkBytes;
+                dst += 4 * chunkColumns;
             }
         }
 
@@ -66,19 +72,22 @@ internal static unsafe class Fp4VnniKernel
     }
 
     /// <summary>
-    /// One 64-column chunk (two blocks A, B). Layout: for each term q1, q2, q3, 64 bytes
-    /// [A even | B even | A odd | B odd] (16 each, matching the low and high nibbles of the 32 weight
-    /// bytes); then 8 int32 lane corrections (-12 times the lane's combined terms, the table offset);
-    /// then 8 fp32 lane scales (d/65536 of the lane's block: d/32768 for the terms, 1/2 for the codes).
-    /// The terms are found in double precision, so each is the exact rounding of what is left.
+    /// One chunk of <paramref name="blocks"/> 32-column blocks (C = 32 * blocks columns). Layout:
+    /// for each term q1, q2, q3, C bytes: the even columns of every block (16 bytes per block), then
+    /// the odd ones (matching the low and high nibbles of the C/2 weight bytes); then C/8 int32
+    /// lane corrections (-12 times the lane's combined terms, the table offset); then C/8 fp32 lane
+    /// scales (d/65536 of the lane's block: d/32768 for the terms, 1/2 for the codes). Lane i (eight
+    /// columns) is block i/4, columns 8(i%4) to 8(i%4)+7. The terms are found in double precision,
+    /// so each is the exact rounding of what is left.
     /// </summary>
-    private static bool QuantizeChunk(float* x, byte* dst)
+    private static bool QuantizeChunk(float* x, byte* dst, int blocks)
     {
+        int columns = 32 * blocks;
         sbyte* q = (sbyte*)dst;
-        int* corr = (int*)(dst + 192);
-        float* scale = (float*)(dst + 224);
+        int* corr = (int*)(dst + 3 * columns);
+        float* scale = (float*)(dst + 3 * columns + columns / 2);
         int* q1 = stackalloc int[8], q2 = stackalloc int[8], q3 = stackalloc int[8];
-        for (int block = 0; block < 2; block++)
+        for (int block = 0; block < blocks; block++)
         {
             float* v = x + 32 * block;
             var lo = Vector512.Load(v);
@@ -111,10 +120,10 @@ internal static unsafe class Fp4VnniKernel
                 {
                     // Column 2i goes with the low nibble of byte i, column 2i+1 with the high one.
                     int j = 8 * g + c;
-                    int at = (j & 1) * 32 + block * 16 + (j >> 1);
+                    int at = (j & 1) * (columns / 2) + block * 16 + (j >> 1);
                     q[at] = (sbyte)q1[c];
-                    q[64 + at] = (sbyte)q2[c];
-                    q[128 + at] = (sbyte)q3[c];
+                    q[columns + at] = (sbyte)q2[c];
+                    q[2 * columns + at] = (sbyte)q3[c];
                     sum += 32768 * q1[c] + 128 * q2[c] + q3[c];
                 }
 

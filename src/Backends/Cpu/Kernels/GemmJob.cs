@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Accel.Backends.Cpu.Vnni;
 
 namespace Accel.Backends.Cpu.Kernels;
 
@@ -26,6 +27,13 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
     /// <summary>Whether FP4 decode segments may run on <see cref="Fp4VnniKernel"/> (<see cref="CpuBackendOptions.Vnni"/>).</summary>
     public bool Vnni { get; set; }
+
+    /// <summary>Whether FP4 decode segments may run on <see cref="Fp4Vnni512Kernel"/> (<see cref="CpuBackendOptions.Vnni512"/>).</summary>
+    public bool Vnni512 { get; set; }
+
+    // The 512-bit kernels of this op (one and two rows), when its activations are quantized for them.
+    private Fp4Vnni512Kernel? _zmmOne;
+    private Fp4Vnni512Kernel? _zmmTwo;
 
     /// <summary>Whether bf16 decode segments run on <see cref="Bf16.Bf16Kernel"/> (<see cref="CpuBackendOptions.Bf16Dot"/>).</summary>
     public bool Bf16Dot { get; set; }
@@ -69,6 +77,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         _split = null;
         _scaled = null;
         _quantized = null;
+        _zmmOne = _zmmTwo = null;
         _bf16Hi = _bf16Lo = null;
     }
 
@@ -186,15 +195,20 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         return true;
     }
 
-    /// <summary>The activations as <see cref="Fp4VnniKernel"/> reads them, where it may run.</summary>
+    /// <summary>
+    /// The activations as <see cref="Fp4Vnni512Kernel"/> (128-column chunks) or else
+    /// <see cref="Fp4VnniKernel"/> (64) reads them, where one of them may run.
+    /// </summary>
     private void QuantizeRows(int rows)
     {
-        if (!Vnni || !Gate.FastScales || (Pair && !Up.FastScales) || !Fp4VnniKernel.Fits(Gate.In))
+        bool zmm = Vnni512 && Fp4Vnni512Kernel.Fits(Gate.In);
+        if (!(zmm || (Vnni && Fp4VnniKernel.Fits(Gate.In))) || !Gate.FastScales || (Pair && !Up.FastScales))
         {
             return;
         }
 
         byte* buffer = _quantBuffer.Ensure(Fp4VnniKernel.Bytes(rows, Gate.In));
+        int chunk = zmm ? Fp4Vnni512Kernel.ChunkColumns : 64;
 
         // Only the rows of tiles that the VNNI kernel runs (segments of one or two rows) are
         // quantized; a tile of many rows stays on the FMA kernel.
@@ -208,7 +222,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
                 continue;
             }
 
-            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, buffer + t.M0 * ld))
+            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, buffer + t.M0 * ld, chunk))
             {
                 return;
             }
@@ -218,7 +232,15 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
         _quantized = buffer;
         _quantizedLd = ld;
+        if (zmm)
+        {
+            _zmmOne = Fp4Vnni512Kernel.Get(1, DecodePrefetch);
+            _zmmTwo = Fp4Vnni512Kernel.Get(2, DecodePrefetch);
+        }
     }
+
+    /// <summary>How far ahead (bytes) decode tiles prefetch their weight rows.</summary>
+    private nint DecodePrefetch => (nint)(PrefetchBlocks * (Pair ? 2 : 4) * Gate.RowBytes);
 
     /// <summary>Releases the prepared activations (<see cref="PrepareRows"/>).</summary>
     public void FreeSplit()
@@ -227,6 +249,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         _rowsBuffer.Free();
         _split = _scaled = null;
         _quantized = null;
+        _zmmOne = _zmmTwo = null;
         _bf16Hi = _bf16Lo = null;
     }
 
@@ -343,7 +366,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         {
             // Few rows (decode): 4 weight rows stay in L1 while every row of X passes over them,
             // so each weight byte is read from memory once and the stream overlaps compute.
-            nint prefetch = (nint)(PrefetchBlocks * step * Gate.RowBytes);
+            nint prefetch = DecodePrefetch;
             for (int n = t.N0; n < t.N1; n += step)
             {
                 for (int m = t.M0; m < t.M1; m += 6)
@@ -383,7 +406,11 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         else if (typeof(TF) == typeof(Fp4Format) && _quantized != null && t.M1 - t.M0 <= VnniMaxRows)
         {
             byte* q = _quantized + m * _quantizedLd;
-            if (mr == 2)
+            if (_zmmOne != null)
+            {
+                (mr == 2 ? _zmmTwo! : _zmmOne).Run(q, q + _quantizedLd, rows, k, tile);
+            }
+            else if (mr == 2)
             {
                 Fp4VnniKernel.Run<R2>(q, _quantizedLd, rows, k, tile, prefetch);
             }

@@ -1,4 +1,4 @@
-namespace Accel.Backends.Cpu.Bf16;
+namespace Accel.Backends.Cpu.Emit;
 
 /// <summary>
 /// Writes x86-64 machine code for the AVX512-BF16 kernel: the EVEX-encoded zmm/ymm/xmm forms
@@ -8,7 +8,7 @@ namespace Accel.Backends.Cpu.Bf16;
 /// (scale 1), or <c>[base + disp]</c> when the index is <see cref="NoIndex"/>; displacements are
 /// always written as disp32 (or none when zero), so no compressed disp8 scaling is involved.
 /// </summary>
-internal sealed partial class Bf16Emitter : Emit.X86Code
+internal sealed partial class Avx512Emitter : X86Code
 {
     public const int Rax = 0, Rcx = 1, Rdx = 2, Rbx = 3, Rsp = 4, Rbp = 5, Rsi = 6, Rdi = 7;
     public const int R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15;

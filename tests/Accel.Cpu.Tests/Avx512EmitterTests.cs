@@ -1,14 +1,14 @@
 using Accel.Backends.Cpu.Bf16;
-using E = Accel.Backends.Cpu.Bf16.Bf16Emitter;
+using E = Accel.Backends.Cpu.Emit.Avx512Emitter;
 
 namespace Accel.Cpu.Tests;
 
 /// <summary>
-/// The BF16 emitter's instruction encodings against bytes from GNU as 2.x (displacements forced to
+/// The AVX-512 emitter's instruction encodings against bytes from GNU as 2.x (displacements forced to
 /// disp32 with <c>{disp32}</c> where the emitter writes disp32), each also read back with
 /// <c>objdump -D -b binary -m i386:x86-64 -M intel</c> to the listed instruction.
 /// </summary>
-public sealed class Bf16EmitterTests
+public sealed class Avx512EmitterTests
 {
     private static readonly (string Asm, Action<E> Emit, string Hex)[] Cases =
     [
@@ -36,6 +36,26 @@ public sealed class Bf16EmitterTests
         ("vunpckhpd zmm30, zmm28, zmm31", e => e.Unpckhpd(30, 28, 31), "62 01 9d 40 15 f7"),
         ("vextractf64x4 ymm29, zmm28, 1", e => e.ExtractUpper256(29, 28), "62 03 fd 48 1b e5 01"),
         ("vextractf32x4 xmm29, ymm28, 1", e => e.ExtractUpper128(29, 28), "62 03 7d 28 19 e5 01"),
+        ("vpandd zmm12, zmm11, zmm9", e => e.Pandd(12, 11, 9), "62 51 25 48 db e1"),
+        ("vpandd zmm13, zmm13, zmm9", e => e.Pandd(13, 13, 9), "62 51 15 48 db e9"),
+        ("vpaddd zmm15, zmm15, zmm16", e => e.Paddd(15, 15, 16), "62 31 05 48 fe f8"),
+        ("vpaddd zmm18, zmm18, zmm20", e => e.Paddd(18, 18, 20), "62 a1 6d 40 fe d4"),
+        ("vpsrlw zmm13, zmm11, 4", e => e.Psrlw(13, 11, 4), "62 d1 15 48 71 d3 04"),
+        ("vpslld zmm14, zmm14, 23", e => e.Pslld(14, 14, 23), "62 d1 0d 48 72 f6 17"),
+        ("vpslld zmm18, zmm18, 15", e => e.Pslld(18, 18, 15), "62 b1 6d 40 72 f2 0f"),
+        ("vpshufb zmm12, zmm8, zmm12", e => e.Pshufb(12, 8, 12), "62 52 3d 48 00 e4"),
+        ("vpshufb zmm14, zmm14, zmm10", e => e.Pshufb(14, 14, 10), "62 52 0d 48 00 f2"),
+        ("vpbroadcastd zmm14, [r10+r14]", e => e.Pbroadcastd(14, E.R10, E.R14, 0), "62 12 7d 48 58 34 32"),
+        ("vpbroadcastd zmm14, [rbp+r14+0]", e => e.Pbroadcastd(14, E.Rbp, E.R14, 0), "62 32 7d 48 58 b4 35 00 00 00 00"),
+        ("vpdpbusd zmm15, zmm12, [r12]", e => e.Pdpbusd(15, 12, E.R12, E.NoIndex, 0), "62 52 1d 48 50 3c 24"),
+        ("vpdpbusd zmm16, zmm13, [r12+0xc0]", e => e.Pdpbusd(16, 13, E.R12, E.NoIndex, 0xC0), "62 c2 15 48 50 84 24 c0 00 00 00"),
+        ("vpdpbusd zmm20, zmm13, [r13+0x140]", e => e.Pdpbusd(20, 13, E.R13, E.NoIndex, 0x140), "62 c2 15 48 50 a5 40 01 00 00"),
+        ("vcvtdq2ps zmm15, zmm15", e => e.Cvtdq2ps(15, 15), "62 51 7c 48 5b ff"),
+        ("vcvtdq2ps zmm18, zmm18", e => e.Cvtdq2ps(18, 18), "62 a1 7c 48 5b d2"),
+        ("vmulps zmm16, zmm14, [r12+0x1c0]", e => e.Mulps(16, 14, E.R12, E.NoIndex, 0x1C0), "62 c1 0c 48 59 84 24 c0 01 00 00"),
+        ("vmulps zmm19, zmm14, [r13+0x1c0]", e => e.Mulps(19, 14, E.R13, E.NoIndex, 0x1C0), "62 c1 0c 48 59 9d c0 01 00 00"),
+        ("vfmadd231ps zmm3, zmm15, zmm16", e => e.Fmadd231ps(3, 15, 16), "62 b2 05 48 b8 d8"),
+        ("vfmadd231ps zmm7, zmm18, zmm19", e => e.Fmadd231ps(7, 18, 19), "62 b2 6d 40 b8 fb"),
         ("vzeroupper", e => e.Vzeroupper(), "c5 f8 77"),
         ("mov rdx, [rdi]", e => e.Load64(E.Rdx, E.Rdi, 0), "48 8b 17"),
         ("mov r15, [rdi+0x58]", e => e.Load64(E.R15, E.Rdi, 0x58), "4c 8b bf 58 00 00 00"),

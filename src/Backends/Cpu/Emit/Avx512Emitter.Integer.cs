@@ -1,7 +1,7 @@
-namespace Accel.Backends.Cpu.Bf16;
+namespace Accel.Backends.Cpu.Emit;
 
-/// <summary>The 64-bit integer and control instructions of the BF16 kernel.</summary>
-internal sealed partial class Bf16Emitter
+/// <summary>The 64-bit integer and control instructions of the emitted kernels.</summary>
+internal sealed partial class Avx512Emitter
 {
     private void Rex(int reg, int index, int baseReg) =>
         Byte(0x48 | ((reg & 8) >> 1) | ((index == NoIndex ? 0 : index & 8) >> 2) | ((baseReg & 8) >> 3));

@@ -1,0 +1,137 @@
+using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Emit;
+using E = Accel.Backends.Cpu.Emit.Avx512Emitter;
+
+namespace Accel.Backends.Cpu.Vnni;
+
+/// <summary>The argument block of a 512-bit FP4 VNNI kernel call (field offsets are part of the emitted code).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Fp4Vnni512Args
+{
+    /// <summary>The four weight rows: e2m1 codes, two per byte, <see cref="Chunks"/> * 64 bytes each.</summary>
+    public byte* W0, W1, W2, W3;
+
+    /// <summary>The UE8M0 scales of the four rows, one byte per 32 columns.</summary>
+    public byte* S0, S1, S2, S3;
+
+    /// <summary>Activation rows 0 and 1 as <see cref="Kernels.Fp4VnniKernel.Quantize"/> writes them with 128-column chunks (row 1 unused by the one-row kernel).</summary>
+    public byte* Q0, Q1;
+
+    /// <summary>128-column chunks (at least 1).</summary>
+    public long Chunks;
+
+    /// <summary>Output: rows * 4 floats, tile[r * 4 + n].</summary>
+    public float* Tile;
+
+    /// <summary>192 bytes: the code table, the nibble mask and the scale spread (<see cref="Fp4Vnni512Kernel"/>).</summary>
+    public byte* Constants;
+}
+
+/// <summary>
+/// The machine code of the FP4 decode kernel on 512-bit <c>vpdpbusd</c> (AVX512-VNNI), for one or
+/// two activation rows against four weight rows. Per 128 columns (64 weight bytes) and weight
+/// row: the nibbles are split (and, shift, and) and looked up (<c>vpshufb</c>) as doubled e2m1
+/// integers plus 12; the four block scales are broadcast and spread to their lanes as powers of
+/// two; per activation row six <c>vpdpbusd</c> take the three int8 terms (even and odd columns),
+/// which are combined as <c>(t1 &lt;&lt; 15) + (t2 &lt;&lt; 7) + t3</c> (the third starting from the
+/// lane corrections), converted and accumulated times the weight scale and the lane scale. The
+/// same arithmetic as <see cref="Kernels.Fp4VnniKernel"/>, twice as wide.
+/// Registers: accumulators zmm0-7 (4 * row + weight row), constants zmm8-10, the weight row
+/// being decoded zmm11-14, the terms zmm15-20, zmm28-31 for the final sums.
+/// </summary>
+internal static class Fp4Vnni512Code
+{
+    private const int OffW = 0, OffS = 32, OffQ = 64, OffChunks = 80, OffTile = 88, OffConstants = 96;
+    private const int Table = 8, Mask = 9, Spread = 10, Bytes = 11, Even = 12, Odd = 13, Scale = 14;
+
+    private static readonly int[] WeightRegs = [E.Rdx, E.Rsi, E.R8, E.R9];
+    private static readonly int[] ScaleRegs = [E.R10, E.R11, E.Rbx, E.Rbp];
+    private static readonly int[] ActivationRegs = [E.R12, E.R13];
+
+    /// <summary>
+    /// Writes the kernel for <paramref name="rows"/> (1 or 2) activation rows, prefetching the
+    /// weight rows <paramref name="prefetch"/> bytes ahead (0: none).
+    /// </summary>
+    public static byte[] Emit(int rows, int prefetch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
+        var e = new E();
+        int[] saved = rows == 2 ? [E.Rbx, E.Rbp, E.R12, E.R13, E.R14] : [E.Rbx, E.Rbp, E.R12, E.R14];
+        foreach (int reg in saved) { e.Push(reg); }
+
+        for (int n = 0; n < 4; n++)
+        {
+            e.Load64(WeightRegs[n], E.Rdi, OffW + 8 * n);
+            e.Load64(ScaleRegs[n], E.Rdi, OffS + 8 * n);
+        }
+
+        for (int r = 0; r < rows; r++) { e.Load64(ActivationRegs[r], E.Rdi, OffQ + 8 * r); }
+
+        e.Load64(E.Rcx, E.Rdi, OffChunks);
+        e.Load64(E.R14, E.Rdi, OffConstants);
+        e.LoadDqu16(Table, E.R14, E.NoIndex, 0);
+        e.LoadDqu16(Mask, E.R14, E.NoIndex, 64);
+        e.LoadDqu16(Spread, E.R14, E.NoIndex, 128);
+        e.Zero(E.Rax); // weight byte offset
+        e.Zero(E.R14); // scale byte offset
+        for (int a = 0; a < 4 * rows; a++) { e.Pxord(a, a, a); }
+
+        int loop = e.Position;
+        for (int n = 0; n < 4; n++)
+        {
+            WeightRow(e, n, rows, prefetch);
+        }
+
+        e.AddImm(E.Rax, 64);
+        e.AddImm(E.R14, 4);
+        for (int r = 0; r < rows; r++) { e.AddImm(ActivationRegs[r], 512); }
+        e.Dec(E.Rcx);
+        e.Jnz(loop);
+
+        e.Load64(E.Rcx, E.Rdi, OffTile);
+        for (int r = 0; r < rows; r++) { e.StoreSums4(4 * r, E.Rcx, 16 * r); }
+
+        e.Vzeroupper();
+        for (int i = saved.Length - 1; i >= 0; i--) { e.Pop(saved[i]); }
+        e.Ret();
+        return e.ToArray();
+    }
+
+    /// <summary>One 128-column chunk of weight row <paramref name="n"/> against every activation row.</summary>
+    private static void WeightRow(E e, int n, int rows, int prefetch)
+    {
+        e.LoadDqu16(Bytes, WeightRegs[n], E.Rax, 0);
+        if (prefetch > 0) { e.Prefetch0(WeightRegs[n], E.Rax, prefetch); }
+
+        e.Pandd(Even, Bytes, Mask);
+        e.Psrlw(Odd, Bytes, 4);
+        e.Pandd(Odd, Odd, Mask);
+        e.Pshufb(Even, Table, Even);
+        e.Pshufb(Odd, Table, Odd);
+        e.Pbroadcastd(Scale, ScaleRegs[n], E.R14, 0);
+        e.Pshufb(Scale, Scale, Spread);
+        e.Pslld(Scale, Scale, 23);
+        for (int r = 0; r < rows; r++)
+        {
+            int q = ActivationRegs[r], t1 = 15 + 3 * r, t2 = t1 + 1, t3 = t1 + 2;
+            e.Pxord(t1, t1, t1);
+            e.Pdpbusd(t1, Even, q, E.NoIndex, 0);
+            e.Pdpbusd(t1, Odd, q, E.NoIndex, 64);
+            e.Pxord(t2, t2, t2);
+            e.Pdpbusd(t2, Even, q, E.NoIndex, 128);
+            e.Pdpbusd(t2, Odd, q, E.NoIndex, 192);
+            e.LoadDqu16(t3, q, E.NoIndex, 384);
+            e.Pdpbusd(t3, Even, q, E.NoIndex, 256);
+            e.Pdpbusd(t3, Odd, q, E.NoIndex, 320);
+            e.Pslld(t1, t1, 15);
+            e.Pslld(t2, t2, 7);
+            e.Paddd(t1, t1, t2);
+            e.Paddd(t1, t1, t3);
+            e.Cvtdq2ps(t1, t1);
+            e.Mulps(t2, Scale, q, E.NoIndex, 448);
+            e.Fmadd231ps(4 * r + n, t1, t2);
+        }
+    }
+}

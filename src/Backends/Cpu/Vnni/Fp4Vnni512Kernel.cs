@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Accel.Backends.Cpu.Emit;
+using Accel.Backends.Cpu.Kernels;
+
+namespace Accel.Backends.Cpu.Vnni;
+
+/// <summary>
+/// FP4 decode on 512-bit <c>vpdpbusd</c> (AVX512-VNNI, for which .NET has no intrinsics; the
+/// code is written by <see cref="Fp4Vnni512Code"/>): one or two activation rows against four
+/// weight rows, as <see cref="Fp4VnniKernel"/> computes it on 256-bit AVX-VNNI, with the
+/// activations quantized in 128-column chunks (<see cref="Fp4VnniKernel.Quantize"/> with
+/// <see cref="ChunkColumns"/>). Rows need a whole number of chunks (<see cref="Fits"/>) and scale
+/// codes 1-254 (as the 256-bit kernel). <see cref="Disabled"/> turns it off for the whole process
+/// (the backend then uses the 256-bit kernel).
+/// </summary>
+internal sealed unsafe class Fp4Vnni512Kernel
+{
+    /// <summary>Columns per quantized chunk and per kernel step.</summary>
+    public const int ChunkColumns = 128;
+
+    private static readonly Lazy<string?> Unsupported = new(() => Avx512Support.WhyNot("AVX512_VNNI", Avx512Support.HasVnni));
+    private static readonly ConcurrentDictionary<(int Rows, int Prefetch), Fp4Vnni512Kernel> Cache = new();
+    private static readonly Lazy<nint> SharedConstants = new(MakeConstants);
+
+    // No GC transition: the code runs for microseconds, never blocks and never calls back.
+    private readonly delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void> _entry;
+
+    private Fp4Vnni512Kernel(int rows, int prefetch)
+    {
+        Rows = rows;
+        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch), "AVX512-VNNI", "ACCEL_CPU_VNNI");
+        _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
+    }
+
+    /// <summary>Turns the kernel off in this process (<see cref="IsAvailable"/> becomes false).</summary>
+    public static volatile bool Disabled;
+
+    /// <summary>True when the processor and operating system run the kernel and it is not disabled.</summary>
+    public static bool IsAvailable => WhyUnavailable is null;
+
+    /// <summary>Why the kernel is not used here, or null when it is available.</summary>
+    public static string? WhyUnavailable =>
+        Unsupported.Value ?? (Disabled ? "the AVX512-VNNI FP4 kernel is disabled in this process" : null);
+
+    /// <summary>Activation rows per call (1 or 2).</summary>
+    public int Rows { get; }
+
+    /// <summary>Whether rows of <paramref name="k"/> columns fit (whole 128-column chunks).</summary>
+    public static bool Fits(int k) => k > 0 && k % ChunkColumns == 0;
+
+    /// <summary>
+    /// The kernel for <paramref name="rows"/> (1 or 2) activation rows, prefetching the weight rows
+    /// <paramref name="prefetch"/> bytes ahead (0: none; rounded down to a multiple of 64).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The kernel is unsupported or disabled here.</exception>
+    public static Fp4Vnni512Kernel Get(int rows, nint prefetch)
+    {
+        string? why = WhyUnavailable;
+        if (why is not null)
+        {
+            throw new InvalidOperationException($"The AVX512-VNNI FP4 kernel cannot run here: {why}.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
+        int distance = (int)Math.Min(prefetch & ~63, 1 << 30);
+        return Cache.GetOrAdd((rows, distance), key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch));
+    }
+
+    /// <summary>
+    /// tile[r * 4 + n] = row r of the activations (quantized, row 1 at <paramref name="q1"/>) against
+    /// weight row n of <paramref name="w"/>, for r &lt; <see cref="Rows"/>; <paramref name="k"/> must <see cref="Fits"/>.
+    /// </summary>
+    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile)
+    {
+        if (!Fits(k))
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"rows need a whole number of {ChunkColumns}-column chunks");
+        }
+
+        var args = new Fp4Vnni512Args
+        {
+            W0 = w->R0, W1 = w->R1, W2 = w->R2, W3 = w->R3,
+            S0 = w->S0, S1 = w->S1, S2 = w->S2, S3 = w->S3,
+            Q0 = q0, Q1 = q1, Chunks = k / ChunkColumns, Tile = tile, Constants = (byte*)SharedConstants.Value,
+        };
+        _entry(&args);
+    }
+
+    /// <summary>The code table (2 * e2m1 + 12), the nibble mask and the scale spread, 64 bytes each, never freed.</summary>
+    private static nint MakeConstants()
+    {
+        byte* c = (byte*)NativeMemory.AlignedAlloc(192, 64);
+        ReadOnlySpan<byte> table = [12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0];
+        for (int i = 0; i < 64; i++)
+        {
+            c[i] = table[i % 16];
+            c[64 + i] = 0x0F;
+
+            // 128-bit lane L holds the four scale bytes; its dword lanes (block L) take byte L.
+            c[128 + i] = i % 4 == 0 ? (byte)(i / 16) : (byte)0x80;
+        }
+
+        return (nint)c;
+    }
+}
