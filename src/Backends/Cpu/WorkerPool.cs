@@ -5,31 +5,55 @@ namespace Accel.Backends.Cpu;
 
 /// <summary>
 /// Work split into <see cref="Count"/> independent items; every participating thread takes the
-/// next item until none is left (dynamic scheduling without allocation).
+/// next item until none is left (dynamic scheduling without allocation). With several ranges
+/// (<see cref="Reset(int, int)"/>) the items are split into that many consecutive runs: thread w
+/// takes its run's items in order, then helps with the others' (from their next item), so each
+/// thread walks adjacent items (adjacent weight rows, for the decode tiles) while a late or slow
+/// thread's share is still taken over.
 /// </summary>
 internal abstract class ParallelJob
 {
-    private int _next;
+    // Cursor of range r at _cursors[r * Stride] (a cache line apart, so threads do not share one).
+    private const int Stride = 16;
+    private int[] _cursors = new int[Stride];
+    private int _ranges = 1;
 
     /// <summary>Number of items.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Prepares the job for <paramref name="count"/> items.</summary>
-    public void Reset(int count)
+    /// <summary>Prepares the job for <paramref name="count"/> items taken from one shared sequence.</summary>
+    public void Reset(int count) => Reset(count, 1);
+
+    /// <summary>Prepares the job for <paramref name="count"/> items in <paramref name="ranges"/> consecutive runs (one per thread).</summary>
+    public void Reset(int count, int ranges)
     {
         Count = count;
-        _next = 0;
+        _ranges = Math.Clamp(ranges, 1, Math.Max(1, count));
+        if (_cursors.Length < _ranges * Stride)
+        {
+            _cursors = new int[_ranges * Stride];
+        }
+
+        for (int r = 0; r < _ranges; r++)
+        {
+            _cursors[r * Stride] = Start(r);
+        }
     }
 
     /// <summary>Runs items until none is left; called once by every participating thread.</summary>
     public void Drain(int worker)
     {
-        int i;
-        while ((i = Interlocked.Increment(ref _next) - 1) < Count)
+        for (int j = 0; j < _ranges; j++)
         {
-            Execute(i, worker);
+            int r = (worker + j) % _ranges, end = Start(r + 1), i;
+            while ((i = Interlocked.Increment(ref _cursors[r * Stride]) - 1) < end)
+            {
+                Execute(i, worker);
+            }
         }
     }
+
+    private int Start(int range) => (int)((long)Count * range / _ranges);
 
     /// <summary>Runs item <paramref name="index"/> on thread <paramref name="worker"/> (0 = the caller).</summary>
     protected abstract void Execute(int index, int worker);
@@ -69,7 +93,7 @@ internal sealed class WorkerPool : IDisposable
     public int Threads { get; }
 
     /// <summary>
-    /// Runs <paramref name="job"/> (already <see cref="ParallelJob.Reset"/>) on the caller and on
+    /// Runs <paramref name="job"/> (already <see cref="ParallelJob.Reset(int)"/>) on the caller and on
     /// every worker that joins while it still has items, and waits for those. A worker still asleep
     /// when the caller has drained the job is not waited for (its wake-up would cost more than the
     /// job), so the first op after an idle spell does not pay the wake-up latency.

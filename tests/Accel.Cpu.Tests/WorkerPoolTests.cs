@@ -1,0 +1,75 @@
+using Accel.Backends.Cpu;
+
+namespace Accel.Cpu.Tests;
+
+/// <summary>
+/// The worker pool and its jobs: every item runs exactly once, whether the items come from one
+/// shared sequence or from one run per thread, and whichever threads join.
+/// </summary>
+public sealed class WorkerPoolTests
+{
+    private sealed class CountingJob : ParallelJob
+    {
+        public int[] Runs = [];
+        public int[] Worker = [];
+
+        public void Prepare(int count, int ranges)
+        {
+            Runs = new int[count];
+            Worker = new int[count];
+            Reset(count, ranges);
+        }
+
+        protected override void Execute(int index, int worker)
+        {
+            Interlocked.Increment(ref Runs[index]);
+            Worker[index] = worker;
+            Thread.SpinWait(200);
+        }
+    }
+
+    [TestCase(1, 0, 1)]
+    [TestCase(1, 7, 1)]
+    [TestCase(2, 1, 2)]
+    [TestCase(2, 383, 2)]
+    [TestCase(3, 1000, 3)]
+    [TestCase(4, 5, 4)]
+    [TestCase(4, 1000, 1)]
+    [TestCase(2, 3, 8)]
+    public void Every_item_runs_once(int threads, int count, int ranges)
+    {
+        using var pool = new WorkerPool(threads);
+        var job = new CountingJob();
+        for (int round = 0; round < 20; round++)
+        {
+            job.Prepare(count, ranges);
+            pool.Run(job);
+            Assert.That(job.Runs, Is.All.EqualTo(1), $"round {round}");
+        }
+    }
+
+    [Test]
+    public void A_thread_alone_takes_every_range()
+    {
+        var job = new CountingJob();
+        job.Prepare(100, 4);
+        job.Drain(2);
+        Assert.That(job.Runs, Is.All.EqualTo(1));
+        Assert.That(job.Worker, Is.All.EqualTo(2));
+    }
+
+    [Test]
+    public void With_ranges_a_thread_starts_on_its_own_run_in_order()
+    {
+        var order = new List<int>();
+        var recorder = new RecordingJob(order);
+        recorder.Reset(10, 2);
+        recorder.Drain(1);
+        Assert.That(order, Is.EqualTo(new[] { 5, 6, 7, 8, 9, 0, 1, 2, 3, 4 }));
+    }
+
+    private sealed class RecordingJob(List<int> order) : ParallelJob
+    {
+        protected override void Execute(int index, int worker) => order.Add(index);
+    }
+}
