@@ -88,6 +88,53 @@ public sealed unsafe class Fp4VnniKernelTests
         }
     }
 
+    /// <summary>
+    /// One call over several groups of four weight rows (pointers moved on by a step each group)
+    /// gives, bit for bit, what one call per group gives.
+    /// </summary>
+    [TestCase(1, 1, 4)]
+    [TestCase(1, 5, 4)]
+    [TestCase(2, 3, 2)]
+    [TestCase(2, 16, 4)]
+    public void Groups_of_rows_in_one_call_match_one_call_per_group(int rows, int groups, int step)
+    {
+        Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
+        const int k = 256, rowBytes = k / 2, blocks = k / 32;
+        var rng = new Random(groups * 31 + rows);
+        int weightRows = step * groups + 4;
+        byte[] w = new byte[weightRows * rowBytes];
+        rng.NextBytes(w);
+        byte[] s = [.. Enumerable.Range(0, weightRows * blocks).Select(_ => (byte)rng.Next(110, 140))];
+        float[] x = [.. Enumerable.Range(0, rows * k).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        byte[] q = new byte[Fp4VnniKernel.Bytes(rows, k)];
+        float[] together = new float[groups * rows * 4], apart = new float[groups * rows * 4];
+        var kernel = Fp4Vnni512Kernel.Get(rows, 1024);
+        fixed (byte* wp = w, sp = s, qp = q)
+        fixed (float* xp = x, tp = together, ap = apart)
+        {
+            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, Fp4Vnni512Kernel.ChunkColumns), Is.True);
+            long ld = Fp4VnniKernel.Bytes(1, k);
+
+            // Four consecutive rows per group, step rows apart (2: groups overlap, as gate/up pairs do not, but the pointers move the same way).
+            var first = Group(wp, sp, 0, rowBytes, blocks);
+            kernel.Run(qp, qp + ld, &first, k, tp, groups, step * rowBytes, step * blocks);
+            for (int g = 0; g < groups; g++)
+            {
+                var r = Group(wp, sp, g * step, rowBytes, blocks);
+                kernel.Run(qp, qp + ld, &r, k, ap + g * rows * 4);
+            }
+        }
+
+        Assert.That(together, Is.EqualTo(apart));
+        Assert.That(together, Has.Some.Not.EqualTo(0f));
+    }
+
+    private static WeightRows4 Group(byte* w, byte* s, int row, int rowBytes, int blocks) => new()
+    {
+        R0 = w + row * rowBytes, R1 = w + (row + 1) * rowBytes, R2 = w + (row + 2) * rowBytes, R3 = w + (row + 3) * rowBytes,
+        S0 = s + row * blocks, S1 = s + (row + 1) * blocks, S2 = s + (row + 2) * blocks, S3 = s + (row + 3) * blocks,
+    };
+
     [Test]
     public void The_wide_kernel_refuses_a_row_that_is_not_whole_chunks()
     {

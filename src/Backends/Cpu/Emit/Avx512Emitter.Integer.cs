@@ -14,6 +14,23 @@ internal sealed partial class Avx512Emitter
         Address(dst, baseReg, NoIndex, disp);
     }
 
+    /// <summary><c>add dst, [base + disp]</c> (64-bit).</summary>
+    public void AddFromMemory(int dst, int baseReg, int disp)
+    {
+        Rex(dst, NoIndex, baseReg);
+        Byte(0x03);
+        Address(dst, baseReg, NoIndex, disp);
+    }
+
+    /// <summary><c>add qword [base + disp], imm32</c>.</summary>
+    public void AddToMemory(int baseReg, int disp, int imm)
+    {
+        Rex(0, NoIndex, baseReg);
+        Byte(0x81);
+        Address(0, baseReg, NoIndex, disp);
+        Int32(imm);
+    }
+
     /// <summary><c>xor reg32, reg32</c> (zeroes the full 64-bit register).</summary>
     public void Zero(int reg)
     {

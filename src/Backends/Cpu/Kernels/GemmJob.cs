@@ -373,7 +373,13 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             // Few rows (decode): 4 weight rows stay in L1 while every row of X passes over them,
             // so each weight byte is read from memory once and the stream overlaps compute.
             nint prefetch = DecodePrefetch;
-            for (int n = t.N0; n < t.N1; n += step)
+            int n = t.N0;
+            if (typeof(TF) == typeof(Fp4Format) && _zmmOne != null && t.M1 - t.M0 <= VnniMaxRows)
+            {
+                n = Fp4Groups(t, &rows);
+            }
+
+            for (; n < t.N1; n += step)
             {
                 for (int m = t.M0; m < t.M1; m += 6)
                 {
@@ -442,6 +448,64 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             Dot<TF>(X + (nint)m * Ldx, Ldx, rows, k, tile, prefetch, mr);
         }
 
+        StoreTile(t, n, m, mr, tile);
+    }
+
+    /// <summary>
+    /// The whole groups of four weight rows of a decode tile (one or two rows) in one call of the
+    /// 512-bit FP4 kernel; returns the first column left for <see cref="Block{TF}"/> (a partial group).
+    /// </summary>
+    private int Fp4Groups(in GemmTask t, WeightRows4* rows)
+    {
+        int step = Pair ? 2 : 4, groups = (t.N1 - t.N0) / step, mr = t.M1 - t.M0;
+        if (groups == 0)
+        {
+            return t.N0;
+        }
+
+        float* tile = stackalloc float[MaxGroups * 8];
+        for (int g0 = 0; g0 < groups; g0 += MaxGroups)
+        {
+            int count = Math.Min(MaxGroups, groups - g0), n0 = t.N0 + g0 * step;
+            SetGroup(t.Expert, n0, rows);
+            byte* q = _quantized + t.M0 * _quantizedLd;
+            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count,
+                step * Gate.RowBytes, step * (long)((Gate.In + 31) / 32));
+            for (int g = 0; g < count; g++)
+            {
+                StoreTile(t, n0 + g * step, t.M0, mr, tile + g * mr * 4);
+            }
+        }
+
+        return t.N0 + groups * step;
+    }
+
+    /// <summary>Groups per call of <see cref="Fp4Groups"/> (its tile buffer holds two rows of four per group).</summary>
+    private const int MaxGroups = 16;
+
+    /// <summary>Points <paramref name="rows"/> at the four weight rows of the group that starts at column <paramref name="n"/>.</summary>
+    private void SetGroup(int e, int n, WeightRows4* rows)
+    {
+        if (Pair)
+        {
+            SetRow(ref rows->R0, ref rows->S0, Gate, e, n);
+            SetRow(ref rows->R1, ref rows->S1, Gate, e, n + 1);
+            SetRow(ref rows->R2, ref rows->S2, Up, e, n);
+            SetRow(ref rows->R3, ref rows->S3, Up, e, n + 1);
+        }
+        else
+        {
+            SetRow(ref rows->R0, ref rows->S0, Gate, e, n);
+            SetRow(ref rows->R1, ref rows->S1, Gate, e, n + 1);
+            SetRow(ref rows->R2, ref rows->S2, Gate, e, n + 2);
+            SetRow(ref rows->R3, ref rows->S3, Gate, e, n + 3);
+        }
+    }
+
+    /// <summary>Writes a tile of <paramref name="mr"/> rows of four products at (m, n): as they are, or through SwiGLU in pair mode.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void StoreTile(in GemmTask t, int n, int m, int mr, float* tile)
+    {
         int width = Math.Min(Pair ? 2 : 4, t.N1 - n);
         float* y = Y + (nint)m * Ldy + n;
         for (int r = 0; r < mr; r++)

@@ -20,16 +20,26 @@ internal unsafe struct Fp4Vnni512Args
     /// <summary>128-column chunks (at least 1).</summary>
     public long Chunks;
 
-    /// <summary>Output: rows * 4 floats, tile[r * 4 + n].</summary>
+    /// <summary>Output: rows * 4 floats per group, tile[g * rows * 4 + r * 4 + n]; advanced by the kernel.</summary>
     public float* Tile;
 
     /// <summary>192 bytes: the code table, the nibble mask and the scale spread (<see cref="Fp4Vnni512Kernel"/>).</summary>
     public byte* Constants;
+
+    /// <summary>Groups of four weight rows (at least 1): after each, every weight pointer moves on by <see cref="WeightStep"/> bytes.</summary>
+    public long Groups;
+
+    /// <summary>Bytes from one group's weight rows to the next's (the same for the four pointers).</summary>
+    public long WeightStep;
+
+    /// <summary>Bytes from one group's scale rows to the next's.</summary>
+    public long ScaleStep;
 }
 
 /// <summary>
 /// The machine code of the FP4 decode kernel on 512-bit <c>vpdpbusd</c> (AVX512-VNNI), for one or
-/// two activation rows against four weight rows. Per 128 columns (64 weight bytes) and weight
+/// two activation rows against groups of four weight rows (a whole tile in one call, so the call
+/// and the final sums are paid per group of rows, not per call). Per 128 columns (64 weight bytes) and weight
 /// row: the nibbles are split (and, shift, and) and looked up (<c>vpshufb</c>) as doubled e2m1
 /// integers plus 12; the four block scales are broadcast and spread to their lanes as powers of
 /// two; per activation row six <c>vpdpbusd</c> take the three int8 terms (even and odd columns),
@@ -42,6 +52,7 @@ internal unsafe struct Fp4Vnni512Args
 internal static class Fp4Vnni512Code
 {
     private const int OffW = 0, OffS = 32, OffQ = 64, OffChunks = 80, OffTile = 88, OffConstants = 96;
+    private const int OffGroups = 104, OffWeightStep = 112, OffScaleStep = 120;
     private const int Table = 8, Mask = 9, Spread = 10, Bytes = 11, Even = 12, Odd = 13, Scale = 14;
 
     private static readonly int[] WeightRegs = [E.Rdx, E.Rsi, E.R8, E.R9];
@@ -58,7 +69,7 @@ internal static class Fp4Vnni512Code
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
         var e = new E();
-        int[] saved = rows == 2 ? [E.Rbx, E.Rbp, E.R12, E.R13, E.R14] : [E.Rbx, E.Rbp, E.R12, E.R14];
+        int[] saved = rows == 2 ? [E.Rbx, E.Rbp, E.R12, E.R13, E.R14, E.R15] : [E.Rbx, E.Rbp, E.R12, E.R14, E.R15];
         foreach (int reg in saved) { e.Push(reg); }
 
         for (int n = 0; n < 4; n++)
@@ -67,13 +78,16 @@ internal static class Fp4Vnni512Code
             e.Load64(ScaleRegs[n], E.Rdi, OffS + 8 * n);
         }
 
-        for (int r = 0; r < rows; r++) { e.Load64(ActivationRegs[r], E.Rdi, OffQ + 8 * r); }
-
-        e.Load64(E.Rcx, E.Rdi, OffChunks);
         e.Load64(E.R14, E.Rdi, OffConstants);
         e.LoadDqu16(Table, E.R14, E.NoIndex, 0);
         e.LoadDqu16(Mask, E.R14, E.NoIndex, 64);
         e.LoadDqu16(Spread, E.R14, E.NoIndex, 128);
+        e.Load64(E.R15, E.Rdi, OffGroups);
+
+        // One group of four weight rows per pass; the chunks of the rows in the inner loop.
+        int group = e.Position;
+        for (int r = 0; r < rows; r++) { e.Load64(ActivationRegs[r], E.Rdi, OffQ + 8 * r); }
+        e.Load64(E.Rcx, E.Rdi, OffChunks);
         e.Zero(E.Rax); // weight byte offset
         e.Zero(E.R14); // scale byte offset
         for (int a = 0; a < 4 * rows; a++) { e.Pxord(a, a, a); }
@@ -92,6 +106,15 @@ internal static class Fp4Vnni512Code
 
         e.Load64(E.Rcx, E.Rdi, OffTile);
         for (int r = 0; r < rows; r++) { e.StoreSums4(4 * r, E.Rcx, 16 * r); }
+        e.AddToMemory(E.Rdi, OffTile, 16 * rows);
+        for (int n = 0; n < 4; n++)
+        {
+            e.AddFromMemory(WeightRegs[n], E.Rdi, OffWeightStep);
+            e.AddFromMemory(ScaleRegs[n], E.Rdi, OffScaleStep);
+        }
+
+        e.Dec(E.R15);
+        e.Jnz(group);
 
         e.Vzeroupper();
         for (int i = saved.Length - 1; i >= 0; i--) { e.Pop(saved[i]); }

@@ -73,18 +73,27 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// tile[r * 4 + n] = row r of the activations (quantized, row 1 at <paramref name="q1"/>) against
     /// weight row n of <paramref name="w"/>, for r &lt; <see cref="Rows"/>; <paramref name="k"/> must <see cref="Fits"/>.
     /// </summary>
-    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile)
+    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile) => Run(q0, q1, w, k, tile, 1, 0, 0);
+
+    /// <summary>
+    /// <see cref="Run(byte*, byte*, WeightRows4*, int, float*)"/> for <paramref name="groups"/> groups of
+    /// four weight rows: group g starts <c>g * weightStep</c> bytes after the rows of <paramref name="w"/>
+    /// (its scales <c>g * scaleStep</c> after theirs) and writes tile[g * Rows * 4 + r * 4 + n].
+    /// </summary>
+    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile, int groups, long weightStep, long scaleStep)
     {
         if (!Fits(k))
         {
             throw new ArgumentOutOfRangeException(nameof(k), k, $"rows need a whole number of {ChunkColumns}-column chunks");
         }
 
+        ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
         var args = new Fp4Vnni512Args
         {
             W0 = w->R0, W1 = w->R1, W2 = w->R2, W3 = w->R3,
             S0 = w->S0, S1 = w->S1, S2 = w->S2, S3 = w->S3,
             Q0 = q0, Q1 = q1, Chunks = k / ChunkColumns, Tile = tile, Constants = (byte*)SharedConstants.Value,
+            Groups = groups, WeightStep = weightStep, ScaleStep = scaleStep,
         };
         _entry(&args);
     }
