@@ -17,7 +17,7 @@ internal sealed unsafe partial class GemmJob
         {
             AddAmxTiles(expert, m0, m1, outDim, mChunk);
         }
-        else if (UsesPanels)
+        else if (UsesPanels || UsesFp4Panels(m1 - m0))
         {
             // Row chunks start on block boundaries, so a tile's blocks are consecutive.
             mChunk = Math.Max(PanelKernel.MaxRows, mChunk / PanelKernel.MaxRows * PanelKernel.MaxRows);
@@ -47,15 +47,32 @@ internal sealed unsafe partial class GemmJob
     /// <summary>Whether the tiles run the panel kernel (weights in panels, AVX-512 path).</summary>
     private bool UsesPanels => !Portable && Gate.Panels && (!Pair || Up.Panels);
 
+    /// <summary>Segment rows from which row-major FP4 tiles expand their weights into fp32 panels (<see cref="Fp4Panels"/>) and run the panel kernel.</summary>
+    public int Fp4PanelMinRows { get; set; } = 3;
+
+    /// <summary>Whether the FP4 tiles of a segment of <paramref name="rows"/> rows run on expanded panels.</summary>
+    private bool UsesFp4Panels(int rows) =>
+        !Portable && rows >= Fp4PanelMinRows && Gate.Format == WeightFormat.Fp4 && !Gate.Panels && Fp4Panels.Fits(Gate.In)
+        && Gate.Out % PanelLayout.Width == 0 && Gate.FastScales && (!Pair || Up.FastScales);
+
+    // Per worker: the fp32 panels an FP4 tile expands its weights into.
+    private NativeScratch[] _fp4Panels = [];
+
     /// <summary>
     /// One panel tile: one 16-column panel of the gate and of the up weight (pair mode, SwiGLU in
     /// the epilogue) or two adjacent panels of one weight, against blocks of up to 12 rows of X.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void RunPanel(GemmTask t)
+    private void RunPanel(GemmTask t, int worker)
     {
         float* tile = stackalloc float[PanelKernel.MaxRows * 2 * PanelLayout.Width];
         bool two = TilePanels(t, out byte* pa, out byte* sa, out byte* pb, out byte* sb);
+        if (Gate.Format == WeightFormat.Fp4)
+        {
+            ExpandFp4(t, worker, two, out pa, out pb);
+            sa = sb = null;
+        }
+
         for (int m = t.M0; m < t.M1; m += PanelKernel.MaxRows)
         {
             int rows = Math.Min(PanelKernel.MaxRows, t.M1 - m);
@@ -64,7 +81,7 @@ internal sealed unsafe partial class GemmJob
             bool scaled = Rows.Factor != 1f;
             switch (Gate.Format)
             {
-                case WeightFormat.F32: RunPanelRows<F32Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
+                case WeightFormat.F32 or WeightFormat.Fp4: RunPanelRows<F32Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
                 case WeightFormat.BF16: RunPanelRows<BF16Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
                 case WeightFormat.Fp8F32Scale when scaled: RunPanelRows<Fp8F32ScaleX90Format>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
                 case WeightFormat.Fp8F32Scale: RunPanelRows<Fp8F32ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
@@ -73,6 +90,24 @@ internal sealed unsafe partial class GemmJob
             }
 
             StoreTile(tile, m, rows, t.N0, two);
+        }
+    }
+
+    /// <summary>The tile's FP4 rows expanded into fp32 panels in this worker's scratch (the second as <see cref="TilePanels"/> picks it).</summary>
+    private void ExpandFp4(in GemmTask t, int worker, bool two, out byte* pa, out byte* pb)
+    {
+        long bytes = Fp4Panels.Bytes(Gate.In);
+        byte* scratch = _fp4Panels[worker].Ensure(2 * bytes);
+        pa = scratch;
+        Fp4Panels.Expand(Gate, t.Expert, t.N0, (float*)pa);
+        pb = Pair || two ? scratch + bytes : pa;
+        if (Pair)
+        {
+            Fp4Panels.Expand(Up, t.Expert, t.N0, (float*)pb);
+        }
+        else if (two)
+        {
+            Fp4Panels.Expand(Gate, t.Expert, t.N0 + PanelLayout.Width, (float*)pb);
         }
     }
 

@@ -253,6 +253,11 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     {
         _quantBuffer.Free();
         _rowsBuffer.Free();
+        for (int i = 0; i < _fp4Panels.Length; i++)
+        {
+            _fp4Panels[i].Free();
+        }
+
         _split = _scaled = null;
         _quantized = null;
         _zmmOne = _zmmTwo = null;
@@ -296,6 +301,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         if (_scratch.Length < threads)
         {
             Array.Resize(ref _scratch, threads);
+            Array.Resize(ref _fp4Panels, threads);
         }
 
         SealAmx(threads);
@@ -324,7 +330,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
         if (t.Panel)
         {
-            RunPanel(t);
+            RunPanel(t, worker);
             return;
         }
 
