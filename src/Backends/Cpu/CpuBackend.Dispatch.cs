@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Accel.Backends.Cpu.Kernels;
 using Accel.Backends.Cpu.Routing;
 using Accel.Graph;
@@ -53,6 +54,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job.For(chunks, 1, &FillChunk));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CountChunk(RangeJob j, int begin, int end)
     {
         for (int c = begin; c < end; c++)
@@ -61,6 +63,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FillChunk(RangeJob j, int begin, int end)
     {
         for (int c = begin; c < end; c++)
@@ -83,6 +86,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PermuteRows(RangeJob j, int begin, int end)
     {
         int d = j.I0;
@@ -121,6 +125,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UnpermuteRows(RangeJob j, int begin, int end)
     {
         int d = j.I0, k = j.I1;
@@ -189,6 +194,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddChunks(RangeJob j, int begin, int end)
     {
         long from = (long)begin * j.I0, to = Math.Min((long)end * j.I0, j.I1);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Accel.Backends.Cpu.Kernels;
 using Accel.Types;
 
@@ -126,6 +127,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SwiGluRows(RangeJob j, int begin, int end)
     {
         int width = j.I0, k = j.I1;

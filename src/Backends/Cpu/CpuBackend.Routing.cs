@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Accel.Backends.Cpu.Kernels;
 using Accel.Backends.Cpu.Routing;
@@ -26,6 +27,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void NormRows(RangeJob j, int begin, int end)
     {
         for (int r = begin; r < end; r++)
@@ -43,6 +45,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScoreRows(RangeJob j, int begin, int end)
     {
         for (int r = begin; r < end; r++)
@@ -56,6 +59,7 @@ public sealed unsafe partial class CpuBackend
     private void SelectionBias(CpuBuffer p, CpuBuffer b, CpuBuffer q) =>
         _pool.Run(Rows(p.Dim(0), p.Dim(1), &BiasRows, p.F32, b.F32, q.F32));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BiasRows(RangeJob j, int begin, int end)
     {
         for (int r = begin; r < end; r++)
@@ -75,6 +79,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GroupRows(RangeJob j, int begin, int end)
     {
         int need = GroupLimit.ScratchInts(j.I1, j.Wide);
@@ -97,6 +102,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TopKRows(RangeJob j, int begin, int end)
     {
         int need = TopKSelector.ScratchInts(j.I0, j.Wide);
@@ -127,6 +133,7 @@ public sealed unsafe partial class CpuBackend
         _pool.Run(job);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightRows(RangeJob j, int begin, int end)
     {
         for (int r = begin; r < end; r++)

@@ -34,6 +34,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _portable = !Options.UsesAvx512;
         _gemm.AmxEnabled = Options.UsesAmx;
         _gemm.AmxMinRows = Options.AmxMinRows;
+        _gemm.Fp4PanelMinRows = Options.Fp4PanelRows > 0 ? Options.Fp4PanelRows : int.MaxValue;
         _gemm.AmxFp32 = Options.AmxFp32;
         _gemm.PanelPrefetch = Options.PanelPrefetchBytes;
         _gemm.StreamRowsAbove = Options.StreamRowsAbove;

@@ -65,6 +65,11 @@ public enum CpuSimd
 /// measured no faster than the fp32 FMA kernel once weights stream from memory, see
 /// docs/performance.md; <c>ACCEL_CPU_BF16</c>).
 /// </param>
+/// <param name="Fp4PanelRows">
+/// Rows an expert's segment needs before its FP4 products expand each tile's weights into fp32 panels
+/// once and run the panel kernel, instead of decoding them again for every block of six rows
+/// (default 8; 0 turns the expansion off; <c>ACCEL_CPU_FP4_PANEL_ROWS</c>).
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -73,7 +78,7 @@ public enum CpuSimd
 /// </remarks>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
-    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true)
+    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -91,7 +96,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_PANEL_PREFETCH</c> (N &gt;= 0) <see cref="PanelPrefetchBytes"/>,
     /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
     /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
-    /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/> and <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>. An unset variable keeps the value.
+    /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/>, <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>
+    /// and <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -107,6 +113,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         Vnni = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI") ?? Vnni,
         Bf16Dot = BackendOptionsBinding.Flag(env, "ACCEL_CPU_BF16") ?? Bf16Dot,
         Vnni512 = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI512") ?? Vnni512,
+        Fp4PanelRows = BackendOptionsBinding.Integer(env, "ACCEL_CPU_FP4_PANEL_ROWS", 0) ?? Fp4PanelRows,
     };
 
     /// <summary>Whether a backend with these options runs bf16 decode on the AVX512-BF16 kernel here.</summary>

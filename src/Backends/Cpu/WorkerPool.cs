@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
@@ -41,6 +42,7 @@ internal abstract class ParallelJob
     }
 
     /// <summary>Runs items until none is left; called once by every participating thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Drain(int worker)
     {
         for (int j = 0; j < _ranges; j++)

@@ -83,10 +83,23 @@ public static class BenchEngine
         return new BenchRun(roofline, results, o.Device);
     }
 
-    /// <summary>Times <paramref name="run"/>: warm-up runs, then timed runs, evicting before each when asked.</summary>
+    /// <summary>Seconds of warm-up runs <see cref="Measure"/> does at least (when any warm-up is asked for).</summary>
+    public const double WarmupSeconds = 1.0;
+
+    /// <summary>The most warm-up runs <see cref="Measure"/> does to fill <see cref="WarmupSeconds"/>.</summary>
+    public const int WarmupRunsMax = 200;
+
+    /// <summary>
+    /// Times <paramref name="run"/>: <paramref name="warmup"/> warm-up runs (continued up to
+    /// <see cref="WarmupSeconds"/>), then timed runs, evicting before each when asked.
+    /// </summary>
     public static double[] Measure(Action run, int warmup, int runs, CacheEvictor? evictor)
     {
-        for (int i = 0; i < warmup; i++)
+        // At least the asked warm-up runs, and then more until WarmupSeconds have passed (at most
+        // WarmupRunsMax in all), so that the runtime's tiered compilation has replaced the first,
+        // quickly compiled code of the layer before anything is timed.
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || (warmup > 0 && i < WarmupRunsMax && Stopwatch.GetElapsedTime(warmStart).TotalSeconds < WarmupSeconds); i++)
         {
             run();
         }

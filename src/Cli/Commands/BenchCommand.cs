@@ -44,7 +44,7 @@ public static class BenchCommand
         var cold = new Option<bool>("--cold") { Description = "Evict the caches before every timed run (the default)." };
         var hot = new Option<bool>("--hot") { Description = "Keep the caches warm between runs." };
         var runs = Int("--runs", "Timed runs per token count.", 10);
-        var warmup = Int("--warmup", "Untimed runs per token count.", 2);
+        var warmup = Int("--warmup", "Untimed runs per token count, at least (more follow until 1 s of them has passed; 0: none).", 2);
         var json = new Option<string?>("--json") { Description = "Write the results to this JSON file." };
         var peak = new Option<double?>(RooflineResolver.PeakFlag)
         {

@@ -63,6 +63,7 @@ internal static unsafe class Activation
     }
 
     /// <summary>a[i] = SwiGlu(g[i], u[i]) * scale for <paramref name="n"/> elements (portable vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SwiGluRow(float* g, float* u, float* a, int n, float limit, float scale)
     {
         int i = 0;

@@ -26,6 +26,7 @@ internal static unsafe class Fp4Kernel
     /// (stride <paramref name="ldx"/>) to <paramref name="dst"/> (stride k), each 32-column block as
     /// its 16 even columns then its 16 odd columns.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SplitRows(float* x, int ldx, int rows, int k, float* dst)
     {
         var evenIdx = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

@@ -47,6 +47,7 @@ internal static unsafe class Fp4VnniKernel
     /// columns (64 for this kernel, 128 for <see cref="Vnni.Fp4Vnni512Kernel"/>; k a multiple of it);
     /// false, leaving the kernels unused, when a value is not finite.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Quantize(float* x, int ldx, int rows, int k, byte* dst, int chunkColumns = 64)
     {
         if (chunkColumns is not (64 or 128) || k % chunkColumns != 0)
@@ -80,6 +81,7 @@ internal static unsafe class Fp4VnniKernel
     /// columns) is block i/4, columns 8(i%4) to 8(i%4)+7. The terms are found in double precision,
     /// so each is the exact rounding of what is left.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool QuantizeChunk(float* x, byte* dst, int blocks)
     {
         int columns = 32 * blocks;

@@ -48,11 +48,11 @@ internal sealed unsafe partial class GemmJob
     private bool UsesPanels => !Portable && Gate.Panels && (!Pair || Up.Panels);
 
     /// <summary>Segment rows from which row-major FP4 tiles expand their weights into fp32 panels (<see cref="Fp4Panels"/>) and run the panel kernel.</summary>
-    public int Fp4PanelMinRows { get; set; } = 3;
+    public int Fp4PanelMinRows { get; set; } = 8;
 
     /// <summary>Whether the FP4 tiles of a segment of <paramref name="rows"/> rows run on expanded panels.</summary>
     private bool UsesFp4Panels(int rows) =>
-        !Portable && rows >= Fp4PanelMinRows && Gate.Format == WeightFormat.Fp4 && !Gate.Panels && Fp4Panels.Fits(Gate.In)
+        !Portable && rows >= Math.Max(Fp4PanelMinRows, VnniMaxRows + 1) && Gate.Format == WeightFormat.Fp4 && !Gate.Panels && Fp4Panels.Fits(Gate.In)
         && Gate.Out % PanelLayout.Width == 0 && Gate.FastScales && (!Pair || Up.FastScales);
 
     // Per worker: the fp32 panels an FP4 tile expands its weights into.

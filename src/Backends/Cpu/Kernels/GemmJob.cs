@@ -93,6 +93,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// for <see cref="Fp4Kernel"/>; for fp8 whose scales allow it, times 2^90 for the one-multiply
     /// decoders (unless an activation is too large for that).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PrepareRows(int rows)
     {
         bool fp4 = Gate.Format == WeightFormat.Fp4 && Fp4Kernel.Fits(Gate.In);
@@ -153,6 +154,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     private bool Fp8Fast => Gate.Format is WeightFormat.Fp8F32Scale or WeightFormat.Fp8E8Scale && Gate.FastScales && (!Pair || Up.FastScales);
 
     /// <summary>Whether every |x| in the rows is below <paramref name="limit"/> (NaN and infinities are not).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool RowsWithin(float* x, int ldx, int rows, int k, float limit)
     {
         var l = Vector512.Create(limit);
@@ -181,6 +183,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     }
 
     /// <summary>dst = x * 2^90 (exact) unless some |x| reaches <see cref="Fp8.XLimit"/> or is not finite (then false).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool ScaleRows(float* x, int ldx, int rows, int k, float* dst)
     {
         if (!RowsWithin(x, ldx, rows, k, Fp8.XLimit))
@@ -205,6 +208,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// The activations as <see cref="Fp4Vnni512Kernel"/> (128-column chunks) or else
     /// <see cref="Fp4VnniKernel"/> (64) reads them, where one of them may run.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void QuantizeRows(int rows)
     {
         bool zmm = Vnni512 && Fp4Vnni512Kernel.Fits(Gate.In);
@@ -319,6 +323,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Reset(TaskCount, Partitioned ? threads : 1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Execute(int index, int worker)
     {
         var t = _tasks[index];
@@ -357,6 +362,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// <summary>Weight blocks ahead that decode tiles prefetch; 0 = off (<see cref="CpuBackendOptions.PrefetchBlocks"/>).</summary>
     public int PrefetchBlocks { get; set; } = 2;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run<TF>(GemmTask t) where TF : struct, IWeightFormat
     {
         float* tile = stackalloc float[24];
@@ -461,6 +467,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// The whole groups of four weight rows of a decode tile (one or two rows) in one call of the
     /// 512-bit FP4 kernel; returns the first column left for <see cref="Block{TF}"/> (a partial group).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int Fp4Groups(in GemmTask t, WeightRows4* rows)
     {
         int step = Pair ? 2 : 4, groups = (t.N1 - t.N0) / step, mr = t.M1 - t.M0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Accel.Backends.Cpu.Kernels;
@@ -92,6 +93,7 @@ internal abstract unsafe class PackedRows : ParallelJob
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Execute(int index, int worker)
     {
         var (row, n, offset) = _blocks[index];

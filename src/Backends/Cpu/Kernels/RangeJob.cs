@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Accel.Backends.Cpu.Kernels;
 
 /// <summary>
@@ -26,6 +27,7 @@ internal sealed unsafe class RangeJob : ParallelJob
         return this;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Execute(int index, int worker)
     {
         int begin = index * Chunk;
