@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Accel.Backends.Cpu.Bf16;
 using Accel.Backends.Cpu.Kernels;
+using Accel.Backends.Cpu.Vnni;
 
 namespace Accel.KernelBench;
 
@@ -12,7 +13,8 @@ namespace Accel.KernelBench;
 /// (hot: in L2/L3) and over 32 such sets in turn (cold: 384 MB, each set evicted before its next
 /// turn). bf16: the AVX512-BF16 kernel (hi/lo split activations) against DotKernel (widen to fp32,
 /// FMA). fp8: DotKernel's two-multiply decoder against the one-multiply one (activations times 2^90).
-/// FP4: DotKernel's per-16-column decoder, Fp4Kernel (a 32-column block per step) and Fp4VnniKernel.
+/// FP4: DotKernel's per-16-column decoder, Fp4Kernel (a 32-column block per step), Fp4VnniKernel
+/// (256-bit AVX-VNNI) and Fp4Vnni512Kernel (512-bit AVX512-VNNI, emitted).
 /// The bytes are random (timing only; the check line compares the two bf16 kernels). Single thread;
 /// figures are medians. Usage: accel-kernel-bench [prefetchBytes] (default 16384: two groups ahead).
 /// </summary>
@@ -55,6 +57,9 @@ internal static unsafe class Program
         GemmJob.ScaleRows(x, K8, 1, K8, x90);
         Fp4Kernel.SplitRows(x, K4, 1, K4, split);
         Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized);
+        byte* quantized512 = (byte*)NativeMemory.AlignedAlloc((nuint)Fp4VnniKernel.Bytes(1, K4), 64);
+        Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized512, Fp4Vnni512Kernel.ChunkColumns);
+        var zmm = Fp4Vnni512Kernel.IsAvailable ? Fp4Vnni512Kernel.Get(1, prefetch) : null;
         Scales = (byte*)NativeMemory.AlignedAlloc(K4 / 32, 64);
         new Span<byte>(Scales, K4 / 32).Fill(127);
         Fp8Scales = (float*)NativeMemory.AlignedAlloc(K8 / 128 * 4, 64);
@@ -92,6 +97,9 @@ internal static unsafe class Program
             .. Fp4VnniKernel.IsSupported
                 ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1>(quantized, 0, w, K4, t, prefetch)) }
                 : [],
+            .. zmm is not null
+                ? new (string, Call)[] { ("1 row  FP4 AVX512-VNNI", (w, t) => zmm.Run(quantized512, quantized512, w, K4, t)) }
+                : [],
         ]);
 
         NativeMemory.AlignedFree(pool);
@@ -101,6 +109,7 @@ internal static unsafe class Program
         NativeMemory.AlignedFree(x90);
         NativeMemory.AlignedFree(split);
         NativeMemory.AlignedFree(quantized);
+        NativeMemory.AlignedFree(quantized512);
         return 0;
     }
 

@@ -49,6 +49,8 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_VNNI", "on", "set it to 1 (or true), 0 (or false)")]
     [TestCase("ACCEL_CPU_BF16", "yes", "set it to 1 (or true), 0 (or false)")]
     [TestCase("ACCEL_CPU_VNNI512", "wide", "set it to 1 (or true), 0 (or false)")]
+    [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "-1", "whole number of at least 0")]
+    [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "eight", "whole number of at least 0")]
     public void A_malformed_variable_is_an_error_that_names_it(string variable, string value, string expected)
     {
         var env = new Env(new() { [variable] = value });
@@ -69,6 +71,15 @@ public sealed class OptionsTests
         Assert.That((o.Vnni, o.Bf16Dot, o.Vnni512), Is.EqualTo((expectVnni, expectBf16, expectVnni512)));
         Assert.That(backend.Device.Note, Does.Contain(!o.UsesAvx512 ? "portable"
             : o.UsesVnni512 ? "FP4 decode on avx512-vnni" : o.UsesVnni ? "FP4 decode on avx-vnni" : "FP4 decode on fp32 FMA"));
+    }
+
+    [TestCase(null, 8)]
+    [TestCase("0", 0)]
+    [TestCase("24", 24)]
+    public void The_fp4_panel_rows_variable_reaches_the_options(string? value, int expected)
+    {
+        var env = new Env(new() { ["ACCEL_CPU_FP4_PANEL_ROWS"] = value });
+        Assert.That(new CpuBackendOptions().WithEnvironment(env).Fp4PanelRows, Is.EqualTo(expected));
     }
 
     [Test]
