@@ -49,22 +49,6 @@ public sealed class WorkerPoolTests
     }
 
     [Test]
-    public void Waking_sleeping_workers_between_jobs_loses_no_item()
-    {
-        using var pool = new WorkerPool(3);
-        var job = new CountingJob();
-        for (int round = 0; round < 6; round++)
-        {
-            Thread.Sleep(round % 2 == 0 ? 2 : 0); // past the workers' spin time: they sleep
-            pool.Wake();
-            pool.Wake();
-            job.Prepare(500, 3);
-            pool.Run(job);
-            Assert.That(job.Runs, Is.All.EqualTo(1), $"round {round}");
-        }
-    }
-
-    [Test]
     public void A_thread_alone_takes_every_range()
     {
         var job = new CountingJob();

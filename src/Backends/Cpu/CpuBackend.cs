@@ -74,8 +74,6 @@ public sealed unsafe partial class CpuBackend : BackendBase
     /// <inheritdoc/>
     protected override void UploadCore(IDeviceBuffer destination, ReadOnlySpan<byte> source)
     {
-        // An upload usually starts a run (a layer's input): have the workers spinning by the first product.
-        _pool.Wake();
         var b = (CpuBuffer)destination;
         lock (_gate)
         {

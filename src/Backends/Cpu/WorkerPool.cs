@@ -72,7 +72,6 @@ internal sealed class WorkerPool : IDisposable
     private readonly object _lock = new();
     private ParallelJob? _job;
     private int _generation;
-    private int _sleepers;
     private int _joined = Closed;
 
     /// <summary>Added to the join count when the caller has drained the job: negative means closed.</summary>
@@ -139,25 +138,6 @@ internal sealed class WorkerPool : IDisposable
     }
 
     /// <summary>Joins the current job unless it is closed; false when it is.</summary>
-    /// <summary>
-    /// Gets sleeping workers spinning again without giving them work, so that the next
-    /// <see cref="Run"/> (e.g. the first product of a layer, right after its input arrives) does
-    /// not wait for the operating system to wake them. A no-op when none sleeps.
-    /// </summary>
-    public void Wake()
-    {
-        if (Volatile.Read(ref _sleepers) == 0)
-        {
-            return;
-        }
-
-        lock (_lock)
-        {
-            _generation++;
-            Monitor.PulseAll(_lock);
-        }
-    }
-
     private bool TryJoin()
     {
         while (true)
@@ -191,13 +171,10 @@ internal sealed class WorkerPool : IDisposable
 
                 lock (_lock)
                 {
-                    _sleepers++;
                     while (_generation == seen && !_stop)
                     {
                         Monitor.Wait(_lock);
                     }
-
-                    _sleepers--;
                 }
             }
 
