@@ -165,7 +165,9 @@ public sealed class ConcurrencyTests
             }
             catch (Exception e)
             {
-                errors.Enqueue($"thread {i}: {e.GetType().Name}: {e.Message}");
+                // The first frames say where a race struck; the message alone rarely does.
+                string where = string.Join(" <- ", (e.StackTrace ?? "").Split('\n').Take(9).Select(l => l.Trim()));
+                errors.Enqueue($"thread {i}: {e.GetType().Name}: {e.Message} at {where}");
             }
         })
         { Name = $"concurrency-{i}", IsBackground = true }).ToList();

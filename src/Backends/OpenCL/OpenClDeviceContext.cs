@@ -38,7 +38,11 @@ public sealed unsafe class OpenClDeviceContext : IDisposable
         int status;
         nint* properties = stackalloc nint[] { ContextPlatform, platformId, 0 };
         nint dev = deviceId;
-        context = api.CreateContext(properties, 1, &dev, null, null, &status);
+        lock (OpenClLibrary.CallbackCalls)
+        {
+            context = api.CreateContext(properties, 1, &dev, null, null, &status);
+        }
+
         ClStatus.Check(status, $"clCreateContext({device.Name})");
 #pragma warning disable CS0618 // clCreateCommandQueue is the call OpenCL 1.2 devices have
         queue = api.CreateCommandQueue(context, deviceId, CommandQueueProperties.None, &status);

@@ -20,6 +20,13 @@ internal static class OpenClLibrary
     private static readonly Lazy<(CL? Api, string? Reason)> Loaded = new(Load, isThreadSafe: true);
 
     /// <summary>
+    /// Held around the calls that pass a callback delegate (clCreateContext, clBuildProgram): Silk.NET
+    /// keeps such arguments alive in a process-wide table that is not safe to update from two threads
+    /// at once (backends opened on several threads failed with index errors inside it).
+    /// </summary>
+    public static readonly object CallbackCalls = new();
+
+    /// <summary>
     /// The loaded API, or null when no OpenCL library could be loaded; then
     /// <paramref name="reason"/> says why in a sentence.
     /// </summary>

@@ -128,7 +128,12 @@ public sealed unsafe class OpenClProgram : IDisposable
     private static OpenClProgram Build(CL api, nint device, nint program, string options, string op, bool fromBinary)
     {
         nint dev = device;
-        int status = api.BuildProgram(program, 1, &dev, options, null, null);
+        int status;
+        lock (OpenClLibrary.CallbackCalls)
+        {
+            status = api.BuildProgram(program, 1, &dev, options, null, null);
+        }
+
         string log = ReadBuildLog(api, program, device);
         if (status == ClStatus.Success)
         {
