@@ -20,6 +20,12 @@ internal static unsafe class PanelDecode
         where TF : struct, IWeightFormat
         where TR : struct, IRowCount
     {
+        if (TF.Factored && TR.Count == 1)
+        {
+            RunFactored<TF>(xt, pa, pb, sa, sb, kLength, tile, prefetch);
+            return;
+        }
+
         var z = Vector512<float>.Zero;
         Vector512<float> a00 = z, b00 = z;
         Vector512<float> a01 = z, b01 = z;
@@ -109,5 +115,64 @@ internal static unsafe class PanelDecode
             ((a10 + a11) + (a12 + a13)).Store(tile + 32);
             ((b10 + b11) + (b12 + b13)).Store(tile + 48);
         }
+    }
+
+    /// <summary>
+    /// One row against two panels of a factored format (fp8): each block's products are summed
+    /// unscaled in their own accumulators and multiplied by the block's scale once at its end, one
+    /// multiply per 16 weights fewer than scaling every load.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunFactored<TF>(float* xt, byte* pa, byte* pb, byte* sa, byte* sb, int kLength, float* tile, nint prefetch)
+        where TF : struct, IWeightFormat
+    {
+        var z = Vector512<float>.Zero;
+        Vector512<float> a = z, b = z;
+        nint step = TF.Offset(16);
+        byte* qa = pa, qb = pb;
+        float* xk = xt;
+        for (int kb = 0; kb < kLength; kb += TF.BlockK)
+        {
+            int kEnd = kLength - kb > TF.BlockK ? kb + TF.BlockK : kLength;
+            Vector512<float> a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+            int k = kb;
+            for (; k + 4 <= kEnd; k += 4, xk += 4, qa += 4 * step, qb += 4 * step)
+            {
+                if (prefetch != 0)
+                {
+                    for (nint line = 0; line < 4 * step; line += 64)
+                    {
+                        Sse.Prefetch0(qa + prefetch + line);
+                        Sse.Prefetch0(qb + prefetch + line);
+                    }
+                }
+
+                var x0 = Vector512.Create(xk[0]);
+                a0 = Vector512.FusedMultiplyAdd(x0, TF.Raw(qa, 0), a0);
+                b0 = Vector512.FusedMultiplyAdd(x0, TF.Raw(qb, 0), b0);
+                var x1 = Vector512.Create(xk[1]);
+                a1 = Vector512.FusedMultiplyAdd(x1, TF.Raw(qa + step, 0), a1);
+                b1 = Vector512.FusedMultiplyAdd(x1, TF.Raw(qb + step, 0), b1);
+                var x2 = Vector512.Create(xk[2]);
+                a2 = Vector512.FusedMultiplyAdd(x2, TF.Raw(qa + 2 * step, 0), a2);
+                b2 = Vector512.FusedMultiplyAdd(x2, TF.Raw(qb + 2 * step, 0), b2);
+                var x3 = Vector512.Create(xk[3]);
+                a3 = Vector512.FusedMultiplyAdd(x3, TF.Raw(qa + 3 * step, 0), a3);
+                b3 = Vector512.FusedMultiplyAdd(x3, TF.Raw(qb + 3 * step, 0), b3);
+            }
+
+            for (; k < kEnd; k++, xk++, qa += step, qb += step)
+            {
+                var x0 = Vector512.Create(xk[0]);
+                a0 = Vector512.FusedMultiplyAdd(x0, TF.Raw(qa, 0), a0);
+                b0 = Vector512.FusedMultiplyAdd(x0, TF.Raw(qb, 0), b0);
+            }
+
+            a = Vector512.FusedMultiplyAdd((a0 + a1) + (a2 + a3), TF.Scale(sa, kb), a);
+            b = Vector512.FusedMultiplyAdd((b0 + b1) + (b2 + b3), TF.Scale(sb, kb), b);
+        }
+
+        a.Store(tile);
+        b.Store(tile + 16);
     }
 }

@@ -16,7 +16,8 @@ internal sealed unsafe class RowBlocks : PackedRows
     /// <summary>
     /// The factor the rows are multiplied by as they are packed: 1, or <see cref="Fp8.XScale"/> for
     /// the one-multiply fp8 decoders, in which case packing also checks every |x| against
-    /// <see cref="Fp8.XLimit"/> (<see cref="Exceeded"/>). Setting it clears that flag.
+    /// <see cref="Fp8.XLimit"/>, and every non-zero |x| against <see cref="Fp8.XFloor"/>
+    /// (<see cref="Exceeded"/>). Setting it clears that flag.
     /// </summary>
     public float Factor
     {
@@ -58,7 +59,8 @@ internal sealed unsafe class RowBlocks : PackedRows
             bool within = true;
             for (int i = 0; i < k; i++)
             {
-                within &= MathF.Abs(src[i]) < Fp8.XLimit;
+                float a = MathF.Abs(src[i]);
+                within &= a < Fp8.XLimit && (a >= Fp8.XFloor || a == 0);
                 d[(nint)i * n] = src[i] * f;
             }
 

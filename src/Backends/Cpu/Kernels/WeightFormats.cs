@@ -27,6 +27,15 @@ internal unsafe interface IWeightFormat
 
     /// <summary>Byte offset of column k within a row.</summary>
     static abstract nint Offset(int k);
+
+    /// <summary>
+    /// True when <see cref="Load"/> is <see cref="Raw"/> times the scale operand, so a kernel may sum a
+    /// block's products unscaled and multiply the sum by the block's scale once.
+    /// </summary>
+    static abstract bool Factored { get; }
+
+    /// <summary>Weights k .. k+15 before the scale operand (only where <see cref="Factored"/>).</summary>
+    static abstract Vector512<float> Raw(byte* row, int k);
 }
 
 /// <summary>Decode tables shared by the formats.</summary>
@@ -52,6 +61,11 @@ internal static unsafe class DecodeTables
 /// <summary>fp32 weights.</summary>
 internal readonly unsafe struct F32Format : IWeightFormat
 {
+    public static bool Factored => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, default);
+
     public static nint Offset(int k) => (nint)k * 4;
 
     public static int BlockK => 1 << 30;
@@ -68,6 +82,11 @@ internal readonly unsafe struct F32Format : IWeightFormat
 /// <summary>bfloat16 weights: widen to 32 bits and shift into the upper half (exact).</summary>
 internal readonly unsafe struct BF16Format : IWeightFormat
 {
+    public static bool Factored => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, default);
+
     public static nint Offset(int k) => (nint)k * 2;
 
     public static int BlockK => 1 << 30;
@@ -88,6 +107,11 @@ internal readonly unsafe struct BF16Format : IWeightFormat
 /// </summary>
 internal readonly unsafe struct F16Format : IWeightFormat
 {
+    public static bool Factored => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, default);
+
     public static nint Offset(int k) => (nint)k * 2;
 
     public static int BlockK => 1 << 30;
@@ -115,6 +139,11 @@ internal readonly unsafe struct F16Format : IWeightFormat
 /// </summary>
 internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 {
+    public static bool Factored => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, Vector512<float>.One);
+
     public static nint Offset(int k) => k;
 
     public static int BlockK => 128;
@@ -133,6 +162,11 @@ internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 /// <summary>FP8 e4m3 with one UE8M0 (power-of-two) scale per 128x128 block.</summary>
 internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
 {
+    public static bool Factored => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, Vector512<float>.One);
+
     public static nint Offset(int k) => k;
 
     public static int BlockK => 128;
@@ -155,6 +189,11 @@ internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
 /// </summary>
 internal readonly unsafe struct Fp8F32ScaleX90Format : IWeightFormat
 {
+    public static bool Factored => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Fp8.Bits(row + k);
+
     public static nint Offset(int k) => k;
 
     public static int BlockK => 128;
@@ -171,6 +210,11 @@ internal readonly unsafe struct Fp8F32ScaleX90Format : IWeightFormat
 /// <summary><see cref="Fp8E8ScaleFormat"/> for activations already multiplied by 2^90 (<see cref="Fp8.XScale"/>).</summary>
 internal readonly unsafe struct Fp8E8ScaleX90Format : IWeightFormat
 {
+    public static bool Factored => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => Fp8.Bits(row + k);
+
     public static nint Offset(int k) => k;
 
     public static int BlockK => 128;
@@ -207,6 +251,13 @@ internal static unsafe class Fp8
 
     /// <summary>Largest |x| that may be pre-multiplied by <see cref="XScale"/> (2^36, so x * 2^90 stays below 2^126).</summary>
     public const float XLimit = 68719476736f;
+
+    /// <summary>
+    /// Smallest non-zero |x| for the pre-multiplied panel rows (2^-60): the panel decode sums a block's
+    /// products before its scale, x * 2^90 * code * 2^-120, which stays a normal fp32 number (above
+    /// 2^-99) for every e4m3 code from here up.
+    /// </summary>
+    public const float XFloor = 8.673617379884035e-19f;
 }
 
 /// <summary>
@@ -216,6 +267,11 @@ internal static unsafe class Fp8
 /// </summary>
 internal readonly unsafe struct Fp4Format : IWeightFormat
 {
+    public static bool Factored => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Raw(byte* row, int k) => throw new NotSupportedException("FP4 weights are not factored (their scale operand is a lookup table)");
+
     public static nint Offset(int k) => k >> 1;
 
     private static readonly Vector512<float> Table = Vector512.Create(NumericFormats.E2M1DecodeTable);
