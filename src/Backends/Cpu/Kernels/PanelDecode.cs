@@ -46,14 +46,7 @@ internal static unsafe class PanelDecode
             int k = kb;
             for (; k + 4 <= kEnd; k += 4, xk += 4 * TR.Count, qa += 4 * step, qb += 4 * step)
             {
-                if (prefetch != 0)
-                {
-                    for (nint line = 0; line < 4 * step; line += 64)
-                    {
-                        Sse.Prefetch0(qa + prefetch + line);
-                        Sse.Prefetch0(qb + prefetch + line);
-                    }
-                }
+                Prefetch(qa, qb, prefetch, 4 * step);
 
                 var wa0 = TF.Load(qa + 0 * step, 0, scaleA);
                 var wb0 = TF.Load(qb + 0 * step, 0, scaleB);
@@ -138,14 +131,7 @@ internal static unsafe class PanelDecode
             int k = kb;
             for (; k + 4 <= kEnd; k += 4, xk += 4, qa += 4 * step, qb += 4 * step)
             {
-                if (prefetch != 0)
-                {
-                    for (nint line = 0; line < 4 * step; line += 64)
-                    {
-                        Sse.Prefetch0(qa + prefetch + line);
-                        Sse.Prefetch0(qb + prefetch + line);
-                    }
-                }
+                Prefetch(qa, qb, prefetch, 4 * step);
 
                 var x0 = Vector512.Create(xk[0]);
                 a0 = Vector512.FusedMultiplyAdd(x0, TF.Raw(qa, 0), a0);
@@ -174,5 +160,19 @@ internal static unsafe class PanelDecode
 
         a.Store(tile);
         b.Store(tile + 16);
+    }
+
+    /// <summary>One prefetch per 64-byte line of the next <paramref name="bytes"/> of both panel streams, <paramref name="prefetch"/> bytes ahead (0: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* qa, byte* qb, nint prefetch, nint bytes)
+    {
+        if (prefetch != 0)
+        {
+            for (nint line = 0; line < bytes; line += 64)
+            {
+                Sse.Prefetch0(qa + prefetch + line);
+                Sse.Prefetch0(qb + prefetch + line);
+            }
+        }
     }
 }
