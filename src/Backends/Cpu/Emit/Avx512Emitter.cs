@@ -1,9 +1,10 @@
 namespace Accel.Backends.Cpu.Emit;
 
 /// <summary>
-/// Writes x86-64 machine code for the AVX512-BF16 kernel: the EVEX-encoded zmm/ymm/xmm forms
-/// it needs (<c>vmovdqu16</c> loads, <c>vdpbf16ps</c>, the horizontal-sum shuffles, a 128-bit store) and a few
-/// 64-bit integer instructions (mov, push/pop, add, dec, jnz, prefetch). Registers are hardware
+/// Writes x86-64 machine code for the emitted AVX-512 kernels (AVX512-BF16, AVX512-VNNI FP4): the
+/// EVEX-encoded zmm/ymm/xmm forms they need (loads, <c>vdpbf16ps</c>, <c>vpdpbusd</c> and the integer
+/// and conversion ops around it, the horizontal-sum shuffles, a 128-bit store) and a few 64-bit
+/// integer instructions (mov, add, push/pop, dec, jnz, prefetch). Registers are hardware
 /// numbers: rax 0 ... r15 15, zmm0-zmm31. Memory operands are <c>[base + index + disp]</c>
 /// (scale 1), or <c>[base + disp]</c> when the index is <see cref="NoIndex"/>; displacements are
 /// always written as disp32 (or none when zero), so no compressed disp8 scaling is involved.

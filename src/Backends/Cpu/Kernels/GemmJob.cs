@@ -54,12 +54,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// <summary>Per-row factors applied after SwiGLU in pair mode (the routing weights); null for none.</summary>
     public float* RowScale;
 
-    /// <summary>
-    /// Whether each thread starts on its own run of consecutive tiles (adjacent weight rows, so the
-    /// prefetches run on into its next tile) rather than all taking the next tile in turn.
-    /// </summary>
-    public bool Partitioned { get; set; } = true;
-
     /// <summary>Number of tiles filled so far.</summary>
     public int TaskCount { get; private set; }
 
@@ -155,7 +149,8 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         // Panel rows are packed (in parallel) times 2^90 for the one-multiply decoders; the
         // backend packs them again unscaled if an activation turns out too large for that.
         Rows.Factor = Fp8Fast ? Fp8.XScale : 1f;
-        Reset(TaskCount, Partitioned ? threads : 1);
+        // One run of consecutive tiles (adjacent weight rows) per thread, the others helped after.
+        Reset(TaskCount, threads);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -11,8 +11,8 @@ namespace Accel.Backends.Cpu.Vnni;
 /// weight rows, as <see cref="Fp4VnniKernel"/> computes it on 256-bit AVX-VNNI, with the
 /// activations quantized in 128-column chunks (<see cref="Fp4VnniKernel.Quantize"/> with
 /// <see cref="ChunkColumns"/>). Rows need a whole number of chunks (<see cref="Fits"/>) and scale
-/// codes 1-254 (as the 256-bit kernel). <see cref="Disabled"/> turns it off for the whole process
-/// (the backend then uses the 256-bit kernel).
+/// codes 1-254 (as the 256-bit kernel). The backend's <c>Vnni512</c> option turns it off
+/// (the 256-bit kernel runs instead).
 /// </summary>
 internal sealed unsafe class Fp4Vnni512Kernel
 {
@@ -29,19 +29,15 @@ internal sealed unsafe class Fp4Vnni512Kernel
     private Fp4Vnni512Kernel(int rows, int prefetch)
     {
         Rows = rows;
-        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch), "AVX512-VNNI", "ACCEL_CPU_VNNI");
+        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
         _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
     }
 
-    /// <summary>Turns the kernel off in this process (<see cref="IsAvailable"/> becomes false).</summary>
-    public static volatile bool Disabled;
-
-    /// <summary>True when the processor and operating system run the kernel and it is not disabled.</summary>
+    /// <summary>True when the processor and operating system run the kernel.</summary>
     public static bool IsAvailable => WhyUnavailable is null;
 
     /// <summary>Why the kernel is not used here, or null when it is available.</summary>
-    public static string? WhyUnavailable =>
-        Unsupported.Value ?? (Disabled ? "the AVX512-VNNI FP4 kernel is disabled in this process" : null);
+    public static string? WhyUnavailable => Unsupported.Value;
 
     /// <summary>Activation rows per call (1 or 2).</summary>
     public int Rows { get; }
@@ -53,7 +49,7 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// The kernel for <paramref name="rows"/> (1 or 2) activation rows, prefetching the weight rows
     /// <paramref name="prefetch"/> bytes ahead (0: none; rounded down to a multiple of 64).
     /// </summary>
-    /// <exception cref="InvalidOperationException">The kernel is unsupported or disabled here.</exception>
+    /// <exception cref="InvalidOperationException">The kernel is unsupported here.</exception>
     public static Fp4Vnni512Kernel Get(int rows, nint prefetch)
     {
         string? why = WhyUnavailable;
