@@ -58,7 +58,7 @@ internal static class GgmlEngines
             try
             {
                 var peer = new GgmlPeer(config, weightsOf(f.Accel), threads, f.Format, repack, poll);
-                engines.Add(new Engine($"ggml-{f.Name}", peer.Run, peer, peer.Note));
+                engines.Add(new Engine($"ggml-{f.Name}", (x, t) => peer.Run(x, t), peer, peer.Note));
                 Program.Log($"ggml-{f.Name}: {peer.Note}");
             }
             catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException)

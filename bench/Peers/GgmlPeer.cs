@@ -21,6 +21,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
     private readonly IntPtr _backend, _threadpool;
     private readonly GgmlWeightStore _store;
     private readonly GgmlMoeWeights _w;
+    private readonly OutputBuffers _outputs;
     private readonly Dictionary<int, (IntPtr Ctx, IntPtr Graph, IntPtr Alloc, IntPtr X, IntPtr Out)> _graphs = [];
 
     public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, int threads, GgmlFormat format, bool repack, int poll)
@@ -28,6 +29,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
         Library = Shared.Value;
         _g = Library.Api;
         _c = c;
+        _outputs = new OutputBuffers(c.Hidden);
         Format = format;
         _backend = _g.CpuInit();
         if (_backend == IntPtr.Zero)
@@ -106,7 +108,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
             throw new InvalidOperationException($"ggml_backend_graph_compute returned status {status}.");
         }
 
-        var result = new float[tokens * _c.Hidden];
+        var result = _outputs.For(tokens);
         fixed (float* dst = result)
         {
             _g.TensorGet(graph.Out, dst, 0, (nuint)(result.Length * 4));

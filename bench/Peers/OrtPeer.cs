@@ -18,10 +18,12 @@ internal sealed class OrtPeer : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly int _hidden;
+    private readonly OutputBuffers _outputs;
 
     public OrtPeer(BenchOptions o, IReadOnlyDictionary<string, HostTensor> w, int threads)
     {
         _hidden = o.Hidden;
+        _outputs = new OutputBuffers(o.Hidden);
         var options = new SessionOptions
         {
             IntraOpNumThreads = threads,
@@ -39,7 +41,9 @@ internal sealed class OrtPeer : IDisposable
     {
         using var input = OrtValue.CreateTensorValueFromMemory(x, [tokens, _hidden]);
         using var outputs = _session.Run(new RunOptions(), ["x"], [input], ["out"]);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        var result = _outputs.For(tokens);
+        outputs[0].GetTensorDataAsSpan<float>().CopyTo(result);
+        return result;
     }
 
     private static byte[] Build(BenchOptions o, IReadOnlyDictionary<string, HostTensor> w)

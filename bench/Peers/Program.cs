@@ -10,7 +10,23 @@ using Accel.Types;
 namespace Accel.Peers;
 
 /// <summary>One engine under test: a name and a run that maps activations [T, D] to the layer output.</summary>
-internal sealed record Engine(string Name, Func<float[], int, float[]> Run, IDisposable? Owner = null, string Note = "");
+internal sealed record Engine(string Name, EngineRun Run, IDisposable? Owner = null, string Note = "");
+
+/// <summary>One run of an engine on <paramref name="x"/> [tokens, D]; the output may live in a buffer the engine reuses on its next run.</summary>
+internal delegate ReadOnlySpan<float> EngineRun(float[] x, int tokens);
+
+/// <summary>
+/// An engine's output array per token count, reused by every run: a new large array per run would
+/// cost a garbage collection and fresh pages every few runs, inside the timed region.
+/// </summary>
+internal sealed class OutputBuffers(int hidden)
+{
+    private readonly Dictionary<int, float[]> _byTokens = [];
+
+    /// <summary>The [tokens, hidden] array for this token count.</summary>
+    public float[] For(int tokens) =>
+        _byTokens.TryGetValue(tokens, out var a) ? a : _byTokens[tokens] = new float[tokens * hidden];
+}
 
 /// <summary>
 /// Runs the same MoE layer (same seeded weights) in Accel's CPU backend, ONNX Runtime and
@@ -141,12 +157,25 @@ internal static class Program
         var reference = new ReferenceBackend();
         var layer = new MoeLayer(spec.Config, spec.Index, weights, [cpu, reference]);
         var owner = new Owners(layer, cpu, reference);
-        return (new Engine(name, (x, t) => layer.Run(HostTensor.FromF32(new Shape(t, o.Hidden), x)).Output.AsSpan<float>().ToArray(), owner), layer);
+        // Per token count, one input tensor and one result that every run reuses (as ggml reuses its
+        // graph's tensors), so no run allocates large arrays.
+        var kept = new Dictionary<int, (HostTensor X, MoeResult Result)>();
+        return (new Engine(name, (x, t) =>
+        {
+            if (!kept.TryGetValue(t, out var k))
+            {
+                k = kept[t] = (HostTensor.Zeros(DType.F32, new Shape(t, o.Hidden)), layer.NewResult(t));
+            }
+
+            x.CopyTo(k.X.AsSpan<float>());
+            layer.Run(k.X, k.Result);
+            return k.Result.Output.AsSpan<float>();
+        }, owner), layer);
     }
 
-    private static Engine Wrap(OrtPeer p, string name) => new(name, p.Run, p);
+    private static Engine Wrap(OrtPeer p, string name) => new(name, (x, t) => p.Run(x, t), p);
 
-    private static Engine Wrap(TorchPeer p, string name) => new(name, p.Run, p);
+    private static Engine Wrap(TorchPeer p, string name) => new(name, (x, t) => p.Run(x, t), p);
 
     /// <summary>
     /// Every engine's output against the first engine's (Accel in the base format), and each ggml
@@ -158,7 +187,7 @@ internal static class Program
         foreach (int t in tokens)
         {
             var x = SyntheticCheckpoint.Activations(t, o.Hidden).AsSpan<float>().ToArray();
-            var outputs = engines.ToDictionary(e => e.Name, e => e.Run(x, t));
+            var outputs = engines.ToDictionary(e => e.Name, e => e.Run(x, t).ToArray());
             foreach (var e in engines)
             {
                 var against = new[] { engines[0].Name, GgmlEngines.MatchedAccel(e.Name) }.Distinct()

@@ -15,12 +15,14 @@ namespace Accel.Peers;
 internal sealed class TorchPeer : IDisposable
 {
     private readonly BenchOptions _o;
+    private readonly OutputBuffers _outputs;
     private readonly Tensor _router, _bias, _w1, _w3, _w2, _s1, _s3, _s2;
     private readonly Tensor[] _gate, _up, _down;
 
     public TorchPeer(BenchOptions o, IReadOnlyDictionary<string, HostTensor> w, int threads)
     {
         _o = o;
+        _outputs = new OutputBuffers(o.Hidden);
         torch.set_num_threads(threads);
         Tensor T(string name) => torch.tensor(w[name].AsSpan<float>().ToArray(), [.. w[name].Shape]);
         _router = T(N.Router);
@@ -82,7 +84,9 @@ internal sealed class TorchPeer : IDisposable
             y += F.linear(F.silu(F.linear(x, _s1)) * F.linear(x, _s3), _s2);
         }
 
-        return y.data<float>().ToArray();
+        var result = _outputs.For(tokens);
+        y.data<float>().CopyTo(result, 0);
+        return result;
     }
 
     public void Dispose()

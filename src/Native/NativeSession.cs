@@ -19,6 +19,12 @@ public sealed unsafe class NativeSession : IDisposable
     private readonly AccelMoeLayer? _layer;
     private readonly AccelMoeLayer? _routed;
 
+    // The last run's input copy and result, reused while the token count stays (large arrays
+    // allocated per run would cost a garbage collection and fresh pages every few runs).
+    private readonly Lock _keptGate = new();
+    private (HostTensor X, MoeResult Result)? _kept;
+    private (HostTensor X, HostTensor Output)? _keptRouted;
+
     private NativeSession(MoeConfig config, int layer, SessionSettings settings, AccelMoeLayer? full, AccelMoeLayer? routed)
     {
         Config = config;
@@ -70,13 +76,23 @@ public sealed unsafe class NativeSession : IDisposable
     {
         var layer = _layer ?? throw new NativeArgumentException(
             "This session was created with ACCEL_MODE_ROUTED; call accel_session_run_routed, or create the session with ACCEL_MODE_LAYER or ACCEL_MODE_BOTH.");
-        var x = NativeTensors.Read(hidden, "hidden", Activations);
-        var ids = tokenIds == null ? null : NativeTensors.Read(tokenIds, "token_ids", Indices);
-        long rows = RowsOf(x);
-        Expect(output, "out", rows, Config.Hidden, Activations, required: true);
-        Expect(topkIds, "topk_ids", rows, Config.TopK, Indices);
-        Expect(topkWeights, "topk_weights", rows, Config.TopK, Activations);
-        var result = layer.Run(x, ids);
+        lock (_keptGate)
+        {
+            var x = NativeTensors.Read(hidden, _kept?.X, "hidden", Activations);
+            var ids = tokenIds == null ? null : NativeTensors.Read(tokenIds, "token_ids", Indices);
+            long rows = RowsOf(x);
+            Expect(output, "out", rows, Config.Hidden, Activations, required: true);
+            Expect(topkIds, "topk_ids", rows, Config.TopK, Indices);
+            Expect(topkWeights, "topk_weights", rows, Config.TopK, Activations);
+            var result = _kept is { } kept && kept.Result.Output.Shape[0] == rows ? kept.Result : layer.Layer.NewResult(rows);
+            _kept = (x, result);
+            layer.Run(x, result, ids);
+            WriteResult(result, output, topkIds, topkWeights);
+        }
+    }
+
+    private static void WriteResult(MoeResult result, NativeTensor* output, NativeTensor* topkIds, NativeTensor* topkWeights)
+    {
         NativeTensors.Write(output, result.Output, "out", Activations);
         if (topkIds != null)
         {
@@ -94,11 +110,18 @@ public sealed unsafe class NativeSession : IDisposable
     {
         var layer = _routed ?? throw new NativeArgumentException(
             "This session was created with ACCEL_MODE_LAYER; call accel_session_run, or create the session with ACCEL_MODE_ROUTED or ACCEL_MODE_BOTH.");
-        var x = NativeTensors.Read(hidden, "hidden", Activations);
-        var ids = NativeTensors.Read(topkIds, "topk_ids", Indices);
-        var weights = NativeTensors.Read(topkWeights, "topk_weights", Activations);
-        Expect(output, "out", RowsOf(x), Config.Hidden, Activations, required: true);
-        NativeTensors.Write(output, layer.RunRouted(x, ids, weights), "out", Activations);
+        lock (_keptGate)
+        {
+            var x = NativeTensors.Read(hidden, _keptRouted?.X, "hidden", Activations);
+            var ids = NativeTensors.Read(topkIds, "topk_ids", Indices);
+            var weights = NativeTensors.Read(topkWeights, "topk_weights", Activations);
+            long rows = RowsOf(x);
+            Expect(output, "out", rows, Config.Hidden, Activations, required: true);
+            var result = _keptRouted is { } kept && kept.Output.Shape[0] == rows ? kept.Output : layer.Layer.NewResult(rows).Output;
+            _keptRouted = (x, result);
+            layer.Layer.RunRouted(x, ids, weights, result);
+            NativeTensors.Write(output, result, "out", Activations);
+        }
     }
 
     /// <summary><c>accel_session_describe</c>: the device, why it was chosen, the layer's shape and where each node runs, as JSON.</summary>

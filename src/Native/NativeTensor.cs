@@ -114,6 +114,29 @@ public static unsafe class NativeTensors
     }
 
     /// <summary>
+    /// <see cref="Read(NativeTensor*, string, DType[])"/>, but into <paramref name="reuse"/> when it has the tensor's dtype and shape
+    /// (a session's kept input, so repeated runs allocate nothing), else into a new tensor.
+    /// </summary>
+    public static HostTensor Read(NativeTensor* t, HostTensor? reuse, string name, params DType[] allowed)
+    {
+        if (t == null || reuse is null)
+        {
+            return Read(t, name, allowed);
+        }
+
+        var type = TypeOf(t, name, allowed);
+        var shape = ShapeOf(t, name);
+        var bytes = BytesOf(t, type, shape, name);
+        if (reuse.Type != type || reuse.Shape != shape)
+        {
+            return new HostTensor(type, shape, bytes.ToArray());
+        }
+
+        bytes.CopyTo(reuse.Bytes);
+        return reuse;
+    }
+
+    /// <summary>
     /// Writes <paramref name="value"/> (f32 or i32) into the caller's tensor, converting to its dtype
     /// (one of <paramref name="allowed"/>); its shape must equal the value's.
     /// </summary>

@@ -56,6 +56,51 @@ public sealed unsafe class SessionTests
     }
 
     [Test]
+    public void Runs_of_changing_token_counts_each_match_the_layer()
+    {
+        // The session keeps its last input copy and result for the next run of the same token count;
+        // runs of 3, 5, 3 and 3 tokens (different inputs, f32 then bf16) must each get their own result.
+        var tensors = SyntheticCheckpoint.Create(Config, 1, SyntheticFormat.F32);
+        var session = NativeRuntime.Open(HfConfigWriter.ToJson(Config), tensors,
+            SessionSettings.Default with { Device = "reference", Layer = 1, Mode = SessionMode.Both });
+        using var backend = new ReferenceBackend();
+        using var oracle = new MoeLayer(Config, 1, MoeWeightLoader.Load(new InMemoryTensorSource(tensors), Config, 1), [backend]);
+        try
+        {
+            foreach (var (tokens, seed, type) in new[] { (3, 1, DType.F32), (5, 2, DType.F32), (3, 3, DType.F32), (3, 4, DType.BF16), (3, 3, DType.F32) })
+            {
+                var x = SyntheticCheckpoint.Activations(tokens, Config.Hidden, seed);
+                if (type == DType.BF16)
+                {
+                    x = new HostTensor(DType.BF16, x.Shape, [.. x.ToF32().SelectMany(v => BitConverter.GetBytes(NumericFormats.F32ToBF16(v)))]);
+                }
+
+                var expected = oracle.Run(x);
+                float[] output = new float[tokens * Config.Hidden], routed = new float[tokens * Config.Hidden];
+                fixed (byte* px = x.Bytes)
+                fixed (float* po = output, pr = routed)
+                fixed (byte* pi = expected.TopkIds.Bytes, pg = expected.TopkWeights.Bytes)
+                {
+                    var hidden = Matrix(px, type, tokens, Config.Hidden);
+                    var o = Matrix(po, DType.F32, tokens, Config.Hidden);
+                    var r = Matrix(pr, DType.F32, tokens, Config.Hidden);
+                    var i = Matrix(pi, DType.I32, tokens, Config.TopK);
+                    var g = Matrix(pg, DType.F32, tokens, Config.TopK);
+                    session.Run(&hidden, null, &o, null, null);
+                    session.RunRouted(&hidden, &i, &g, &r);
+                }
+
+                Assert.That(output, Is.EqualTo(expected.Output.ToF32()), $"{tokens} tokens, seed {seed}, {type}");
+                Assert.That(Metrics.Nmse(routed, output), Is.LessThanOrEqualTo(1e-12), $"routed, {tokens} tokens, seed {seed}");
+            }
+        }
+        finally
+        {
+            session.Dispose();
+        }
+    }
+
+    [Test]
     public void Missing_files_are_not_found_errors()
     {
         var e = Assert.Throws<FileNotFoundException>(() => NativeRuntime.ReadConfig("/nonexistent/config.json"));

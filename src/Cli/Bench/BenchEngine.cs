@@ -73,9 +73,10 @@ public static class BenchEngine
         foreach (int tokens in o.Tokens)
         {
             var x = SyntheticCheckpoint.Activations(tokens, o.Hidden);
-            MoeResult? last = null;
-            var times = Measure(() => last = layer.Run(x), o.Warmup, o.Runs, evictor);
-            int touched = last!.TopkIds.ToI32().Distinct().Count();
+            // One result for every run of this token count, as a serving loop would keep it.
+            var result = layer.NewResult(tokens);
+            var times = Measure(() => layer.Run(x, result), o.Warmup, o.Runs, evictor);
+            int touched = result.TopkIds.ToI32().Distinct().Count();
             results.Add(Result(o, roofline, tokens, times, touched, WeightTraffic.Bytes(weights, config, touched)));
             log?.Invoke($"{tokens} tokens: median {Stats.Median(times):0.###} ms");
         }

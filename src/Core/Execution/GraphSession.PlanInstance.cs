@@ -15,6 +15,9 @@ public sealed partial class GraphSession
         private readonly Dictionary<(int Value, int Backend), IDeviceBuffer> _buffers = [];
         private readonly Dictionary<int, int> _home = [];
 
+        // Host staging for values that move between backends, grown to the largest and kept.
+        private byte[] _staging = [];
+
         public PlanInstance(ExecutionPlan plan, IReadOnlyList<IBackend> chain,
             Dictionary<(int Value, int Backend), IDeviceBuffer> weights)
         {
@@ -40,12 +43,12 @@ public sealed partial class GraphSession
         /// bad data reported by a device (<see cref="InvalidInputException"/>) and use after Dispose
         /// keep their own errors.
         /// </summary>
-        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyDictionary<string, HostTensor>? into)
         {
             Activity? doing = null;
             try
             {
-                return RunSteps(inputs, ref doing);
+                return RunSteps(inputs, into, ref doing);
             }
             catch (Exception e) when (doing is { } at && e is not (InvalidInputException or ObjectDisposedException or OutOfMemoryException))
             {
@@ -53,7 +56,8 @@ public sealed partial class GraphSession
             }
         }
 
-        private IReadOnlyDictionary<string, HostTensor> RunSteps(IReadOnlyDictionary<string, HostTensor> inputs, ref Activity? doing)
+        private IReadOnlyDictionary<string, HostTensor> RunSteps(IReadOnlyDictionary<string, HostTensor> inputs,
+            IReadOnlyDictionary<string, HostTensor>? into, ref Activity? doing)
         {
             var graph = Plan.Graph;
             foreach (var ((value, backend), buffer) in _buffers)
@@ -74,7 +78,12 @@ public sealed partial class GraphSession
                         {
                             doing = new Activity(ActivityKind.Transfer, t.ValueId, t.To, From: t.From);
                             var desc = Plan.Values[t.ValueId];
-                            var staging = new byte[desc.ByteSize];
+                            if (_staging.Length < desc.ByteSize)
+                            {
+                                _staging = new byte[desc.ByteSize];
+                            }
+
+                            var staging = _staging.AsSpan(0, checked((int)desc.ByteSize));
                             _chain[t.From].Download(_buffers[(t.ValueId, t.From)], staging);
                             _chain[t.To].Upload(_buffers[(t.ValueId, t.To)], staging);
                             break;
@@ -91,19 +100,19 @@ public sealed partial class GraphSession
                 }
             }
 
-            var result = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+            var fresh = into is null ? new Dictionary<string, HostTensor>(StringComparer.Ordinal) : null;
             foreach (int o in graph.Outputs)
             {
                 var desc = Plan.Values[o];
-                var host = HostTensor.Zeros(desc.Type, desc.Shape);
+                var host = into is null ? HostTensor.Zeros(desc.Type, desc.Shape) : into[desc.Name];
                 int backend = _home[o];
                 doing = new Activity(ActivityKind.DownloadOutput, o, backend);
                 _chain[backend].Synchronize();
                 _chain[backend].Download(_buffers[(o, backend)], host.Bytes);
-                result[desc.Name] = host;
+                fresh?.Add(desc.Name, host);
             }
 
-            return result;
+            return fresh ?? into!;
         }
 
         /// <summary>The error for a step that failed: what failed, where, for how many tokens, and what to do.</summary>

@@ -84,18 +84,42 @@ public sealed partial class GraphSession : IDisposable
     /// <summary>The backend chain.</summary>
     public IReadOnlyList<IBackend> Backends => _chain;
 
-    /// <summary>Runs the graph. Inputs by name; returns every graph output by name.</summary>
-    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+    /// <summary>Runs the graph. Inputs by name; returns every graph output by name, in new tensors.</summary>
+    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => Execute(inputs, null);
+
+    /// <summary>
+    /// Runs the graph and writes every graph output into the caller's tensor of that name, which
+    /// must have the output's dtype and shape for this token count (see <see cref="OutputShapes"/>).
+    /// A caller that runs repeatedly keeps its output tensors, so a run allocates no output memory
+    /// (large arrays cost a garbage collection and fresh pages every few runs).
+    /// </summary>
+    /// <exception cref="InvalidInputException">An output is missing, named twice, unknown, or of the wrong dtype or shape.</exception>
+    public void RunInto(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyDictionary<string, HostTensor> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        Execute(inputs, outputs);
+    }
+
+    /// <summary>The dtype and shape of every graph output for a run of <paramref name="tokens"/> tokens, by name.</summary>
+    public IReadOnlyDictionary<string, (DType Type, Shape Shape)> OutputShapes(long tokens) =>
+        Graph.Outputs.Select(o => Graph.Values[o]).ToDictionary(v => v.Name, v => (v.Type, v.Shape.Resolve(tokens)), StringComparer.Ordinal);
+
+    private IReadOnlyDictionary<string, HostTensor> Execute(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyDictionary<string, HostTensor>? into)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             long tokens = InferTokens(inputs);
+            if (into is not null)
+            {
+                CheckOutputs(into, tokens);
+            }
+
             var plan = GetPlan(tokens);
             try
             {
-                return plan.Run(inputs);
+                return plan.Run(inputs, into);
             }
             catch
             {
@@ -152,6 +176,33 @@ public sealed partial class GraphSession : IDisposable
         }
 
         return result;
+    }
+
+    private void CheckOutputs(IReadOnlyDictionary<string, HostTensor> into, long tokens)
+    {
+        foreach (int o in Graph.Outputs)
+        {
+            var v = Graph.Values[o];
+            if (!into.TryGetValue(v.Name, out var data) || data is null)
+            {
+                throw new InvalidInputException(
+                    $"No tensor was given for the output '{v.Name}'; supply one of {v.Type.ShortName()}{v.Shape.Resolve(tokens)} for each name in OutputShapes({tokens}).");
+            }
+
+            CheckTensor(v, data, tokens, "output tensor");
+        }
+
+        foreach (string name in into.Keys.Where(n => !Graph.Outputs.Any(o => Graph.Values[o].Name == n)))
+        {
+            throw new InvalidInputException(
+                $"'{name}' is not an output of this graph; its outputs are {string.Join(", ", Graph.Outputs.Select(o => Graph.Values[o].Name))}.");
+        }
+
+        var distinct = new HashSet<HostTensor>(ReferenceEqualityComparer.Instance);
+        if (into.Values.Any(t => !distinct.Add(t)))
+        {
+            throw new InvalidInputException("The same tensor was given for two outputs; give each output its own tensor.");
+        }
     }
 
     private static void CheckTensor(Value v, HostTensor data, long tokens, string what)

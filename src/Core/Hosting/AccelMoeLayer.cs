@@ -29,13 +29,22 @@ public sealed class AccelMoeLayer : IDisposable
     /// <summary>The underlying layer (config, graph, session).</summary>
     public MoeLayer Layer { get; }
 
-    /// <summary>Runs the layer; see <see cref="MoeLayer.Run"/>.</summary>
+    /// <summary>Runs the layer; see <see cref="MoeLayer.Run(Accel.Types.HostTensor, Accel.Types.HostTensor?)"/>.</summary>
     /// <param name="hiddenStates">[T, D] activations (f32, bf16 or f16).</param>
     /// <param name="tokenIds">[T] token ids, for hash layers.</param>
     /// <returns>Output and routing.</returns>
     public MoeResult Run(HostTensor hiddenStates, HostTensor? tokenIds = null) => Layer.Run(hiddenStates, tokenIds);
 
-    /// <summary>Runs the experts on the caller's routing; see <see cref="MoeLayer.RunRouted"/>.</summary>
+    /// <summary>
+    /// Runs the layer into a result the caller keeps (from <see cref="MoeLayer.NewResult"/>), so repeated
+    /// runs allocate no output memory; see <see cref="MoeLayer.Run(Accel.Types.HostTensor, MoeResult, Accel.Types.HostTensor?)"/>.
+    /// </summary>
+    /// <param name="hiddenStates">[T, D] activations (f32, bf16 or f16).</param>
+    /// <param name="into">The result tensors for T tokens.</param>
+    /// <param name="tokenIds">[T] token ids, for hash layers.</param>
+    public void Run(HostTensor hiddenStates, MoeResult into, HostTensor? tokenIds = null) => Layer.Run(hiddenStates, into, tokenIds);
+
+    /// <summary>Runs the experts on the caller's routing; see <see cref="MoeLayer.RunRouted(Accel.Types.HostTensor, Accel.Types.HostTensor, Accel.Types.HostTensor)"/>.</summary>
     /// <param name="hiddenStates">[T, D] activations (f32, bf16 or f16).</param>
     /// <param name="topkIds">[T, K] expert ids (i32 or i64).</param>
     /// <param name="topkWeights">[T, K] routing weights (f32, bf16 or f16).</param>

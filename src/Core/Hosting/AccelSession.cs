@@ -34,6 +34,11 @@ public sealed class AccelSession : IDisposable
     /// <returns>Every graph output by name.</returns>
     public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => Session.Run(inputs);
 
+    /// <summary>Runs the graph into output tensors the caller keeps; see <see cref="GraphSession.RunInto"/>.</summary>
+    /// <param name="inputs">Inputs by name.</param>
+    /// <param name="outputs">One tensor per graph output, by name, of its dtype and shape (<see cref="GraphSession.OutputShapes"/>).</param>
+    public void RunInto(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyDictionary<string, HostTensor> outputs) => Session.RunInto(inputs, outputs);
+
     /// <summary>Frees the session's device memory and closes its backends.</summary>
     public void Dispose()
     {

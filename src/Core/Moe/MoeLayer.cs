@@ -16,7 +16,7 @@ public sealed record MoeResult(HostTensor Output, HostTensor TopkIds, HostTensor
 /// One layer's MoE block, ready to run on a backend chain: checks inputs (shape, dtype, finite
 /// values, token ids), converts bf16/f16 activations to f32, and returns sorted routing. Built in
 /// <see cref="MoeLayerMode.Routed"/> mode it runs the experts only, on routing the caller gives
-/// (<see cref="RunRouted"/>).
+/// (<see cref="RunRouted(Accel.Types.HostTensor, Accel.Types.HostTensor, Accel.Types.HostTensor)"/>).
 /// </summary>
 public sealed class MoeLayer : IDisposable
 {
@@ -42,7 +42,7 @@ public sealed class MoeLayer : IDisposable
     /// <summary>The layer index.</summary>
     public int Layer { get; }
 
-    /// <summary>Whether the layer runs the whole block (<see cref="Run"/>) or the experts only (<see cref="RunRouted"/>).</summary>
+    /// <summary>Whether the layer runs the whole block (<see cref="Run(Accel.Types.HostTensor, Accel.Types.HostTensor?)"/>) or the experts only (<see cref="RunRouted(Accel.Types.HostTensor, Accel.Types.HostTensor, Accel.Types.HostTensor)"/>).</summary>
     public MoeLayerMode Mode { get; }
 
     /// <summary>The layer's graph.</summary>
@@ -51,12 +51,27 @@ public sealed class MoeLayer : IDisposable
     /// <summary>The session that runs it (placements, plans).</summary>
     public GraphSession Session => _session;
 
-    /// <summary>Whether <see cref="Run"/> needs token ids (a hash layer built with its router).</summary>
+    /// <summary>Whether <see cref="Run(Accel.Types.HostTensor, Accel.Types.HostTensor?)"/> needs token ids (a hash layer built with its router).</summary>
     public bool NeedsTokenIds => Mode == MoeLayerMode.Full && Config.IsHashLayer(Layer);
 
     /// <summary>Runs the layer on <paramref name="hiddenStates"/> [T, D] (f32, bf16 or f16).</summary>
     public MoeResult Run(HostTensor hiddenStates, HostTensor? tokenIds = null)
     {
+        ArgumentNullException.ThrowIfNull(hiddenStates);
+        var result = NewResult(hiddenStates.Shape.Rank > 0 ? hiddenStates.Shape[0] : 0);
+        Run(hiddenStates, result, tokenIds);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs the layer like <see cref="Run(HostTensor, HostTensor?)"/> but writes the result into
+    /// <paramref name="into"/> (from <see cref="NewResult"/> for the same token count), so that a
+    /// caller running repeatedly allocates no output memory per run.
+    /// </summary>
+    /// <exception cref="InvalidInputException">A tensor of <paramref name="into"/> has the wrong dtype or shape.</exception>
+    public void Run(HostTensor hiddenStates, MoeResult into, HostTensor? tokenIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(into);
         RequireMode(MoeLayerMode.Full, nameof(Run));
         var x = PrepareHidden(hiddenStates);
         long tokens = x.Shape[0];
@@ -66,12 +81,26 @@ public sealed class MoeLayer : IDisposable
             inputs[MoeLayerBuilder.TokenIds] = PrepareTokenIds(tokenIds, tokens);
         }
 
-        var outputs = _session.Run(inputs);
-        var output = outputs[MoeLayerBuilder.OutputValue(Graph)];
-        var ids = outputs[MoeLayerBuilder.TopkIdsValue(Graph)];
-        var weights = outputs[MoeLayerBuilder.TopkWeightsValue(Graph)];
-        SortRows(ids.AsSpan<int>(), weights.AsSpan<float>(), Config.TopK);
-        return new MoeResult(output, ids, weights);
+        _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal)
+        {
+            [MoeLayerBuilder.OutputValue(Graph)] = into.Output,
+            [MoeLayerBuilder.TopkIdsValue(Graph)] = into.TopkIds,
+            [MoeLayerBuilder.TopkWeightsValue(Graph)] = into.TopkWeights,
+        });
+        SortRows(into.TopkIds.AsSpan<int>(), into.TopkWeights.AsSpan<float>(), Config.TopK);
+    }
+
+    /// <summary>
+    /// A result to run <paramref name="tokens"/> tokens into (<see cref="Run(HostTensor, MoeResult, HostTensor?)"/>):
+    /// output [T, D] f32, routing [T, K] i32 and f32 (the routing tensors are empty [T, 0] in
+    /// <see cref="MoeLayerMode.Routed"/> mode, which returns the output only).
+    /// </summary>
+    public MoeResult NewResult(long tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        int k = Mode == MoeLayerMode.Full ? Config.TopK : 0;
+        return new MoeResult(HostTensor.Zeros(DType.F32, new Shape(tokens, Config.Hidden)),
+            HostTensor.Zeros(DType.I32, new Shape(tokens, k)), HostTensor.Zeros(DType.F32, new Shape(tokens, k)));
     }
 
     /// <summary>
@@ -84,6 +113,20 @@ public sealed class MoeLayer : IDisposable
     /// <returns>The layer output [T, D] f32: routed plus shared expert (no residual).</returns>
     public HostTensor RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights)
     {
+        ArgumentNullException.ThrowIfNull(hiddenStates);
+        var output = HostTensor.Zeros(DType.F32, new Shape(hiddenStates.Shape.Rank > 0 ? hiddenStates.Shape[0] : 0, Config.Hidden));
+        RunRouted(hiddenStates, topkIds, topkWeights, output);
+        return output;
+    }
+
+    /// <summary>
+    /// Runs the experts like <see cref="RunRouted(HostTensor, HostTensor, HostTensor)"/> but writes
+    /// the output into <paramref name="into"/> ([T, D] f32, e.g. <see cref="NewResult"/>'s output).
+    /// </summary>
+    /// <exception cref="InvalidInputException"><paramref name="into"/> has the wrong dtype or shape.</exception>
+    public void RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, HostTensor into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
         RequireMode(MoeLayerMode.Routed, nameof(RunRouted));
         var x = PrepareHidden(hiddenStates);
         long tokens = x.Shape[0];
@@ -93,7 +136,7 @@ public sealed class MoeLayer : IDisposable
             [MoeLayerBuilder.TopkIds] = PrepareRoutingIds(topkIds, tokens),
             [MoeLayerBuilder.TopkWeights] = PrepareRoutingWeights(topkWeights, tokens),
         };
-        return _session.Run(inputs)[MoeLayerBuilder.OutputValue(Graph)];
+        _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = into });
     }
 
     private void RequireMode(MoeLayerMode mode, string method)
