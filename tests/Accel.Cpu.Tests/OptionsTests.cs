@@ -51,6 +51,8 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_VNNI512", "wide", "set it to 1 (or true), 0 (or false)")]
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "-1", "whole number of at least 0")]
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "eight", "whole number of at least 0")]
+    [TestCase("ACCEL_CPU_NAP_MS", "-3", "whole number of at least 0")]
+    [TestCase("ACCEL_CPU_NAP_MS", "0.5", "whole number of at least 0")]
     public void A_malformed_variable_is_an_error_that_names_it(string variable, string value, string expected)
     {
         var env = new Env(new() { [variable] = value });
@@ -80,6 +82,15 @@ public sealed class OptionsTests
     {
         var env = new Env(new() { ["ACCEL_CPU_FP4_PANEL_ROWS"] = value });
         Assert.That(new CpuBackendOptions().WithEnvironment(env).Fp4PanelRows, Is.EqualTo(expected));
+    }
+
+    [TestCase(null, 20)]
+    [TestCase("0", 0)]
+    [TestCase("250", 250)]
+    public void The_nap_variable_reaches_the_options(string? value, int expected)
+    {
+        var env = new Env(new() { ["ACCEL_CPU_NAP_MS"] = value });
+        Assert.That(new CpuBackendOptions().WithEnvironment(env).IdleNapMilliseconds, Is.EqualTo(expected));
     }
 
     [Test]

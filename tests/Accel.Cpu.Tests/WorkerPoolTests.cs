@@ -48,6 +48,29 @@ public sealed class WorkerPoolTests
         }
     }
 
+    [TestCase(0, 0)]
+    [TestCase(0, 30)]
+    [TestCase(5, 2)]
+    [TestCase(5, 30)]
+    [TestCase(1000, 30)]
+    public void Jobs_after_idle_spells_run_every_item_once(int napMilliseconds, int idleMilliseconds)
+    {
+        // Idle spells that end while the workers spin (0 ms), nap (2 ms of a 5 ms nap window) or
+        // sleep in the kernel (30 ms after a nap window of 0 or 5 ms), and a pool disposed while napping.
+        var pool = new WorkerPool(3, napMilliseconds);
+        var job = new CountingJob();
+        for (int round = 0; round < 5; round++)
+        {
+            Thread.Sleep(idleMilliseconds);
+            job.Prepare(500, 3);
+            pool.Run(job);
+            Assert.That(job.Runs, Is.All.EqualTo(1), $"round {round}");
+        }
+
+        var disposing = Task.Run(pool.Dispose);
+        Assert.That(disposing.Wait(TimeSpan.FromSeconds(10)), Is.True, "Dispose did not return: a worker kept napping or sleeping");
+    }
+
     [Test]
     public void A_thread_alone_takes_every_range()
     {

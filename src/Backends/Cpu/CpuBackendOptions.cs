@@ -70,6 +70,13 @@ public enum CpuSimd
 /// once and run the panel kernel, instead of decoding them again for every block of six rows
 /// (default 8; 0 turns the expansion off; <c>ACCEL_CPU_FP4_PANEL_ROWS</c>).
 /// </param>
+/// <param name="IdleNapMilliseconds">
+/// How long idle workers keep napping (50 us sleeps) after their 0.5 ms of spinning before they block
+/// in the kernel (default 20; 0 blocks right after spinning; <c>ACCEL_CPU_NAP_MS</c>). A napping
+/// worker sees the next job without being woken, which on a virtual machine whose idle processors
+/// halt saves the caller a wake-up system call of tens of microseconds per run; the naps cost the
+/// idle worker a few percent of a core while they last.
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -78,7 +85,7 @@ public enum CpuSimd
 /// </remarks>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
-    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8)
+    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8, int IdleNapMilliseconds = 20)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -97,7 +104,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
     /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
     /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/>, <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>
-    /// and <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>. An unset variable keeps the value.
+    /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/> and <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
+    /// <see cref="IdleNapMilliseconds"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -114,6 +122,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         Bf16Dot = BackendOptionsBinding.Flag(env, "ACCEL_CPU_BF16") ?? Bf16Dot,
         Vnni512 = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI512") ?? Vnni512,
         Fp4PanelRows = BackendOptionsBinding.Integer(env, "ACCEL_CPU_FP4_PANEL_ROWS", 0) ?? Fp4PanelRows,
+        IdleNapMilliseconds = BackendOptionsBinding.Integer(env, "ACCEL_CPU_NAP_MS", 0) ?? IdleNapMilliseconds,
     };
 
     /// <summary>Whether a backend with these options runs bf16 decode on the AVX512-BF16 kernel here.</summary>
