@@ -15,6 +15,10 @@ public sealed partial class GraphSession
         private readonly Dictionary<(int Value, int Backend), IDeviceBuffer> _buffers = [];
         private readonly Dictionary<int, int> _home = [];
 
+        // Per step, the buffers a node reads and writes (fixed for the plan's life), and the input copies.
+        private readonly (IDeviceBuffer?[] Inputs, IDeviceBuffer[] Outputs)[] _operands = [];
+        private readonly (int Value, int Backend, IDeviceBuffer Buffer)[] _uploads = [];
+
         // Host staging for values that move between backends, grown to the largest and kept.
         private byte[] _staging = [];
 
@@ -27,6 +31,11 @@ public sealed partial class GraphSession
             try
             {
                 Allocate();
+                _operands = [.. plan.Steps.Select(step => step is ExecuteStep e
+                    ? (e.Node.Inputs.Select(i => i < 0 ? null : Lookup(i, e.Backend)).ToArray(), e.Node.Outputs.Select(o => _buffers[(o, e.Backend)]).ToArray())
+                    : (Array.Empty<IDeviceBuffer?>(), Array.Empty<IDeviceBuffer>()))];
+                _uploads = [.. _buffers.Where(p => plan.Graph.Values[p.Key.Value].Role == ValueRole.Input)
+                    .Select(p => (p.Key.Value, p.Key.Backend, p.Value))];
             }
             catch
             {
@@ -60,18 +69,15 @@ public sealed partial class GraphSession
             IReadOnlyDictionary<string, HostTensor>? into, ref Activity? doing)
         {
             var graph = Plan.Graph;
-            foreach (var ((value, backend), buffer) in _buffers)
+            foreach (var (value, backend, buffer) in _uploads)
             {
-                var v = graph.Values[value];
-                if (v.Role == ValueRole.Input)
-                {
-                    doing = new Activity(ActivityKind.UploadInput, value, backend);
-                    _chain[backend].Upload(buffer, inputs[v.Name].ReadOnlyBytes);
-                }
+                doing = new Activity(ActivityKind.UploadInput, value, backend);
+                _chain[backend].Upload(buffer, inputs[graph.Values[value].Name].ReadOnlyBytes);
             }
 
-            foreach (var step in Plan.Steps)
+            for (int s = 0; s < Plan.Steps.Length; s++)
             {
+                var step = Plan.Steps[s];
                 switch (step)
                 {
                     case TransferStep t:
@@ -92,9 +98,7 @@ public sealed partial class GraphSession
                     case ExecuteStep e:
                         {
                             doing = new Activity(ActivityKind.Execute, -1, e.Backend, e.Node);
-                            var ins = e.Node.Inputs.Select(i => i < 0 ? null : Lookup(i, e.Backend)).ToArray();
-                            var outs = e.Node.Outputs.Select(o => _buffers[(o, e.Backend)]).ToArray();
-                            _chain[e.Backend].Execute(e.Node, ins, outs);
+                            _chain[e.Backend].Execute(e.Node, _operands[s].Inputs, _operands[s].Outputs);
                             break;
                         }
                 }
