@@ -75,22 +75,16 @@ public sealed class OptionsTests
             : o.UsesVnni512 ? "FP4 decode on avx512-vnni" : o.UsesVnni ? "FP4 decode on avx-vnni" : "FP4 decode on fp32 FMA"));
     }
 
-    [TestCase(null, 8)]
-    [TestCase("0", 0)]
-    [TestCase("24", 24)]
-    public void The_fp4_panel_rows_variable_reaches_the_options(string? value, int expected)
+    [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", null, 8)]
+    [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "0", 0)]
+    [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "24", 24)]
+    [TestCase("ACCEL_CPU_NAP_MS", null, 20)]
+    [TestCase("ACCEL_CPU_NAP_MS", "0", 0)]
+    [TestCase("ACCEL_CPU_NAP_MS", "250", 250)]
+    public void A_count_variable_reaches_the_options(string variable, string? value, int expected)
     {
-        var env = new Env(new() { ["ACCEL_CPU_FP4_PANEL_ROWS"] = value });
-        Assert.That(new CpuBackendOptions().WithEnvironment(env).Fp4PanelRows, Is.EqualTo(expected));
-    }
-
-    [TestCase(null, 20)]
-    [TestCase("0", 0)]
-    [TestCase("250", 250)]
-    public void The_nap_variable_reaches_the_options(string? value, int expected)
-    {
-        var env = new Env(new() { ["ACCEL_CPU_NAP_MS"] = value });
-        Assert.That(new CpuBackendOptions().WithEnvironment(env).IdleNapMilliseconds, Is.EqualTo(expected));
+        var o = new CpuBackendOptions().WithEnvironment(new Env(new() { [variable] = value }));
+        Assert.That(variable == "ACCEL_CPU_NAP_MS" ? o.IdleNapMilliseconds : o.Fp4PanelRows, Is.EqualTo(expected));
     }
 
     [Test]

@@ -25,7 +25,8 @@ public sealed class RoutedLayerTests
     private static IEnumerable<object[]> Cases() =>
         from object[] f in Families from int t in new[] { 0, 1, 37 } select new[] { f[0], f[1], f[2], t };
 
-    private static Dictionary<string, HostTensor> Weights(MoeConfig config, int layer, SyntheticFormat format) =>
+    /// <summary>The loaded weights of a synthetic checkpoint's layer.</summary>
+    internal static Dictionary<string, HostTensor> Weights(MoeConfig config, int layer, SyntheticFormat format) =>
         MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, layer, format)), config, layer);
 
     [TestCaseSource(nameof(Cases))]

@@ -1,6 +1,5 @@
 using Accel.Backends.Reference;
 using Accel.Errors;
-using Accel.IO;
 using Accel.Moe;
 using Accel.Types;
 
@@ -23,7 +22,7 @@ public sealed class RunIntoTests
     ];
 
     private static Dictionary<string, HostTensor> Weights(MoeConfig config, int layer, SyntheticFormat format) =>
-        MoeWeightLoader.Load(new InMemoryTensorSource(SyntheticCheckpoint.Create(config, layer, format)), config, layer);
+        RoutedLayerTests.Weights(config, layer, format);
 
     private static HostTensor? TokenIds(MoeLayer layer, int tokens) =>
         layer.NeedsTokenIds ? SyntheticCheckpoint.TokenIds(tokens, layer.Config.Vocab) : null;
