@@ -117,7 +117,7 @@ public sealed unsafe class NativeSession : IDisposable
             var weights = NativeTensors.Read(topkWeights, "topk_weights", Activations);
             long rows = RowsOf(x);
             Expect(output, "out", rows, Config.Hidden, Activations, required: true);
-            var result = _keptRouted is { } kept && kept.Output.Shape[0] == rows ? kept.Output : layer.Layer.NewResult(rows).Output;
+            var result = _keptRouted is { } kept && kept.Output.Shape[0] == rows ? kept.Output : layer.Layer.NewOutput(rows);
             _keptRouted = (x, result);
             layer.Layer.RunRouted(x, ids, weights, result);
             NativeTensors.Write(output, result, "out", Activations);

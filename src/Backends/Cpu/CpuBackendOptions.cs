@@ -74,8 +74,9 @@ public enum CpuSimd
 /// How long idle workers keep napping (50 us sleeps) after their 0.5 ms of spinning before they block
 /// in the kernel (default 20; 0 blocks right after spinning; <c>ACCEL_CPU_NAP_MS</c>). A napping
 /// worker sees the next job without being woken, which on a virtual machine whose idle processors
-/// halt saves the caller a wake-up system call of tens of microseconds per run; the naps cost the
-/// idle worker a few percent of a core while they last.
+/// halt saves the caller a wake-up system call of tens of microseconds per run; while they last the
+/// naps cost each idle worker part of a core (about a fifth on the 2-vCPU machine measured in
+/// docs/performance.md).
 /// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these

@@ -64,7 +64,8 @@ internal abstract class ParallelJob
 
 /// <summary>
 /// A fixed pool sized to the machine: the calling thread plus <c>threads - 1</c> workers that spin
-/// briefly after each job (so back-to-back nodes start without a kernel wake-up) and then sleep.
+/// briefly after each job (so back-to-back nodes start without a kernel wake-up), then nap in short
+/// sleeps for a while (so the next run's caller need not wake them either), then block.
 /// </summary>
 internal sealed class WorkerPool : IDisposable
 {

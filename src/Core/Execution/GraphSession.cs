@@ -93,7 +93,7 @@ public sealed partial class GraphSession : IDisposable
     /// A caller that runs repeatedly keeps its output tensors, so a run allocates no output memory
     /// (large arrays cost a garbage collection and fresh pages every few runs).
     /// </summary>
-    /// <exception cref="InvalidInputException">An output is missing, named twice, unknown, or of the wrong dtype or shape.</exception>
+    /// <exception cref="InvalidInputException">An output is missing or unknown, of the wrong dtype or shape, or one tensor is given for two outputs.</exception>
     public void RunInto(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyDictionary<string, HostTensor> outputs)
     {
         ArgumentNullException.ThrowIfNull(outputs);
@@ -180,6 +180,7 @@ public sealed partial class GraphSession : IDisposable
 
     private void CheckOutputs(IReadOnlyDictionary<string, HostTensor> into, long tokens)
     {
+        var given = new HashSet<HostTensor>(ReferenceEqualityComparer.Instance);
         foreach (int o in Graph.Outputs)
         {
             var v = Graph.Values[o];
@@ -190,18 +191,18 @@ public sealed partial class GraphSession : IDisposable
             }
 
             CheckTensor(v, data, tokens, "output tensor");
+            if (!given.Add(data))
+            {
+                throw new InvalidInputException($"The tensor given for the output '{v.Name}' was given for another output too; give each output its own tensor.");
+            }
         }
 
-        foreach (string name in into.Keys.Where(n => !Graph.Outputs.Any(o => Graph.Values[o].Name == n)))
+        // Every output was found, so any further name is not an output.
+        if (into.Count > Graph.Outputs.Length)
         {
+            string unknown = into.Keys.First(n => Graph.Outputs.All(o => Graph.Values[o].Name != n));
             throw new InvalidInputException(
-                $"'{name}' is not an output of this graph; its outputs are {string.Join(", ", Graph.Outputs.Select(o => Graph.Values[o].Name))}.");
-        }
-
-        var distinct = new HashSet<HostTensor>(ReferenceEqualityComparer.Instance);
-        if (into.Values.Any(t => !distinct.Add(t)))
-        {
-            throw new InvalidInputException("The same tensor was given for two outputs; give each output its own tensor.");
+                $"'{unknown}' is not an output of this graph; its outputs are {string.Join(", ", Graph.Outputs.Select(o => Graph.Values[o].Name))}.");
         }
     }
 

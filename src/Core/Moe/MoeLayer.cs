@@ -57,9 +57,10 @@ public sealed class MoeLayer : IDisposable
     /// <summary>Runs the layer on <paramref name="hiddenStates"/> [T, D] (f32, bf16 or f16).</summary>
     public MoeResult Run(HostTensor hiddenStates, HostTensor? tokenIds = null)
     {
-        ArgumentNullException.ThrowIfNull(hiddenStates);
-        var result = NewResult(hiddenStates.Shape.Rank > 0 ? hiddenStates.Shape[0] : 0);
-        Run(hiddenStates, result, tokenIds);
+        // The inputs are checked before the result is sized from them.
+        var inputs = LayerInputs(hiddenStates, tokenIds, out long tokens);
+        var result = NewResult(tokens);
+        RunLayer(inputs, result);
         return result;
     }
 
@@ -72,15 +73,25 @@ public sealed class MoeLayer : IDisposable
     public void Run(HostTensor hiddenStates, MoeResult into, HostTensor? tokenIds = null)
     {
         ArgumentNullException.ThrowIfNull(into);
+        RunLayer(LayerInputs(hiddenStates, tokenIds, out _), into);
+    }
+
+    private Dictionary<string, HostTensor> LayerInputs(HostTensor hiddenStates, HostTensor? tokenIds, out long tokens)
+    {
         RequireMode(MoeLayerMode.Full, nameof(Run));
         var x = PrepareHidden(hiddenStates);
-        long tokens = x.Shape[0];
+        tokens = x.Shape[0];
         var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.HiddenStates] = x };
         if (NeedsTokenIds)
         {
             inputs[MoeLayerBuilder.TokenIds] = PrepareTokenIds(tokenIds, tokens);
         }
 
+        return inputs;
+    }
+
+    private void RunLayer(Dictionary<string, HostTensor> inputs, MoeResult into)
+    {
         _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal)
         {
             [MoeLayerBuilder.OutputValue(Graph)] = into.Output,
@@ -93,14 +104,12 @@ public sealed class MoeLayer : IDisposable
     /// <summary>
     /// A result to run <paramref name="tokens"/> tokens into (<see cref="Run(HostTensor, MoeResult, HostTensor?)"/>):
     /// output [T, D] f32, routing [T, K] i32 and f32 (the routing tensors are empty [T, 0] in
-    /// <see cref="MoeLayerMode.Routed"/> mode, which returns the output only).
+    /// <see cref="MoeLayerMode.Routed"/> mode, which returns the output only; see <see cref="NewOutput"/>).
     /// </summary>
     public MoeResult NewResult(long tokens)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
         int k = Mode == MoeLayerMode.Full ? Config.TopK : 0;
-        return new MoeResult(HostTensor.Zeros(DType.F32, new Shape(tokens, Config.Hidden)),
-            HostTensor.Zeros(DType.I32, new Shape(tokens, k)), HostTensor.Zeros(DType.F32, new Shape(tokens, k)));
+        return new MoeResult(NewOutput(tokens), HostTensor.Zeros(DType.I32, new Shape(tokens, k)), HostTensor.Zeros(DType.F32, new Shape(tokens, k)));
     }
 
     /// <summary>
@@ -113,9 +122,9 @@ public sealed class MoeLayer : IDisposable
     /// <returns>The layer output [T, D] f32: routed plus shared expert (no residual).</returns>
     public HostTensor RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights)
     {
-        ArgumentNullException.ThrowIfNull(hiddenStates);
-        var output = HostTensor.Zeros(DType.F32, new Shape(hiddenStates.Shape.Rank > 0 ? hiddenStates.Shape[0] : 0, Config.Hidden));
-        RunRouted(hiddenStates, topkIds, topkWeights, output);
+        var inputs = RoutedInputs(hiddenStates, topkIds, topkWeights, out long tokens);
+        var output = NewOutput(tokens);
+        RunExperts(inputs, output);
         return output;
     }
 
@@ -127,17 +136,31 @@ public sealed class MoeLayer : IDisposable
     public void RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, HostTensor into)
     {
         ArgumentNullException.ThrowIfNull(into);
+        RunExperts(RoutedInputs(hiddenStates, topkIds, topkWeights, out _), into);
+    }
+
+    /// <summary>An output [T, D] f32 to run <paramref name="tokens"/> tokens of <see cref="RunRouted(HostTensor, HostTensor, HostTensor, HostTensor)"/> into.</summary>
+    public HostTensor NewOutput(long tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        return HostTensor.Zeros(DType.F32, new Shape(tokens, Config.Hidden));
+    }
+
+    private Dictionary<string, HostTensor> RoutedInputs(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, out long tokens)
+    {
         RequireMode(MoeLayerMode.Routed, nameof(RunRouted));
         var x = PrepareHidden(hiddenStates);
-        long tokens = x.Shape[0];
-        var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal)
+        tokens = x.Shape[0];
+        return new Dictionary<string, HostTensor>(StringComparer.Ordinal)
         {
             [MoeLayerBuilder.HiddenStates] = x,
             [MoeLayerBuilder.TopkIds] = PrepareRoutingIds(topkIds, tokens),
             [MoeLayerBuilder.TopkWeights] = PrepareRoutingWeights(topkWeights, tokens),
         };
-        _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = into });
     }
+
+    private void RunExperts(Dictionary<string, HostTensor> inputs, HostTensor into) =>
+        _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = into });
 
     private void RequireMode(MoeLayerMode mode, string method)
     {

@@ -101,6 +101,28 @@ public sealed class RunIntoTests
     }
 
     [Test]
+    public void Malformed_hidden_states_are_refused_before_a_result_is_sized_from_them()
+    {
+        // A flat [T * D] input: sizing the result from its first extent would allocate T * D rows.
+        var config = MoePresets.MixtralTiny;
+        using var backend = new ReferenceBackend();
+        using var full = new MoeLayer(config, 0, Weights(config, 0, SyntheticFormat.F32), [backend]);
+        using var routed = new MoeLayer(config, 0, Weights(config, 0, SyntheticFormat.F32), [backend], mode: MoeLayerMode.Routed);
+        long flat = 4096L * config.Hidden;
+        var x = HostTensor.FromF32(new Shape(flat), new float[flat]);
+        var ids = HostTensor.Zeros(DType.I32, new Shape(4096, config.TopK));
+        var gates = HostTensor.Zeros(DType.F32, new Shape(4096, config.TopK));
+        long wrongResultBytes = flat * config.Hidden * sizeof(float);
+        foreach (var run in new Action[] { () => full.Run(x), () => routed.RunRouted(x, ids, gates) })
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var e = Assert.Throws<InvalidInputException>(() => run());
+            Assert.That(e!.Message, Does.Contain($"hidden_states must be [T, {config.Hidden}]"));
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(wrongResultBytes / 16));
+        }
+    }
+
+    [Test]
     public void Session_outputs_that_are_missing_or_unknown_are_refused_by_name()
     {
         var config = MoePresets.MixtralTiny;
