@@ -57,9 +57,15 @@ internal static unsafe class Program
         GemmJob.ScaleRows(x, K8, 1, K8, x90);
         Fp4Kernel.SplitRows(x, K4, 1, K4, split);
         Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized);
-        byte* quantized512 = (byte*)NativeMemory.AlignedAlloc((nuint)Fp4VnniKernel.Bytes(1, K4), 64);
-        Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized512, Fp4Vnni512Kernel.ChunkColumns);
-        var zmm = Fp4Vnni512Kernel.IsAvailable ? Fp4Vnni512Kernel.Get(1, prefetch) : null;
+        // The 512-bit kernel with 22-, 16- and 8-bit activations (three, two and one int8 terms).
+        byte*[] quantized512 = new byte*[3];
+        for (int terms = 1; terms <= 3; terms++)
+        {
+            quantized512[terms - 1] = (byte*)NativeMemory.AlignedAlloc((nuint)Fp4VnniKernel.Bytes(1, K4), 64);
+            Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized512[terms - 1], Fp4Vnni512Kernel.ChunkColumns, terms);
+        }
+
+        var zmm = Fp4Vnni512Kernel.IsAvailable ? new[] { 3, 2, 1 }.Select(terms => Fp4Vnni512Kernel.Get(1, prefetch, terms)).ToArray() : null;
         Scales = (byte*)NativeMemory.AlignedAlloc(K4 / 32, 64);
         new Span<byte>(Scales, K4 / 32).Fill(127);
         Fp8Scales = (float*)NativeMemory.AlignedAlloc(K8 / 128 * 4, 64);
@@ -95,10 +101,11 @@ internal static unsafe class Program
             ("1 row  FP4 per-16 decoder", (w, t) => DotKernel.Run<Fp4Format, R1>(x, K4, w, K4, t, prefetch)),
             ("1 row  FP4 block kernel", (w, t) => Fp4Kernel.Run<R1>(split, K4, w, K4, t, prefetch)),
             .. Fp4VnniKernel.IsSupported
-                ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1>(quantized, 0, w, K4, t, prefetch)) }
+                ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1, T3>(quantized, 0, w, K4, t, prefetch)) }
                 : [],
             .. zmm is not null
-                ? new (string, Call)[] { ("1 row  FP4 AVX512-VNNI", (w, t) => zmm.Run(quantized512, quantized512, w, K4, t)) }
+                ? zmm.Select(k => ($"1 row  FP4 AVX512-VNNI {Fp4VnniKernel.TermBits(k.Terms)}-bit x", (Call)((w, t) =>
+                    k.Run(quantized512[k.Terms - 1], quantized512[k.Terms - 1], w, K4, t)))).ToArray()
                 : [],
         ]);
 
@@ -109,7 +116,10 @@ internal static unsafe class Program
         NativeMemory.AlignedFree(x90);
         NativeMemory.AlignedFree(split);
         NativeMemory.AlignedFree(quantized);
-        NativeMemory.AlignedFree(quantized512);
+        foreach (byte* q in quantized512)
+        {
+            NativeMemory.AlignedFree(q);
+        }
         return 0;
     }
 

@@ -120,6 +120,42 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// FP4 decode with fewer activation bits (two int8 terms: 16 bits, one: 8 bits, on the 512-bit
+    /// and the 256-bit kernel) against the reference, within what that rounding allows: norm-wise
+    /// 2e-5 to 4e-5 for 16 bits and 5e-3 to 1e-2 for 8 bits over the chain's two products
+    /// (uniform rounding of step/512 or step/2, step = max/127 of a 32-column block); the bounds
+    /// leave a factor of 3 to 5. Where the VNNI kernels run, the error must also be more than a
+    /// hundredth of the bound, which 22-bit activations (about 1e-7) are not: the option took effect.
+    /// </summary>
+    [TestCase(16, 1, true, 2e-4)]
+    [TestCase(16, 2, true, 2e-4)]
+    [TestCase(16, 5, true, 2e-4)]
+    [TestCase(16, 1, false, 2e-4)]
+    [TestCase(16, 5, false, 2e-4)]
+    [TestCase(8, 1, true, 3e-2)]
+    [TestCase(8, 2, true, 3e-2)]
+    [TestCase(8, 5, true, 3e-2)]
+    [TestCase(8, 1, false, 3e-2)]
+    [TestCase(8, 5, false, 3e-2)]
+    public void Fp4_decode_with_fewer_activation_bits_matches_the_reference_within_their_rounding(int bits, int tokens, bool vnni512,
+        double tolerance)
+    {
+        foreach (var (din, dout) in new[] { (128, 64), (640, 64), (256, 136) })
+        {
+            var (graph, weights, inputs) = Chain("fp4", din, dout, tokens, 1, true, null, everyValue: false);
+            var options = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Vnni512: vnni512, Fp4ActivationBits: bits);
+            var (fewer, reference) = Harness.RunBoth(graph, weights, inputs, options);
+            Harness.AssertSame(fewer, reference, tolerance, context: $"{din}x{dout} {bits}-bit activations");
+            if (options.UsesVnni)
+            {
+                // The rounding shows: 22-bit activations would be near 1e-7 here.
+                Assert.That(Harness.RelativeError(fewer["combine"].AsSpan<float>(), reference["combine"].AsSpan<float>()),
+                    Is.GreaterThan(tolerance / 100), $"{din}x{dout}: {bits}-bit activations in effect");
+            }
+        }
+    }
+
+    /// <summary>
     /// Activations beyond 2^36 cannot be pre-multiplied by 2^90 for the one-multiply fp8 decoders,
     /// nor (in panels, whose decode sums a block before its scale) non-zero ones below 2^-60: the
     /// row tiles keep the two-multiply decoder and the panel rows are packed again unscaled, and

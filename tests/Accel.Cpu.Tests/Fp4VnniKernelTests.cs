@@ -6,8 +6,10 @@ namespace Accel.Cpu.Tests;
 
 /// <summary>
 /// The AVX-VNNI FP4 decode kernels (256-bit intrinsics; 512-bit emitted code, "wide") against a double-precision dot product of the exact weights: the
-/// only error allowed is the activations' three-term int8 form (at most 1/32768 of the block's step
-/// d = max|x|/127 per element, reached where x/d is a half-integer, times |w|) plus the fp32 rounding of each lane's integer sum and of the accumulation.
+/// only error allowed is the activations' int8-term form (with three terms at most 1/32768 of the block's step
+/// d = max|x|/127 per element, reached where x/d is a half-integer, times |w|; with two 1/256, with one 1/2) plus the fp32 rounding of each lane's
+/// integer sum and of the accumulation. Each result must also match, to fp32 rounding, the dot product of the exact weights with the
+/// activations rounded to their terms as the test rounds them, so a wrong term, scale or correction fails even where the bound is loose.
 /// </summary>
 public sealed unsafe class Fp4VnniKernelTests
 {
@@ -21,8 +23,11 @@ public sealed unsafe class Fp4VnniKernelTests
                 {
                     foreach (var (lo, hi, x) in new[] { (120, 134, 1f), (1, 40, 1e20f), (200, 254, 1e-25f), (127, 127, 1e-3f) })
                     {
-                        yield return new TestCaseData(k, rows, lo, hi, x, wide)
-                            .SetName($"Fp4Vnni{(wide ? "512" : "")}_K{k}_R{rows}_S{lo}-{hi}_x{x:0e0}");
+                        foreach (int terms in new[] { 3, 2, 1 })
+                        {
+                            yield return new TestCaseData(k, rows, lo, hi, x, wide, terms)
+                                .SetName($"Fp4Vnni{(wide ? "512" : "")}_K{k}_R{rows}_S{lo}-{hi}_x{x:0e0}_T{terms}");
+                        }
                     }
                 }
             }
@@ -30,7 +35,7 @@ public sealed unsafe class Fp4VnniKernelTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Matches_the_exact_weights_within_the_activation_terms(int k, int rows, int scaleLo, int scaleHi, float xScale, bool wide)
+    public void Matches_the_exact_weights_within_the_activation_terms(int k, int rows, int scaleLo, int scaleHi, float xScale, bool wide, int terms)
     {
         Assume.That(Fp4VnniKernel.IsSupported, "this processor has no AVX-VNNI or no AVX-512");
         Assume.That(!wide || Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
@@ -56,35 +61,65 @@ public sealed unsafe class Fp4VnniKernelTests
         fixed (byte* wp = w, sp = s, qp = q)
         fixed (float* xp = x, tp = tile)
         {
-            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, wide ? Fp4Vnni512Kernel.ChunkColumns : 64), Is.True);
+            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, wide ? Fp4Vnni512Kernel.ChunkColumns : 64, terms), Is.True);
             var r = new WeightRows4
             {
                 R0 = wp, R1 = wp + rowBytes, R2 = wp + 2 * rowBytes, R3 = wp + 3 * rowBytes,
                 S0 = sp, S1 = sp + blocks, S2 = sp + 2 * blocks, S3 = sp + 3 * blocks,
             };
             long ld = Fp4VnniKernel.Bytes(1, k);
-            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0).Run(qp, qp + ld, &r, k, tp); }
-            else if (rows == 1) { Fp4VnniKernel.Run<R1>(qp, ld, &r, k, tp, 128); }
-            else { Fp4VnniKernel.Run<R2>(qp, ld, &r, k, tp, 0); }
+            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0, terms).Run(qp, qp + ld, &r, k, tp); }
+            else { Narrow(rows, terms, qp, ld, &r, k, tp); }
         }
 
         for (int m = 0; m < rows; m++)
         {
             for (int n = 0; n < 4; n++)
             {
-                double sum = 0, magnitude = 0, bound = 0;
+                double sum = 0, rounded = 0, magnitude = 0, bound = 0;
                 for (int c = 0; c < k; c++)
                 {
                     int nibble = (w[n * rowBytes + c / 2] >> (c % 2 * 4)) & 0xF;
                     double wv = NumericFormats.E2M1ToF32(nibble) * (double)NumericFormats.UE8M0ToF32(s[n * blocks + c / 32]);
-                    double step = Enumerable.Range(32 * (c / 32), 32).Max(j => Math.Abs(x[m * k + j])) / 127.0;
+                    float max = Enumerable.Range(32 * (c / 32), 32).Max(j => Math.Abs(x[m * k + j]));
+                    double step = max / 127.0;
+                    double xq = Rounded(x[m * k + c], max / 127f, terms);
                     sum += x[m * k + c] * wv;
+                    rounded += xq * wv;
                     magnitude += Math.Abs(x[m * k + c] * wv);
-                    bound += Math.Abs(wv) * step / 32768;
+                    bound += Math.Abs(wv) * step * Fp4VnniKernel.TermError(terms);
                 }
 
                 Assert.That(tile[m * 4 + n], Is.EqualTo(sum).Within(bound * 1.01 + magnitude * 1e-6 + 1e-40), $"row {m}, weight row {n}");
+                Assert.That(tile[m * 4 + n], Is.EqualTo(rounded).Within(magnitude * 1e-6 + 1e-40), $"row {m}, weight row {n}, against the rounded activations");
             }
+        }
+    }
+
+    /// <summary>x as <paramref name="terms"/> int8 terms of step d hold it (nearest, ties to even; later terms clamped to ±127).</summary>
+    private static double Rounded(float x, float d, int terms)
+    {
+        if (d == 0)
+        {
+            return 0;
+        }
+
+        double y = x * (1.0 / d), t1 = Math.Round(y), r2 = (y - t1) * 256;
+        double t2 = terms < 2 ? 0 : Math.Clamp(Math.Round(r2), -127, 127);
+        double t3 = terms < 3 ? 0 : Math.Clamp(Math.Round((r2 - t2) * 128), -127, 127);
+        return d * (t1 + t2 / 256 + t3 / 32768);
+    }
+
+    private static void Narrow(int rows, int terms, byte* q, long ld, WeightRows4* r, int k, float* tile)
+    {
+        switch ((rows, terms))
+        {
+            case (1, 1): Fp4VnniKernel.Run<R1, T1>(q, ld, r, k, tile, 128); break;
+            case (1, 2): Fp4VnniKernel.Run<R1, T2>(q, ld, r, k, tile, 128); break;
+            case (1, 3): Fp4VnniKernel.Run<R1, T3>(q, ld, r, k, tile, 128); break;
+            case (2, 1): Fp4VnniKernel.Run<R2, T1>(q, ld, r, k, tile, 0); break;
+            case (2, 2): Fp4VnniKernel.Run<R2, T2>(q, ld, r, k, tile, 0); break;
+            default: Fp4VnniKernel.Run<R2, T3>(q, ld, r, k, tile, 0); break;
         }
     }
 

@@ -53,6 +53,9 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "eight", "whole number of at least 0")]
     [TestCase("ACCEL_CPU_NAP_MS", "-3", "whole number of at least 0")]
     [TestCase("ACCEL_CPU_NAP_MS", "0.5", "whole number of at least 0")]
+    [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "12", "22, 16 or 8")]
+    [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "0", "whole number of at least 1")]
+    [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "half", "whole number of at least 1")]
     public void A_malformed_variable_is_an_error_that_names_it(string variable, string value, string expected)
     {
         var env = new Env(new() { [variable] = value });
@@ -81,10 +84,37 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_NAP_MS", null, 20)]
     [TestCase("ACCEL_CPU_NAP_MS", "0", 0)]
     [TestCase("ACCEL_CPU_NAP_MS", "250", 250)]
+    [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", null, 22)]
+    [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "16", 16)]
+    [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "8", 8)]
     public void A_count_variable_reaches_the_options(string variable, string? value, int expected)
     {
         var o = new CpuBackendOptions().WithEnvironment(new Env(new() { [variable] = value }));
-        Assert.That(variable == "ACCEL_CPU_NAP_MS" ? o.IdleNapMilliseconds : o.Fp4PanelRows, Is.EqualTo(expected));
+        Assert.That(variable switch
+        {
+            "ACCEL_CPU_NAP_MS" => o.IdleNapMilliseconds,
+            "ACCEL_CPU_FP4_ACTIVATION_BITS" => o.Fp4ActivationBits,
+            _ => o.Fp4PanelRows,
+        }, Is.EqualTo(expected));
+    }
+
+    /// <summary>Activation bits set in code or configuration to a value the kernels cannot keep stop the backend with the allowed values.</summary>
+    [TestCase(12)]
+    [TestCase(32)]
+    public void Activation_bits_the_kernels_cannot_keep_are_refused_when_the_backend_opens(int bits)
+    {
+        var e = Assert.Throws<ConfigException>(() => new CpuBackend(new CpuBackendOptions(Threads: 1, Fp4ActivationBits: bits)))!;
+        Assert.That(e.Message, Does.Contain("Fp4ActivationBits").And.Contain($"is '{bits}'").And.Contain("22, 16 or 8"));
+    }
+
+    [TestCase(22)]
+    [TestCase(16)]
+    [TestCase(8)]
+    public void The_device_note_says_how_many_activation_bits_fp4_decode_keeps(int bits)
+    {
+        using var backend = new CpuBackend(new CpuBackendOptions(Threads: 1, Fp4ActivationBits: bits));
+        Assume.That(backend.Options.UsesVnni, "FP4 decode runs on fp32 FMA here, which keeps every bit");
+        Assert.That(backend.Device.Note, Does.Contain($"({bits}-bit activations)"));
     }
 
     [Test]

@@ -78,6 +78,14 @@ public enum CpuSimd
 /// naps cost each idle worker part of a core (about a fifth on the 2-vCPU machine measured in
 /// docs/performance.md).
 /// </param>
+/// <param name="Fp4ActivationBits">
+/// Bits the integer FP4 decode kernels keep of each activation against its 32-column block's largest
+/// value: 22 (the default, three int8 terms: agrees with the fp32 reference to about 1e-6 of a
+/// product's magnitude), 16 (two terms, error at most 1/256 of the block's step, well inside what
+/// moe-spec section 5 allows for FP4 products) or 8 (one term, ggml's Q8_0 rounding of activations);
+/// fewer bits take fewer dot products per weight (<c>ACCEL_CPU_FP4_ACTIVATION_BITS</c>). Products that
+/// run on fp32 FMA are exact whatever this says.
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -86,7 +94,8 @@ public enum CpuSimd
 /// </remarks>
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
-    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8, int IdleNapMilliseconds = 20)
+    bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8, int IdleNapMilliseconds = 20,
+    int Fp4ActivationBits = 22)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -105,8 +114,9 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_STREAM_ROWS</c> (N &gt;= 0) <see cref="StreamRowsAbove"/> and
     /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
     /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/>, <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>
-    /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/> and <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
-    /// <see cref="IdleNapMilliseconds"/>. An unset variable keeps the value.
+    /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>, <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
+    /// <see cref="IdleNapMilliseconds"/> and <c>ACCEL_CPU_FP4_ACTIVATION_BITS</c> (22, 16 or 8)
+    /// <see cref="Fp4ActivationBits"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -124,13 +134,30 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         Vnni512 = BackendOptionsBinding.Flag(env, "ACCEL_CPU_VNNI512") ?? Vnni512,
         Fp4PanelRows = BackendOptionsBinding.Integer(env, "ACCEL_CPU_FP4_PANEL_ROWS", 0) ?? Fp4PanelRows,
         IdleNapMilliseconds = BackendOptionsBinding.Integer(env, "ACCEL_CPU_NAP_MS", 0) ?? IdleNapMilliseconds,
+        Fp4ActivationBits = ActivationBits(BackendOptionsBinding.Integer(env, "ACCEL_CPU_FP4_ACTIVATION_BITS", 1), "ACCEL_CPU_FP4_ACTIVATION_BITS")
+            ?? Fp4ActivationBits,
     };
+
+    /// <summary>The activation bits the FP4 decode kernels can keep.</summary>
+    private static readonly int[] AllowedActivationBits = [22, 16, 8];
+
+    /// <summary>
+    /// <paramref name="bits"/> if the FP4 decode kernels can keep that many activation bits (or null);
+    /// otherwise a <see cref="Errors.ConfigException"/> that names <paramref name="source"/> and the allowed values.
+    /// </summary>
+    internal static int? ActivationBits(int? bits, string source) => bits is null || AllowedActivationBits.Contains(bits.Value) ? bits
+        : throw new Errors.ConfigException($"{source} is '{bits}', but FP4 decode keeps 22, 16 or 8 bits of each activation: "
+            + "set 22 (the default, agrees with the fp32 reference), 16 (two int8 terms, faster) or 8 (one term, as ggml's Q8_0 activations).");
 
     /// <summary>Whether a backend with these options runs bf16 decode on the AVX512-BF16 kernel here.</summary>
     internal bool UsesBf16Dot => UsesAvx512 && Bf16Dot && Bf16.Bf16Runtime.IsAvailable;
 
     /// <summary>Whether a backend with these options runs FP4 decode on the 256-bit AVX-VNNI kernel here (where the 512-bit one does not fit).</summary>
     internal bool UsesVnni => UsesAvx512 && Vnni && Kernels.Fp4VnniKernel.IsSupported;
+
+    /// <summary>Int8 terms per activation in the FP4 decode kernels (from <see cref="Fp4ActivationBits"/>, which must be 22, 16 or 8).</summary>
+    /// <exception cref="Errors.ConfigException"><see cref="Fp4ActivationBits"/> is another value.</exception>
+    internal int Fp4Terms => Kernels.Fp4VnniKernel.TermsFor(ActivationBits(Fp4ActivationBits, $"{nameof(Fp4ActivationBits)} (Accel:Backends:Cpu)")!.Value);
 
     /// <summary>Whether a backend with these options runs FP4 decode on the 512-bit AVX512-VNNI kernel here.</summary>
     internal bool UsesVnni512 => UsesAvx512 && Vnni && Vnni512 && Accel.Backends.Cpu.Vnni.Fp4Vnni512Kernel.IsAvailable;

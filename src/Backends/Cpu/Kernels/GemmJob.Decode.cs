@@ -152,7 +152,7 @@ internal sealed unsafe partial class GemmJob
                 continue;
             }
 
-            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, buffer + t.M0 * ld, chunk))
+            if (!Fp4VnniKernel.Quantize(X + (nint)t.M0 * Ldx, Ldx, t.M1 - t.M0, Gate.In, buffer + t.M0 * ld, chunk, Fp4Terms))
             {
                 return;
             }
@@ -164,8 +164,8 @@ internal sealed unsafe partial class GemmJob
         _quantizedLd = ld;
         if (zmm)
         {
-            _zmmOne = Fp4Vnni512Kernel.Get(1, DecodePrefetch);
-            _zmmTwo = Fp4Vnni512Kernel.Get(2, DecodePrefetch);
+            _zmmOne = Fp4Vnni512Kernel.Get(1, DecodePrefetch, Fp4Terms);
+            _zmmTwo = Fp4Vnni512Kernel.Get(2, DecodePrefetch, Fp4Terms);
         }
     }
 

@@ -31,6 +31,9 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// <summary>Whether FP4 decode segments may run on <see cref="Fp4Vnni512Kernel"/> (<see cref="CpuBackendOptions.Vnni512"/>).</summary>
     public bool Vnni512 { get; set; }
 
+    /// <summary>Int8 terms per activation in the VNNI FP4 decode kernels, 1-3 (<see cref="CpuBackendOptions.Fp4ActivationBits"/>).</summary>
+    public int Fp4Terms { get; set; } = 3;
+
     // The 512-bit kernels of this op (one and two rows), when its activations are quantized for them.
     private Fp4Vnni512Kernel? _zmmOne;
     private Fp4Vnni512Kernel? _zmmTwo;
@@ -264,13 +267,9 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             {
                 (mr == 2 ? _zmmTwo! : _zmmOne).Run(q, q + _quantizedLd, rows, k, tile);
             }
-            else if (mr == 2)
-            {
-                Fp4VnniKernel.Run<R2>(q, _quantizedLd, rows, k, tile, prefetch);
-            }
             else
             {
-                Fp4VnniKernel.Run<R1>(q, _quantizedLd, rows, k, tile, prefetch);
+                Fp4Vnni(q, rows, k, tile, prefetch, mr);
             }
         }
         else if (typeof(TF) == typeof(Fp4Format) && _split != null)
@@ -374,6 +373,22 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             case 3: DotKernel.Run<TF, R3>(x, ldx, rows, k, tile, prefetch); break;
             case 2: DotKernel.Run<TF, R2>(x, ldx, rows, k, tile, prefetch); break;
             default: DotKernel.Run<TF, R1>(x, ldx, rows, k, tile, prefetch); break;
+        }
+    }
+
+    /// <summary>The 256-bit VNNI FP4 kernel for <paramref name="mr"/> (1 or 2) quantized rows with this job's terms.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Fp4Vnni(byte* q, WeightRows4* rows, int k, float* tile, nint prefetch, int mr)
+    {
+        long ld = _quantizedLd;
+        switch ((mr, Fp4Terms))
+        {
+            case (2, 1): Fp4VnniKernel.Run<R2, T1>(q, ld, rows, k, tile, prefetch); break;
+            case (2, 2): Fp4VnniKernel.Run<R2, T2>(q, ld, rows, k, tile, prefetch); break;
+            case (2, _): Fp4VnniKernel.Run<R2, T3>(q, ld, rows, k, tile, prefetch); break;
+            case (_, 1): Fp4VnniKernel.Run<R1, T1>(q, ld, rows, k, tile, prefetch); break;
+            case (_, 2): Fp4VnniKernel.Run<R1, T2>(q, ld, rows, k, tile, prefetch); break;
+            default: Fp4VnniKernel.Run<R1, T3>(q, ld, rows, k, tile, prefetch); break;
         }
     }
 

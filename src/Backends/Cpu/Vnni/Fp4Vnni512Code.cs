@@ -42,10 +42,11 @@ internal unsafe struct Fp4Vnni512Args
 /// and the final sums are paid per group of rows, not per call). Per 128 columns (64 weight bytes) and weight
 /// row: the nibbles are split (and, shift, and) and looked up (<c>vpshufb</c>) as doubled e2m1
 /// integers plus 12; the four block scales are broadcast and spread to their lanes as powers of
-/// two; per activation row six <c>vpdpbusd</c> take the three int8 terms (even and odd columns),
-/// which are combined as <c>(t1 &lt;&lt; 15) + (t2 &lt;&lt; 7) + t3</c> (the third starting from the
-/// lane corrections), converted and accumulated times the weight scale and the lane scale. The
-/// same arithmetic as <see cref="Kernels.Fp4VnniKernel"/>, twice as wide.
+/// two; per activation row two <c>vpdpbusd</c> per int8 term (even and odd columns) take the one
+/// to three terms, which are combined as <c>(t1 &lt;&lt; 15) + (t2 &lt;&lt; 7) + t3</c>,
+/// <c>(t1 &lt;&lt; 8) + t2</c> or <c>t1</c> (the last starting from the lane corrections),
+/// converted and accumulated times the weight scale and the lane scale. The same arithmetic as
+/// <see cref="Kernels.Fp4VnniKernel"/>, twice as wide.
 /// Registers: accumulators zmm0-7 (4 * row + weight row), constants zmm8-10, the weight row
 /// being decoded zmm11-14, the terms zmm15-20, zmm28-31 for the final sums.
 /// </summary>
@@ -60,14 +61,17 @@ internal static class Fp4Vnni512Code
     private static readonly int[] ActivationRegs = [E.R12, E.R13];
 
     /// <summary>
-    /// Writes the kernel for <paramref name="rows"/> (1 or 2) activation rows, prefetching the
-    /// weight rows <paramref name="prefetch"/> bytes ahead (0: none).
+    /// Writes the kernel for <paramref name="rows"/> (1 or 2) activation rows held as
+    /// <paramref name="terms"/> (1-3) int8 terms, prefetching the weight rows
+    /// <paramref name="prefetch"/> bytes ahead (0: none).
     /// </summary>
-    public static byte[] Emit(int rows, int prefetch)
+    public static byte[] Emit(int rows, int prefetch, int terms = 3)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(terms, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(terms, 3);
         var e = new E();
         int[] saved = rows == 2 ? [E.Rbx, E.Rbp, E.R12, E.R13, E.R14, E.R15] : [E.Rbx, E.Rbp, E.R12, E.R14, E.R15];
         foreach (int reg in saved) { e.Push(reg); }
@@ -95,7 +99,7 @@ internal static class Fp4Vnni512Code
         int loop = e.Position;
         for (int n = 0; n < 4; n++)
         {
-            WeightRow(e, n, rows, prefetch);
+            WeightRow(e, n, rows, prefetch, terms);
         }
 
         e.AddImm(E.Rax, 64);
@@ -123,7 +127,7 @@ internal static class Fp4Vnni512Code
     }
 
     /// <summary>One 128-column chunk of weight row <paramref name="n"/> against every activation row.</summary>
-    private static void WeightRow(E e, int n, int rows, int prefetch)
+    private static void WeightRow(E e, int n, int rows, int prefetch, int terms)
     {
         e.LoadDqu16(Bytes, WeightRegs[n], E.Rax, 0);
         if (prefetch > 0) { e.Prefetch0(WeightRegs[n], E.Rax, prefetch); }
@@ -138,20 +142,33 @@ internal static class Fp4Vnni512Code
         e.Pslld(Scale, Scale, 23);
         for (int r = 0; r < rows; r++)
         {
-            int q = ActivationRegs[r], t1 = 15 + 3 * r, t2 = t1 + 1, t3 = t1 + 2;
-            e.Pxord(t1, t1, t1);
-            e.Pdpbusd(t1, Even, q, E.NoIndex, 0);
-            e.Pdpbusd(t1, Odd, q, E.NoIndex, 64);
-            e.Pxord(t2, t2, t2);
-            e.Pdpbusd(t2, Even, q, E.NoIndex, 128);
-            e.Pdpbusd(t2, Odd, q, E.NoIndex, 192);
-            e.LoadDqu16(t3, q, E.NoIndex, 384);
-            e.Pdpbusd(t3, Even, q, E.NoIndex, 256);
-            e.Pdpbusd(t3, Odd, q, E.NoIndex, 320);
-            e.Pslld(t1, t1, 15);
-            e.Pslld(t2, t2, 7);
-            e.Paddd(t1, t1, t2);
-            e.Paddd(t1, t1, t3);
+            // Term j (64 even, then 64 odd columns) at 128 * j; the lane corrections at 384 start
+            // the last term's sum.
+            int q = ActivationRegs[r], t1 = 15 + 3 * r;
+            for (int j = 0; j < terms; j++)
+            {
+                int t = t1 + j;
+                if (j == terms - 1) { e.LoadDqu16(t, q, E.NoIndex, 384); }
+                else { e.Pxord(t, t, t); }
+
+                e.Pdpbusd(t, Even, q, E.NoIndex, 128 * j);
+                e.Pdpbusd(t, Odd, q, E.NoIndex, 128 * j + 64);
+            }
+
+            if (terms == 3)
+            {
+                e.Pslld(t1, t1, 15);
+                e.Pslld(t1 + 1, t1 + 1, 7);
+                e.Paddd(t1, t1, t1 + 1);
+                e.Paddd(t1, t1, t1 + 2);
+            }
+            else if (terms == 2)
+            {
+                e.Pslld(t1, t1, 8);
+                e.Paddd(t1, t1, t1 + 1);
+            }
+
+            int t2 = t1 + 1;
             e.Cvtdq2ps(t1, t1);
             e.Mulps(t2, Scale, q, E.NoIndex, 448);
             e.Fmadd231ps(4 * r + n, t1, t2);
