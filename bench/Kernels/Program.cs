@@ -14,7 +14,7 @@ namespace Accel.KernelBench;
 /// turn). bf16: the AVX512-BF16 kernel (hi/lo split activations) against DotKernel (widen to fp32,
 /// FMA). fp8: DotKernel's two-multiply decoder against the one-multiply one (activations times 2^90).
 /// FP4: DotKernel's per-16-column decoder, Fp4Kernel (a 32-column block per step), Fp4VnniKernel
-/// (256-bit AVX-VNNI) and Fp4Vnni512Kernel (512-bit AVX512-VNNI, emitted).
+/// (256-bit AVX-VNNI) and Fp4Vnni512Kernel (512-bit AVX512-VNNI, emitted) with 22-, 16- and 8-bit activations.
 /// The bytes are random (timing only; the check line compares the two bf16 kernels). Single thread;
 /// figures are medians. Usage: accel-kernel-bench [prefetchBytes] (default 16384: two groups ahead).
 /// </summary>
