@@ -101,7 +101,7 @@ internal static unsafe class Program
             ("1 row  FP4 per-16 decoder", (w, t) => DotKernel.Run<Fp4Format, R1>(x, K4, w, K4, t, prefetch)),
             ("1 row  FP4 block kernel", (w, t) => Fp4Kernel.Run<R1>(split, K4, w, K4, t, prefetch)),
             .. Fp4VnniKernel.IsSupported
-                ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1, T3>(quantized, 0, w, K4, t, prefetch)) }
+                ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1, R3>(quantized, 0, w, K4, t, prefetch)) }
                 : [],
             .. zmm is not null
                 ? zmm.Select(k => ($"1 row  FP4 AVX512-VNNI {Fp4VnniKernel.TermBits(k.Terms)}-bit x", (Call)((w, t) =>

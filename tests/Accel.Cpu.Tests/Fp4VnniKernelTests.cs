@@ -114,12 +114,12 @@ public sealed unsafe class Fp4VnniKernelTests
     {
         switch ((rows, terms))
         {
-            case (1, 1): Fp4VnniKernel.Run<R1, T1>(q, ld, r, k, tile, 128); break;
-            case (1, 2): Fp4VnniKernel.Run<R1, T2>(q, ld, r, k, tile, 128); break;
-            case (1, 3): Fp4VnniKernel.Run<R1, T3>(q, ld, r, k, tile, 128); break;
-            case (2, 1): Fp4VnniKernel.Run<R2, T1>(q, ld, r, k, tile, 0); break;
-            case (2, 2): Fp4VnniKernel.Run<R2, T2>(q, ld, r, k, tile, 0); break;
-            default: Fp4VnniKernel.Run<R2, T3>(q, ld, r, k, tile, 0); break;
+            case (1, 1): Fp4VnniKernel.Run<R1, R1>(q, ld, r, k, tile, 128); break;
+            case (1, 2): Fp4VnniKernel.Run<R1, R2>(q, ld, r, k, tile, 128); break;
+            case (1, 3): Fp4VnniKernel.Run<R1, R3>(q, ld, r, k, tile, 128); break;
+            case (2, 1): Fp4VnniKernel.Run<R2, R1>(q, ld, r, k, tile, 0); break;
+            case (2, 2): Fp4VnniKernel.Run<R2, R2>(q, ld, r, k, tile, 0); break;
+            default: Fp4VnniKernel.Run<R2, R3>(q, ld, r, k, tile, 0); break;
         }
     }
 

@@ -170,7 +170,7 @@ internal static unsafe class Fp4VnniKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TR, TT>(byte* xq, long ldq, WeightRows4* w, int kLength, float* tile, nint prefetch)
         where TR : struct, IRowCount
-        where TT : struct, ITermCount
+        where TT : struct, IRowCount
     {
         var z = Vector256<float>.Zero;
         Vector256<float> a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
@@ -221,7 +221,7 @@ internal static unsafe class Fp4VnniKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Chunk<TT>(Vector256<byte> even, Vector256<byte> odd, Vector256<float> weightScale, byte* q,
         Vector256<float> acc)
-        where TT : struct, ITermCount
+        where TT : struct, IRowCount
     {
         // |sum t * Q| <= 8 * 12 * 127 * 32897 per lane fits an int32, so the combination is exact.
         // The lane corrections start the last term's sum.

@@ -383,12 +383,12 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         long ld = _quantizedLd;
         switch ((mr, Fp4Terms))
         {
-            case (2, 1): Fp4VnniKernel.Run<R2, T1>(q, ld, rows, k, tile, prefetch); break;
-            case (2, 2): Fp4VnniKernel.Run<R2, T2>(q, ld, rows, k, tile, prefetch); break;
-            case (2, _): Fp4VnniKernel.Run<R2, T3>(q, ld, rows, k, tile, prefetch); break;
-            case (_, 1): Fp4VnniKernel.Run<R1, T1>(q, ld, rows, k, tile, prefetch); break;
-            case (_, 2): Fp4VnniKernel.Run<R1, T2>(q, ld, rows, k, tile, prefetch); break;
-            default: Fp4VnniKernel.Run<R1, T3>(q, ld, rows, k, tile, prefetch); break;
+            case (2, 1): Fp4VnniKernel.Run<R2, R1>(q, ld, rows, k, tile, prefetch); break;
+            case (2, 2): Fp4VnniKernel.Run<R2, R2>(q, ld, rows, k, tile, prefetch); break;
+            case (2, _): Fp4VnniKernel.Run<R2, R3>(q, ld, rows, k, tile, prefetch); break;
+            case (_, 1): Fp4VnniKernel.Run<R1, R1>(q, ld, rows, k, tile, prefetch); break;
+            case (_, 2): Fp4VnniKernel.Run<R1, R2>(q, ld, rows, k, tile, prefetch); break;
+            default: Fp4VnniKernel.Run<R1, R3>(q, ld, rows, k, tile, prefetch); break;
         }
     }
 

@@ -1,6 +1,6 @@
 namespace Accel.Backends.Cpu.Kernels;
 
-/// <summary>A compile-time row count for the register-tiled kernels (the JIT removes the unused rows).</summary>
+/// <summary>A compile-time row count for the register-tiled kernels (the JIT removes the unused rows); the FP4 VNNI kernels also take one as their count of activation terms.</summary>
 internal interface IRowCount
 {
     /// <summary>Rows of X the kernel handles.</summary>
@@ -22,15 +22,3 @@ internal readonly struct R11 : IRowCount { public static int Count => 11; }
 internal readonly struct R12 : IRowCount { public static int Count => 12; }
 #pragma warning restore CS1591
 
-/// <summary>How many int8 terms hold each quantized activation in the FP4 VNNI kernels (1, 2 or 3).</summary>
-internal interface ITermCount
-{
-    /// <summary>Terms per activation.</summary>
-    static abstract int Count { get; }
-}
-
-#pragma warning disable CS1591
-internal readonly struct T1 : ITermCount { public static int Count => 1; }
-internal readonly struct T2 : ITermCount { public static int Count => 2; }
-internal readonly struct T3 : ITermCount { public static int Count => 3; }
-#pragma warning restore CS1591
