@@ -19,8 +19,8 @@ public sealed unsafe class NativeSession : IDisposable
     private readonly AccelMoeLayer? _layer;
     private readonly AccelMoeLayer? _routed;
 
-    // The last run's input copy and result, reused while the token count stays (large arrays
-    // allocated per run would cost a garbage collection and fresh pages every few runs).
+    // The last run's input copy (fp32, whatever the caller's dtype) and result, reused while the token
+    // count stays (large arrays allocated per run would cost a garbage collection and fresh pages every few runs).
     private readonly Lock _keptGate = new();
     private (HostTensor X, MoeResult Result)? _kept;
     private (HostTensor X, HostTensor Output)? _keptRouted;
@@ -78,7 +78,7 @@ public sealed unsafe class NativeSession : IDisposable
             "This session was created with ACCEL_MODE_ROUTED; call accel_session_run_routed, or create the session with ACCEL_MODE_LAYER or ACCEL_MODE_BOTH.");
         lock (_keptGate)
         {
-            var x = NativeTensors.Read(hidden, _kept?.X, "hidden", Activations);
+            var x = NativeTensors.ReadF32(hidden, _kept?.X, "hidden", Activations);
             var ids = tokenIds == null ? null : NativeTensors.Read(tokenIds, "token_ids", Indices);
             long rows = RowsOf(x);
             Expect(output, "out", rows, Config.Hidden, Activations, required: true);
@@ -112,7 +112,7 @@ public sealed unsafe class NativeSession : IDisposable
             "This session was created with ACCEL_MODE_LAYER; call accel_session_run, or create the session with ACCEL_MODE_ROUTED or ACCEL_MODE_BOTH.");
         lock (_keptGate)
         {
-            var x = NativeTensors.Read(hidden, _keptRouted?.X, "hidden", Activations);
+            var x = NativeTensors.ReadF32(hidden, _keptRouted?.X, "hidden", Activations);
             var ids = NativeTensors.Read(topkIds, "topk_ids", Indices);
             var weights = NativeTensors.Read(topkWeights, "topk_weights", Activations);
             long rows = RowsOf(x);

@@ -114,26 +114,36 @@ public static unsafe class NativeTensors
     }
 
     /// <summary>
-    /// <see cref="Read(NativeTensor*, string, DType[])"/>, but into <paramref name="reuse"/> when it has the tensor's dtype and shape
-    /// (a session's kept input, so repeated runs allocate nothing), else into a new tensor.
+    /// Reads a caller's f32, bf16 or f16 tensor (one of <paramref name="allowed"/>) as fp32, converting
+    /// on the copy, into <paramref name="reuse"/> when it has the tensor's shape (a session's kept
+    /// input, so repeated runs allocate nothing whatever the caller's dtype), else into a new tensor.
     /// </summary>
-    public static HostTensor Read(NativeTensor* t, HostTensor? reuse, string name, params DType[] allowed)
+    public static HostTensor ReadF32(NativeTensor* t, HostTensor? reuse, string name, params DType[] allowed)
     {
-        if (t == null || reuse is null)
+        if (t == null)
         {
-            return Read(t, name, allowed);
+            throw new NativeArgumentException($"{name} is NULL; pass a pointer to an accel_tensor.");
         }
 
         var type = TypeOf(t, name, allowed);
-        var shape = ShapeOf(t, name);
-        var bytes = BytesOf(t, type, shape, name);
-        if (reuse.Type != type || reuse.Shape != shape)
+        if (type is not (Types.DType.F32 or Types.DType.BF16 or Types.DType.F16))
         {
-            return new HostTensor(type, shape, bytes.ToArray());
+            throw new ArgumentException($"{name}: ReadF32 takes floating-point dtypes, not {type.ShortName()}.", nameof(allowed));
         }
 
-        bytes.CopyTo(reuse.Bytes);
-        return reuse;
+        var shape = ShapeOf(t, name);
+        var bytes = BytesOf(t, type, shape, name);
+        var result = reuse is not null && reuse.Type == Types.DType.F32 && reuse.Shape == shape ? reuse : HostTensor.Zeros(Types.DType.F32, shape);
+        if (type == Types.DType.F32)
+        {
+            bytes.CopyTo(result.Bytes);
+        }
+        else
+        {
+            NumericFormats.HalfBitsToF32(MemoryMarshal.Cast<byte, ushort>(bytes), result.AsSpan<float>(), type);
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -138,16 +138,13 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
             ?? Fp4ActivationBits,
     };
 
-    /// <summary>The activation bits the FP4 decode kernels can keep.</summary>
-    private static readonly int[] AllowedActivationBits = [22, 16, 8];
+    /// <summary><paramref name="bits"/> (or null) if the FP4 decode kernels can keep that many activation bits, else the refusal.</summary>
+    private static int? ActivationBits(int? bits, string source) => bits is null || Kernels.Fp4VnniKernel.TermsFor(bits.Value) is not null ? bits
+        : throw new Errors.ConfigException(ActivationBitsRefusal(source, bits.Value));
 
-    /// <summary>
-    /// <paramref name="bits"/> if the FP4 decode kernels can keep that many activation bits (or null);
-    /// otherwise a <see cref="Errors.ConfigException"/> that names <paramref name="source"/> and the allowed values.
-    /// </summary>
-    internal static int? ActivationBits(int? bits, string source) => bits is null || AllowedActivationBits.Contains(bits.Value) ? bits
-        : throw new Errors.ConfigException($"{source} is '{bits}', but FP4 decode keeps 22, 16 or 8 bits of each activation: "
-            + "set 22 (the default, agrees with the fp32 reference), 16 (two int8 terms, faster) or 8 (one term, as ggml's Q8_0 activations).");
+    private static string ActivationBitsRefusal(string source, int bits) =>
+        $"{source} is '{bits}', but FP4 decode keeps 22, 16 or 8 bits of each activation: "
+        + "set 22 (the default, agrees with the fp32 reference), 16 (two int8 terms, faster) or 8 (one term, as ggml's Q8_0 activations).";
 
     /// <summary>Whether a backend with these options runs bf16 decode on the AVX512-BF16 kernel here.</summary>
     internal bool UsesBf16Dot => UsesAvx512 && Bf16Dot && Bf16.Bf16Runtime.IsAvailable;
@@ -157,7 +154,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
 
     /// <summary>Int8 terms per activation in the FP4 decode kernels (from <see cref="Fp4ActivationBits"/>, which must be 22, 16 or 8).</summary>
     /// <exception cref="Errors.ConfigException"><see cref="Fp4ActivationBits"/> is another value.</exception>
-    internal int Fp4Terms => Kernels.Fp4VnniKernel.TermsFor(ActivationBits(Fp4ActivationBits, $"{nameof(Fp4ActivationBits)} (Accel:Backends:Cpu)")!.Value);
+    internal int Fp4Terms => Kernels.Fp4VnniKernel.TermsFor(Fp4ActivationBits)
+        ?? throw new Errors.ConfigException(ActivationBitsRefusal($"{nameof(Fp4ActivationBits)} (Accel:Backends:Cpu)", Fp4ActivationBits));
 
     /// <summary>Whether a backend with these options runs FP4 decode on the 512-bit AVX512-VNNI kernel here.</summary>
     internal bool UsesVnni512 => UsesAvx512 && Vnni && Vnni512 && Accel.Backends.Cpu.Vnni.Fp4Vnni512Kernel.IsAvailable;

@@ -76,18 +76,7 @@ public sealed class HostTensor
         switch (Type)
         {
             case DType.F32: MemoryMarshal.Cast<byte, float>(b).CopyTo(result); break;
-            case DType.BF16:
-                {
-                    var s = MemoryMarshal.Cast<byte, ushort>(b);
-                    for (int i = 0; i < n; i++) { result[i] = NumericFormats.BF16ToF32(s[i]); }
-                    break;
-                }
-            case DType.F16:
-                {
-                    var s = MemoryMarshal.Cast<byte, ushort>(b);
-                    for (int i = 0; i < n; i++) { result[i] = NumericFormats.F16ToF32(s[i]); }
-                    break;
-                }
+            case DType.BF16 or DType.F16: NumericFormats.HalfBitsToF32(MemoryMarshal.Cast<byte, ushort>(b), result, Type); break;
             case DType.F8E4M3:
                 for (int i = 0; i < n; i++) { result[i] = NumericFormats.E4M3ToF32(b[i]); }
                 break;

@@ -47,6 +47,21 @@ public static class NumericFormats
         }
     }
 
+    /// <summary>Decodes every bf16 or f16 value (<paramref name="type"/>) of <paramref name="source"/> into <paramref name="destination"/> (exact).</summary>
+    /// <exception cref="ArgumentException">The type is not a 16-bit float, or the spans differ in length.</exception>
+    public static void HalfBitsToF32(ReadOnlySpan<ushort> source, Span<float> destination, DType type)
+    {
+        if (type is not (DType.BF16 or DType.F16) || source.Length != destination.Length)
+        {
+            throw new ArgumentException($"Expected bf16 or f16 and spans of one length, got {type} with {source.Length} and {destination.Length} elements.");
+        }
+
+        for (int i = 0; i < source.Length; i++)
+        {
+            destination[i] = type == DType.BF16 ? BF16ToF32(source[i]) : F16ToF32(source[i]);
+        }
+    }
+
     private static readonly float[] E4M3Table = BuildE4M3Table();
 
     private static float[] BuildE4M3Table()

@@ -40,14 +40,8 @@ internal static unsafe class Fp4VnniKernel
     /// <summary>Activation bits against the block's largest value for 1, 2 or 3 terms (8, 16, 22).</summary>
     public static int TermBits(int terms) => terms switch { 1 => 8, 2 => 16, 3 => 22, _ => throw BadTerms(terms) };
 
-    /// <summary>The terms that hold <paramref name="bits"/> activation bits (8, 16 or 22), the inverse of <see cref="TermBits"/>.</summary>
-    public static int TermsFor(int bits) => bits switch
-    {
-        8 => 1,
-        16 => 2,
-        22 => 3,
-        _ => throw new ArgumentOutOfRangeException(nameof(bits), bits, "FP4 decode holds activations in 8, 16 or 22 bits"),
-    };
+    /// <summary>The terms that hold <paramref name="bits"/> activation bits (8, 16 or 22), the inverse of <see cref="TermBits"/>; null for any other count.</summary>
+    public static int? TermsFor(int bits) => bits switch { 8 => 1, 16 => 2, 22 => 3, _ => null };
 
     /// <summary>The largest error of one quantized activation in units of its block's step d, for 1, 2 or 3 terms.</summary>
     public static double TermError(int terms) => terms switch { 1 => 0.5, 2 => 1.0 / 256, 3 => 1.0 / 32768, _ => throw BadTerms(terms) };

@@ -30,12 +30,13 @@ internal unsafe interface IWeightFormat
 
     /// <summary>
     /// True when <see cref="Load"/> is <see cref="Raw"/> times the scale operand, so a kernel may sum a
-    /// block's products unscaled and multiply the sum by the block's scale once.
+    /// block's products unscaled and multiply the sum by the block's scale once (false unless a format says so).
     /// </summary>
-    static abstract bool Factored { get; }
+    static virtual bool Factored => false;
 
     /// <summary>Weights k .. k+15 before the scale operand (only where <see cref="Factored"/>).</summary>
-    static abstract Vector512<float> Raw(byte* row, int k);
+    static virtual Vector512<float> Raw(byte* row, int k) =>
+        throw new NotSupportedException("only a factored weight format has raw weights apart from its scale");
 }
 
 /// <summary>Decode tables shared by the formats.</summary>
@@ -61,11 +62,6 @@ internal static unsafe class DecodeTables
 /// <summary>fp32 weights.</summary>
 internal readonly unsafe struct F32Format : IWeightFormat
 {
-    public static bool Factored => false;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, default);
-
     public static nint Offset(int k) => (nint)k * 4;
 
     public static int BlockK => 1 << 30;
@@ -82,11 +78,6 @@ internal readonly unsafe struct F32Format : IWeightFormat
 /// <summary>bfloat16 weights: widen to 32 bits and shift into the upper half (exact).</summary>
 internal readonly unsafe struct BF16Format : IWeightFormat
 {
-    public static bool Factored => false;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, default);
-
     public static nint Offset(int k) => (nint)k * 2;
 
     public static int BlockK => 1 << 30;
@@ -107,11 +98,6 @@ internal readonly unsafe struct BF16Format : IWeightFormat
 /// </summary>
 internal readonly unsafe struct F16Format : IWeightFormat
 {
-    public static bool Factored => false;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, default);
-
     public static nint Offset(int k) => (nint)k * 2;
 
     public static int BlockK => 1 << 30;
@@ -139,11 +125,6 @@ internal readonly unsafe struct F16Format : IWeightFormat
 /// </summary>
 internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 {
-    public static bool Factored => false;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, Vector512<float>.One);
-
     public static nint Offset(int k) => k;
 
     public static int BlockK => 128;
@@ -162,11 +143,6 @@ internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 /// <summary>FP8 e4m3 with one UE8M0 (power-of-two) scale per 128x128 block.</summary>
 internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
 {
-    public static bool Factored => false;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Raw(byte* row, int k) => Load(row, k, Vector512<float>.One);
-
     public static nint Offset(int k) => k;
 
     public static int BlockK => 128;
@@ -267,11 +243,6 @@ internal static unsafe class Fp8
 /// </summary>
 internal readonly unsafe struct Fp4Format : IWeightFormat
 {
-    public static bool Factored => false;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Raw(byte* row, int k) => throw new NotSupportedException("FP4 weights are not factored (their scale operand is a lookup table)");
-
     public static nint Offset(int k) => k >> 1;
 
     private static readonly Vector512<float> Table = Vector512.Create(NumericFormats.E2M1DecodeTable);
