@@ -114,26 +114,30 @@ internal static class Program
         var machine = MachineProbe.Measure(o.Threads);
         Log($"measured {machine.BandwidthGbps:0.0} GB/s, {machine.PeakGflops:0} GFLOP/s on {o.Threads} threads");
         var measured = BenchRoofline.Of(machine.PeakGflops, machine.BandwidthGbps, "measured in this run");
-        using var evictor = o.Cold ? new CacheEvictor() : null;
+        using var evictor = o.Cold ? new CacheEvictor(o.Threads) : null;
         var rows = new List<Report.Row>();
         foreach (int t in o.Tokens)
         {
             var x = SyntheticCheckpoint.Activations(t, o.Hidden).AsSpan<float>().ToArray();
             var times = engines.ToDictionary(e => e.Name, _ => new List<double>());
+            var moments = engines.ToDictionary(e => e.Name, _ => new List<double>());
             for (int r = 0; r < rounds; r++)
             {
                 foreach (var e in engines)
                 {
-                    times[e.Name].AddRange(BenchEngine.Measure(() => e.Run(x, t), r == 0 ? o.Warmup : 0, o.Runs, evictor));
+                    times[e.Name].AddRange(BenchEngine.Measure(() => e.Run(x, t), r == 0 ? o.Warmup : 0, o.Runs, evictor, moments[e.Name]));
                 }
             }
 
             int touched = baseLayer.Run(SyntheticCheckpoint.Activations(t, o.Hidden)).TopkIds.ToI32().Distinct().Count();
             foreach (var e in engines)
             {
-                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, nominal, t, [.. times[e.Name]], touched),
-                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, nominal, t, [.. times[e.Name]], touched).PredictedMs,
-                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, measured, t, [.. times[e.Name]], touched).PredictedMs));
+                double[] ms = [.. times[e.Name]];
+                var own = BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, measured, t, ms, touched);
+                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, nominal, t, ms, touched),
+                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, nominal, t, ms, touched).PredictedMs,
+                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, measured, t, ms, touched).PredictedMs,
+                    own.PredictedMs, Moments(moments[e.Name], ms, own, machine.PeakGflops)));
             }
 
             Log($"{t} tokens: " + string.Join(", ", engines.Select(e => $"{e.Name} {Stats.Median(times[e.Name]):0.00} ms")));
@@ -172,6 +176,11 @@ internal static class Program
             return k.Result.Output.AsSpan<float>();
         }, owner), layer);
     }
+
+    /// <summary>The engine's runs against the bandwidth of their own moments (null when caches were not evicted, so nothing was measured).</summary>
+    private static Report.Moment? Moments(List<double> gbps, double[] ms, BenchResult own, double peakGflops) =>
+        gbps.Count == 0 ? null : new Report.Moment(Stats.Median(gbps), gbps.Min(), gbps.Max(),
+            BenchEngine.MomentRatio(ms, gbps, own.Flops, own.WeightBytes, peakGflops));
 
     private static Engine Wrap(OrtPeer p, string name) => new(name, (x, t) => p.Run(x, t), p);
 

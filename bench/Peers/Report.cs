@@ -11,9 +11,18 @@ internal static class Report
     /// <summary>
     /// One engine at one token count. <paramref name="F32FloorMs"/> is the roofline floor with f32
     /// weights at the nominal figures (--peak-gflops, --bandwidth-gbps); <paramref name="MachineFloorMs"/>
-    /// the same floor at the figures <see cref="MachineProbe"/> measured in this run.
+    /// the same floor at the figures <see cref="MachineProbe"/> measured in this run;
+    /// <paramref name="OwnFloorMs"/> the floor of the engine's own weight bytes (those of its matched
+    /// Accel format for ggml) at the probe's figures; <paramref name="AtMoment"/> its runs against the
+    /// bandwidth measured just before each (null with hot caches).
     /// </summary>
-    public sealed record Row(string Engine, BenchResult Result, double F32FloorMs, double MachineFloorMs);
+    public sealed record Row(string Engine, BenchResult Result, double F32FloorMs, double MachineFloorMs, double OwnFloorMs, Moment? AtMoment);
+
+    /// <summary>
+    /// The read bandwidth of the evictions before an engine's runs (median, min, max; GB/s) and the
+    /// median over its runs of run time / floor at that run's bandwidth (<see cref="BenchEngine.MomentRatio"/>).
+    /// </summary>
+    public sealed record Moment(double MedianGbps, double MinGbps, double MaxGbps, double Ratio);
 
     /// <summary>One output comparison: <paramref name="Engine"/> against <paramref name="Against"/> at <paramref name="Tokens"/> tokens.</summary>
     public sealed record Check(string Engine, string Against, int Tokens, double Error);
@@ -76,6 +85,17 @@ internal static class Report
             }
         }
 
+        Console.WriteLine();
+        Console.WriteLine("each engine against the floor of its own weight bytes: at the probe's bandwidth, and run by run at the bandwidth read just before the run");
+        Console.WriteLine($"{"tokens",6} {"engine",-16} {"weight MB",10} {"median ms",10} {"probe floor",12} {"/ probe",8} {"moment GB/s",12} {"min-max",12} {"/ moment",9}");
+        foreach (var r in rows)
+        {
+            var x = r.Result;
+            var at = r.AtMoment;
+            Console.WriteLine($"{x.Tokens,6} {r.Engine,-16} {F(x.WeightBytes / 1e6, "0.0"),10} {F(x.MedianMs),10} {F(r.OwnFloorMs),12} {F(x.MedianMs / r.OwnFloorMs),8} " +
+                (at is null ? $"{"-",12} {"-",12} {"-",9}" : $"{F(at.MedianGbps, "0.0"),12} {F(at.MinGbps, "0") + "-" + F(at.MaxGbps, "0"),12} {F(at.Ratio),9}"));
+        }
+
         var pairs = Pairs(rows);
         if (pairs.Count > 0)
         {
@@ -125,6 +145,12 @@ internal static class Report
                 ["max_ms"] = r.Result.MaxMs, ["tokens_per_s"] = r.Result.TokensPerS, ["gflops"] = r.Result.Gflops,
                 ["weight_gbps"] = r.Result.WeightGbps, ["roofline_pct"] = r.Result.RooflinePct, ["f32_floor_ms"] = r.F32FloorMs,
                 ["measured_f32_floor_ms"] = r.MachineFloorMs,
+                ["weight_bytes"] = r.Result.WeightBytes,
+                ["measured_own_floor_ms"] = r.OwnFloorMs,
+                ["moment"] = r.AtMoment is { } at ? new Dictionary<string, double>
+                {
+                    ["gbps_median"] = at.MedianGbps, ["gbps_min"] = at.MinGbps, ["gbps_max"] = at.MaxGbps, ["over_floor"] = at.Ratio,
+                } : "not measured (hot caches)",
                 ["experts_touched"] = r.Result.ExpertsTouched,
             }).ToArray(),
         };

@@ -68,7 +68,7 @@ public static class BenchEngine
             log?.Invoke($"nodes falling back to the reference backend: {string.Join(", ", fallbacks)}");
         }
 
-        using var evictor = o.Cold ? new CacheEvictor() : null;
+        using var evictor = o.Cold ? new CacheEvictor(RooflineResolver.ProbeThreads(device)) : null;
         var results = new List<BenchResult>();
         foreach (int tokens in o.Tokens)
         {
@@ -92,9 +92,11 @@ public static class BenchEngine
 
     /// <summary>
     /// Times <paramref name="run"/>: <paramref name="warmup"/> warm-up runs (continued up to
-    /// <see cref="WarmupSeconds"/>), then timed runs, evicting before each when asked.
+    /// <see cref="WarmupSeconds"/>), then timed runs, evicting before each when asked. With an
+    /// evictor, <paramref name="moments"/> (when given) receives the read bandwidth of each run's
+    /// eviction, in GB/s, in the order of the returned times.
     /// </summary>
-    public static double[] Measure(Action run, int warmup, int runs, CacheEvictor? evictor)
+    public static double[] Measure(Action run, int warmup, int runs, CacheEvictor? evictor, List<double>? moments = null)
     {
         // At least the asked warm-up runs, and then more until WarmupSeconds have passed (at most
         // WarmupRunsMax in all), so that the runtime's tiered compilation has replaced the first,
@@ -108,7 +110,12 @@ public static class BenchEngine
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {
-            evictor?.Evict();
+            if (evictor is not null)
+            {
+                evictor.Evict();
+                moments?.Add(evictor.LastGbps);
+            }
+
             long start = Stopwatch.GetTimestamp();
             run();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -150,6 +157,42 @@ public static class BenchEngine
         double predicted = roofline.PredictedMs(flops, bytes);
         return new BenchResult(tokens, median, times.Min(), times.Max(), tokens / (median / 1e3), flops / (median * 1e6),
             bytes / (median * 1e6), 100 * predicted / median, flops, bytes, predicted, touched);
+    }
+
+    /// <summary>
+    /// Each run held to the floor of its own moment, the median of the ratios: run time over
+    /// max(<paramref name="flops"/> / <paramref name="peakGflops"/>, <paramref name="bytes"/> / the read
+    /// bandwidth measured just before that run). On a machine whose bandwidth moves from minute to
+    /// minute this pairs every run with what the memory gave at that time, where a floor from one
+    /// probe at start holds every run to that one moment.
+    /// </summary>
+    /// <param name="timesMs">Run times, ms.</param>
+    /// <param name="gbps">Read bandwidth before each run, GB/s (<see cref="Measure"/>'s moments), as many as the times.</param>
+    /// <param name="flops">Floating-point operations of one run.</param>
+    /// <param name="bytes">Bytes one run reads.</param>
+    /// <param name="peakGflops">The fp32 peak, GFLOP/s.</param>
+    /// <exception cref="ArgumentException">The counts differ, or there are none, or a bandwidth is not positive.</exception>
+    public static double MomentRatio(IReadOnlyList<double> timesMs, IReadOnlyList<double> gbps, double flops, double bytes, double peakGflops)
+    {
+        ArgumentNullException.ThrowIfNull(timesMs);
+        ArgumentNullException.ThrowIfNull(gbps);
+        if (timesMs.Count == 0 || timesMs.Count != gbps.Count)
+        {
+            throw new ArgumentException($"Give one bandwidth per run time: {timesMs.Count} times, {gbps.Count} bandwidths.", nameof(gbps));
+        }
+
+        var ratios = new double[timesMs.Count];
+        for (int i = 0; i < ratios.Length; i++)
+        {
+            if (!(gbps[i] > 0))
+            {
+                throw new ArgumentException($"Bandwidth {i} is {gbps[i]} GB/s; every measured bandwidth must be positive.", nameof(gbps));
+            }
+
+            ratios[i] = timesMs[i] / BenchRoofline.Of(peakGflops, gbps[i], "the eviction before the run").PredictedMs(flops, bytes);
+        }
+
+        return Stats.Median(ratios);
     }
 }
 

@@ -4,16 +4,22 @@ namespace Accel.Cli.Bench;
 
 /// <summary>
 /// Evicts the processor caches by reading a buffer twice the size of the last-level
-/// cache (at least 256 MiB), so the next run starts with its weights in DRAM.
+/// cache (at least 256 MiB), so the next run starts with its weights in DRAM. The read is the
+/// bandwidth probe's (<see cref="MachineProbe.ReadGbps"/>), timed, so each eviction also says what
+/// read bandwidth the machine gave just before the run it precedes.
 /// </summary>
 public sealed unsafe class CacheEvictor : IDisposable
 {
     private readonly long _bytes;
+    private readonly int _threads;
     private byte* _buffer;
 
-    /// <summary>Allocates the eviction buffer.</summary>
-    public CacheEvictor()
+    /// <summary>Allocates the eviction buffer; <paramref name="threads"/> threads read it (those the benchmark runs with).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> is not positive.</exception>
+    public CacheEvictor(int threads = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(threads);
+        _threads = threads;
         _bytes = Math.Max(256L << 20, 2 * LastLevelCacheBytes());
         _buffer = (byte*)NativeMemory.AlignedAlloc((nuint)_bytes, 64);
         NativeMemory.Fill(_buffer, (nuint)_bytes, 1);
@@ -22,24 +28,18 @@ public sealed unsafe class CacheEvictor : IDisposable
     /// <summary>Bytes touched by each eviction.</summary>
     public long Bytes => _bytes;
 
+    /// <summary>The read bandwidth of the last eviction, GB/s (0 before the first).</summary>
+    public double LastGbps { get; private set; }
+
     /// <summary>
-    /// Reads every cache line of the buffer. Reading (not writing) leaves the caches full of clean
-    /// lines, so the next run does not pay for writing back the eviction buffer.
+    /// Reads the whole buffer. Reading (not writing) leaves the caches full of clean lines, so the
+    /// next run does not pay for writing back the eviction buffer.
     /// </summary>
     public void Evict()
     {
-        long* p = (long*)_buffer;
-        long n = _bytes / 8, sum = 0;
-        for (long i = 0; i < n; i += 8)
-        {
-            sum += p[i];
-        }
-
-        Sink = sum;
+        ObjectDisposedException.ThrowIf(_buffer == null, this);
+        LastGbps = MachineProbe.ReadGbps(_buffer, _bytes, _threads);
     }
-
-    /// <summary>Keeps the eviction reads from being optimised away.</summary>
-    public long Sink { get; private set; }
 
     /// <summary>The last-level cache size from sysfs (Linux), or 64 MiB when unknown.</summary>
     public static long LastLevelCacheBytes()

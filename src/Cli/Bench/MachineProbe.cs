@@ -76,6 +76,23 @@ public static unsafe class MachineProbe
         return s;
     }
 
+    /// <summary>
+    /// Read bandwidth in GB/s of one pass over <paramref name="bytes"/> bytes at <paramref name="data"/>
+    /// (64-byte aligned) by <paramref name="threads"/> threads, each its own part in four streams, as
+    /// the probe reads: what the machine gives at this moment. Benchmarks that evict the caches
+    /// between runs read with it, so each run can be held to the bandwidth of its own moment.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A count is not positive, or the buffer is too small for the threads.</exception>
+    public static double ReadGbps(void* data, long bytes, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(threads);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes, (long)threads * Streams * 64 * sizeof(float));
+        return Vector512.IsHardwareAccelerated
+            ? ReadPass<Vector512<float>, Lanes512>((float*)data, bytes, threads)
+            : ReadPass<Vector<float>, LanesPortable>((float*)data, bytes, threads);
+    }
+
     private static double Bandwidth<TVec, TLanes>(int threads, ProbeSettings s)
         where TVec : struct
         where TLanes : ILanes<TVec>
@@ -84,13 +101,10 @@ public static unsafe class MachineProbe
         try
         {
             NativeMemory.Fill(data, (nuint)s.BufferBytes, 1);
-            long part = s.BufferBytes / sizeof(float) / threads;
-            long perStream = part / Streams / TLanes.Count * TLanes.Count;
-            double bytes = (double)threads * Streams * perStream * sizeof(float);
             double best = 0;
             for (int i = 0; i < s.BandwidthTries; i++)
             {
-                best = Math.Max(best, bytes / Timed(threads, t => Read<TVec, TLanes>(data + t * part, perStream)) / 1e9);
+                best = Math.Max(best, ReadPass<TVec, TLanes>(data, s.BufferBytes, threads));
             }
 
             return best;
@@ -99,6 +113,16 @@ public static unsafe class MachineProbe
         {
             NativeMemory.AlignedFree(data);
         }
+    }
+
+    private static double ReadPass<TVec, TLanes>(float* data, long bufferBytes, int threads)
+        where TVec : struct
+        where TLanes : ILanes<TVec>
+    {
+        long part = bufferBytes / sizeof(float) / threads;
+        long perStream = part / Streams / TLanes.Count * TLanes.Count;
+        double bytes = (double)threads * Streams * perStream * sizeof(float);
+        return bytes / Timed(threads, t => Read<TVec, TLanes>(data + t * part, perStream)) / 1e9;
     }
 
     private static double Peak<TVec, TLanes>(int threads, ProbeSettings s)

@@ -37,6 +37,15 @@ internal sealed partial class Avx512Emitter
     public void Pdpbusd(int acc, int u, int baseReg, int index, int disp) =>
         VecRM(Map0F38, Pp66, 0, Width.Z512, 0x50, acc, u, baseReg, index, disp);
 
+    /// <summary><c>vpdpbusd acc, u, s</c> (zmm, AVX512-VNNI; register form of <see cref="Pdpbusd"/>).</summary>
+    public void PdpbusdR(int acc, int u, int s) => VecRR(Map0F38, Pp66, 0, Width.Z512, 0x50, acc, u, s);
+
+    /// <summary><c>vmovdqa32 dst, src</c> (zmm register copy).</summary>
+    public void Movdqa32(int dst, int src) => VecRR(Map0F, Pp66, 0, Width.Z512, 0x6F, dst, 0, src);
+
+    /// <summary><c>vmulps dst, a, b</c> (zmm).</summary>
+    public void MulpsR(int dst, int a, int b) => VecRR(Map0F, PpNone, 0, Width.Z512, 0x59, dst, a, b);
+
     /// <summary><c>vcvtdq2ps dst, src</c> (zmm; int32 to fp32, rounded to nearest).</summary>
     public void Cvtdq2ps(int dst, int src) => VecRR(Map0F, PpNone, 0, Width.Z512, 0x5B, dst, 0, src);
 
