@@ -139,10 +139,18 @@ public static unsafe class MachineProbe
         return best;
     }
 
-    /// <summary>Seconds from releasing <paramref name="threads"/> threads together until the last finishes <paramref name="body"/>.</summary>
+    /// <summary>
+    /// Seconds from the first of <paramref name="threads"/> threads, released together, starting
+    /// <paramref name="body"/> until the last finishes it. Each thread takes its own timestamps, so
+    /// the span does not depend on when the releasing thread is scheduled (timed from there, a
+    /// releasing thread descheduled after the release could miss the whole read and report an
+    /// impossible bandwidth).
+    /// </summary>
     private static double Timed(int threads, Func<int, float> body)
     {
         var sink = new float[threads];
+        var begin = new long[threads];
+        var end = new long[threads];
         var workers = new Thread[threads];
         using var start = new Barrier(threads + 1);
         for (int t = 0; t < threads; t++)
@@ -151,21 +159,21 @@ public static unsafe class MachineProbe
             workers[t] = new Thread(() =>
             {
                 start.SignalAndWait();
+                begin[id] = Stopwatch.GetTimestamp();
                 sink[id] = body(id);
+                end[id] = Stopwatch.GetTimestamp();
             });
             workers[t].Start();
         }
 
         start.SignalAndWait();
-        long begin = Stopwatch.GetTimestamp();
         foreach (var w in workers)
         {
             w.Join();
         }
 
-        double seconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
         GC.KeepAlive(sink);
-        return seconds;
+        return (double)(end.Max() - begin.Min()) / Stopwatch.Frequency;
     }
 
     /// <summary>Sums <paramref name="perStream"/> floats from each of four streams spaced through the part at <paramref name="p"/>.</summary>
