@@ -13,8 +13,9 @@ public sealed unsafe class BenchMomentTests
     [
         // 100 MB at 50 GB/s is 2 ms: runs of 3 ms are 1.5x, at 100 GB/s (1 ms) 3x; median of 1.5, 1.5, 3.
         new object[] { new[] { 3.0, 3.0, 3.0 }, new[] { 50.0, 50.0, 100.0 }, 100e6, 1e6, 1000.0, 1.5 },
-        // Each run at a different moment: 2 ms / 2 ms, 4 / 4, 1 / 0.5 -> 1, 1, 2, median 1 (the median bandwidth, 50 GB/s, would give 2, 1, 0.5).
-        new object[] { new[] { 2.0, 4.0, 1.0 }, new[] { 50.0, 25.0, 200.0 }, 100e6, 1e6, 1000.0, 1.0 },
+        // Each run at its own moment: 1 ms / 0.5 ms, 4 / 4, 4 / 1 -> 2, 1, 4, median 2 (the median run
+        // over the floor at the median bandwidth, 100 GB/s, would be 4).
+        new object[] { new[] { 1.0, 4.0, 4.0 }, new[] { 200.0, 25.0, 100.0 }, 100e6, 1e6, 1000.0, 2.0 },
         // Compute-bound: 1e9 FLOP at 100 GFLOP/s is 10 ms whatever the bandwidth; even count takes the mean of the middle two.
         new object[] { new[] { 10.0, 20.0 }, new[] { 50.0, 80.0 }, 1e6, 1e9, 100.0, 1.5 },
     ];
