@@ -37,6 +37,25 @@ public sealed class BenchCommandTests
         }
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Cold_runs_on_the_host_are_held_to_the_bandwidth_of_their_moment(bool cold)
+    {
+        var o = new BenchOptions("cpu", 64, 32, 8, 2, 1, 4, 2, [1], SyntheticFormat.F32, 2, Cold: cold, Runs: 3, Warmup: 1,
+            PeakGflops: 100, BandwidthGbps: 10);
+        var r = BenchEngine.Run(o).Results.Single();
+        if (cold)
+        {
+            Assert.That(r.MomentGbps, Is.GreaterThan(0.1).And.LessThan(10_000));
+            Assert.That(r.MomentRatio, Is.GreaterThan(0));
+        }
+        else
+        {
+            Assert.That(r.MomentGbps, Is.Null);
+            Assert.That(r.MomentRatio, Is.Null);
+        }
+    }
+
     [Test]
     public void Flops_and_bytes_follow_the_layer_shape()
     {

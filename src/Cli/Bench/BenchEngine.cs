@@ -69,15 +69,28 @@ public static class BenchEngine
         }
 
         using var evictor = o.Cold ? new CacheEvictor(RooflineResolver.ProbeThreads(device)) : null;
+        bool host = device.Device.Kind is DeviceKind.Cpu or DeviceKind.Emulated;
         var results = new List<BenchResult>();
         foreach (int tokens in o.Tokens)
         {
             var x = SyntheticCheckpoint.Activations(tokens, o.Hidden);
             // One result for every run of this token count, as a serving loop would keep it.
             var result = layer.NewResult(tokens);
-            var times = Measure(() => layer.Run(x, result), o.Warmup, o.Runs, evictor);
+            var moments = new List<double>();
+            var times = Measure(() => layer.Run(x, result), o.Warmup, o.Runs, evictor, moments);
             int touched = result.TopkIds.ToI32().Distinct().Count();
-            results.Add(Result(o, roofline, tokens, times, touched, WeightTraffic.Bytes(weights, config, touched)));
+            var figures = Result(o, roofline, tokens, times, touched, WeightTraffic.Bytes(weights, config, touched));
+            if (host && moments.Count > 0)
+            {
+                // The host's memory is what the evictions measure; it is the floor of host devices only.
+                figures = figures with
+                {
+                    MomentGbps = Stats.Median(moments),
+                    MomentRatio = MomentRatio(times, moments, figures.Flops, figures.WeightBytes, roofline.PeakGflops),
+                };
+            }
+
+            results.Add(figures);
             log?.Invoke($"{tokens} tokens: median {Stats.Median(times):0.###} ms");
         }
 

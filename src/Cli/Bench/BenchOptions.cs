@@ -57,5 +57,20 @@ public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, in
 public sealed record BenchRun(BenchRoofline Roofline, IReadOnlyList<BenchResult> Results, string Device = "");
 
 /// <summary>The figures of one token count.</summary>
+/// <param name="Tokens">Tokens per run.</param>
+/// <param name="MedianMs">Median run time, ms.</param>
+/// <param name="MinMs">Fastest run, ms.</param>
+/// <param name="MaxMs">Slowest run, ms.</param>
+/// <param name="TokensPerS">Tokens per second at the median.</param>
+/// <param name="Gflops">GFLOP/s at the median.</param>
+/// <param name="WeightGbps">Weight bytes read per second at the median, GB/s.</param>
+/// <param name="RooflinePct">The roofline floor as a percentage of the median.</param>
+/// <param name="Flops">Floating-point operations of one run.</param>
+/// <param name="WeightBytes">Weight bytes one run reads (touched experts, shared expert, router, scales).</param>
+/// <param name="PredictedMs">The roofline floor, ms.</param>
+/// <param name="ExpertsTouched">Distinct routed experts the routing chose.</param>
+/// <param name="MomentGbps">With cold caches on a host device: the median read bandwidth of the evictions before the runs, GB/s (else null).</param>
+/// <param name="MomentRatio">With it: the median over the runs of run time / roofline floor at the bandwidth read just before that run (<see cref="BenchEngine.MomentRatio"/>).</param>
 public sealed record BenchResult(int Tokens, double MedianMs, double MinMs, double MaxMs, double TokensPerS, double Gflops,
-    double WeightGbps, double RooflinePct, double Flops, double WeightBytes, double PredictedMs, int ExpertsTouched);
+    double WeightGbps, double RooflinePct, double Flops, double WeightBytes, double PredictedMs, int ExpertsTouched,
+    double? MomentGbps = null, double? MomentRatio = null);

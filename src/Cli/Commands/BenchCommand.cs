@@ -107,11 +107,12 @@ public static class BenchCommand
         var run = BenchEngine.Run(o, line => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]"), context);
         AnsiConsole.MarkupLine($"roofline: {Markup.Escape(run.Roofline.ToString())}");
         var table = new Table().AddColumns("tokens", "median ms", "min-max ms", "tokens/s", "GFLOP/s", "weight MB", "weight GB/s", "experts",
-            "roofline ms", "% roofline");
+            "roofline ms", "% roofline", "moment GB/s", "x moment floor");
         foreach (var r in run.Results)
         {
             table.AddRow(r.Tokens.ToString(CultureInfo.InvariantCulture), F(r.MedianMs), $"{F(r.MinMs)}-{F(r.MaxMs)}", F(r.TokensPerS, "0"),
-                F(r.Gflops, "0.0"), F(r.WeightBytes / 1e6, "0.0"), F(r.WeightGbps, "0.0"), r.ExpertsTouched.ToString(CultureInfo.InvariantCulture), F(r.PredictedMs), F(r.RooflinePct, "0"));
+                F(r.Gflops, "0.0"), F(r.WeightBytes / 1e6, "0.0"), F(r.WeightGbps, "0.0"), r.ExpertsTouched.ToString(CultureInfo.InvariantCulture), F(r.PredictedMs), F(r.RooflinePct, "0"),
+                r.MomentGbps is { } g ? F(g, "0.0") : "-", r.MomentRatio is { } m ? F(m) : "-");
         }
 
         AnsiConsole.Write(table);
@@ -146,6 +147,8 @@ public static class BenchCommand
                 ["tokens_per_s"] = r.TokensPerS, ["gflops"] = r.Gflops, ["weight_gbps"] = r.WeightGbps,
                 ["roofline_pct"] = r.RooflinePct, ["predicted_ms"] = r.PredictedMs, ["experts_touched"] = r.ExpertsTouched,
                 ["weight_bytes"] = r.WeightBytes,
+                ["moment_gbps"] = r.MomentGbps is { } g ? g : "not measured",
+                ["over_moment_floor"] = r.MomentRatio is { } m ? m : "not measured",
             }).ToArray(),
         };
         if (run.Roofline.Note is { } note)
