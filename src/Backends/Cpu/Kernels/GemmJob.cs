@@ -106,7 +106,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Up = up;
         Pair = true;
         Limit = limit ?? float.NaN;
-        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format || up.Panels != Gate.Panels || up.Quads != Gate.Quads;
+        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format || up.Panels != Gate.Panels;
     }
 
     /// <summary>Adds tiles covering rows [m0, m1) and columns [0, outDim) of expert e.</summary>
@@ -172,10 +172,8 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             return;
         }
 
-        if (Portable || (Gate.Quads && _zmmOne == null))
+        if (Portable)
         {
-            // Quad-layout weights decode on the 512-bit VNNI kernel or on panels; a tile neither
-            // takes (activations it could not quantize) reads its rows through the exact decoder.
             RunPortable(t, worker);
             return;
         }
@@ -308,20 +306,13 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         float* tile = stackalloc float[MaxGroups * 8];
-        bool pairQuads = Pair && Gate.Quads;
-        int n = pairQuads ? PairQuads(t, tile) : t.N0;
-
-        // What PairQuads leaves (a tile edge off a whole group) goes a pair per call: in the quad
-        // layout the next pair of a group is two chunks on, the next group's elsewhere.
-        int most = pairQuads ? 1 : MaxGroups;
-        long weightStep = step * Gate.RowBytes, scaleStep = step * (long)((Gate.In + 31) / 32);
-        byte* q = _quantized + t.M0 * _quantizedLd;
-        for (int g0 = (n - t.N0) / step, count; g0 < groups; g0 += count)
+        for (int g0 = 0; g0 < groups; g0 += MaxGroups)
         {
-            count = Math.Min(most, groups - g0);
-            int n0 = t.N0 + g0 * step;
+            int count = Math.Min(MaxGroups, groups - g0), n0 = t.N0 + g0 * step;
             SetGroup(t.Expert, n0, rows);
-            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
+            byte* q = _quantized + t.M0 * _quantizedLd;
+            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count,
+                step * Gate.RowBytes, step * (long)((Gate.In + 31) / 32));
             for (int g = 0; g < count; g++)
             {
                 StoreTile(t, n0 + g * step, t.M0, mr, tile + g * mr * 4);
@@ -329,52 +320,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         return t.N0 + groups * step;
-    }
-
-    /// <summary>
-    /// Pair mode on quad-layout weights: per four output columns, the gate rows' group and the up
-    /// rows' group as the two groups of one kernel call (each one stream; the up group is the gate
-    /// group's pointers moved by the distance between the matrices), then the two pairs of
-    /// columns stored. Returns the first column left (a tile edge not on a whole group).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int PairQuads(in GemmTask t, float* tile)
-    {
-        int mr = t.M1 - t.M0, n = t.N0;
-        if (n % QuadLayout.Rows != 0)
-        {
-            return n;
-        }
-
-        WeightRows4 rows = default;
-        float* pair = stackalloc float[8];
-        byte* q = _quantized + t.M0 * _quantizedLd;
-        var kernel = mr == 2 ? _zmmTwo! : _zmmOne!;
-        for (; n + QuadLayout.Rows <= t.N1; n += QuadLayout.Rows)
-        {
-            SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
-            SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, n + 1);
-            SetRow(ref rows.R2, ref rows.S2, Gate, t.Expert, n + 2);
-            SetRow(ref rows.R3, ref rows.S3, Gate, t.Expert, n + 3);
-            long weightStep = Up.Row(t.Expert, n) - rows.R0, scaleStep = Up.ScaleRow(t.Expert, n) - rows.S0;
-            kernel.Run(q, q + _quantizedLd, &rows, Gate.In, tile, 2, weightStep, scaleStep);
-
-            // tile[g * mr * 4 + r * 4 + j]: group 0 gate, 1 up; a pair tile wants (gate n, n+1, up n, n+1) per row.
-            for (int half = 0; half < 2; half++)
-            {
-                for (int r = 0; r < mr; r++)
-                {
-                    pair[r * 4] = tile[r * 4 + 2 * half];
-                    pair[r * 4 + 1] = tile[r * 4 + 2 * half + 1];
-                    pair[r * 4 + 2] = tile[mr * 4 + r * 4 + 2 * half];
-                    pair[r * 4 + 3] = tile[mr * 4 + r * 4 + 2 * half + 1];
-                }
-
-                StoreTile(t, n + 2 * half, t.M0, mr, pair);
-            }
-        }
-
-        return n;
     }
 
     /// <summary>Groups per call of <see cref="Fp4Groups"/> (its tile buffer holds two rows of four per group).</summary>

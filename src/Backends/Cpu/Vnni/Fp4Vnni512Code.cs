@@ -67,10 +67,9 @@ internal static class Fp4Vnni512Code
     /// <summary>
     /// Writes the kernel for <paramref name="rows"/> (1 or 2) activation rows held as
     /// <paramref name="terms"/> (1-3) int8 terms, prefetching the weight rows
-    /// <paramref name="prefetch"/> bytes ahead (0: none). With <paramref name="quads"/> a row's next
-    /// chunk follows four chunks on (<see cref="Kernels.QuadLayout"/>), else the next 64 bytes.
+    /// <paramref name="prefetch"/> bytes ahead (0: none).
     /// </summary>
-    public static byte[] Emit(int rows, int prefetch, int terms = 3, bool quads = false)
+    public static byte[] Emit(int rows, int prefetch, int terms = 3)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
@@ -117,9 +116,8 @@ internal static class Fp4Vnni512Code
             WeightRow(e, n, rows, prefetch, terms, held);
         }
 
-        int ways = quads ? Kernels.QuadLayout.Rows : 1;
-        e.AddImm(E.Rax, ways * Kernels.QuadLayout.CodeChunk);
-        e.AddImm(E.R14, ways * Kernels.QuadLayout.ScaleChunk);
+        e.AddImm(E.Rax, 64);
+        e.AddImm(E.R14, 4);
         for (int r = 0; r < rows; r++) { e.AddImm(ActivationRegs[r], 512); }
         e.Dec(E.Rcx);
         e.Jnz(loop);

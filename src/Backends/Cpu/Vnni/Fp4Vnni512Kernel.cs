@@ -20,18 +20,17 @@ internal sealed unsafe class Fp4Vnni512Kernel
     public const int ChunkColumns = 128;
 
     private static readonly Lazy<string?> Unsupported = new(() => Avx512Support.WhyNot("AVX512_VNNI", Avx512Support.HasVnni));
-    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms, bool Quads), Fp4Vnni512Kernel> Cache = new();
+    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms), Fp4Vnni512Kernel> Cache = new();
     private static readonly Lazy<nint> SharedConstants = new(MakeConstants);
 
     // No GC transition: the code runs for microseconds, never blocks and never calls back.
     private readonly delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void> _entry;
 
-    private Fp4Vnni512Kernel(int rows, int prefetch, int terms, bool quads)
+    private Fp4Vnni512Kernel(int rows, int prefetch, int terms)
     {
         Rows = rows;
         Terms = terms;
-        Quads = quads;
-        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, quads), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
+        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
         _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
     }
 
@@ -47,20 +46,16 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// <summary>Int8 terms per quantized activation (1-3), as <see cref="Fp4VnniKernel.Quantize"/> must write them.</summary>
     public int Terms { get; }
 
-    /// <summary>Whether the kernel reads weights in the four-row interleaved layout (<see cref="QuadLayout"/>) rather than row-major.</summary>
-    public bool Quads { get; }
-
     /// <summary>Whether rows of <paramref name="k"/> columns fit (whole 128-column chunks).</summary>
     public static bool Fits(int k) => k > 0 && k % ChunkColumns == 0;
 
     /// <summary>
     /// The kernel for <paramref name="rows"/> (1 or 2) activation rows held as <paramref name="terms"/>
     /// (1-3) int8 terms, prefetching the weight rows <paramref name="prefetch"/> bytes ahead (0: none;
-    /// rounded down to a multiple of 64), for row-major weights or with <paramref name="quads"/> for
-    /// the four-row interleaved layout.
+    /// rounded down to a multiple of 64).
     /// </summary>
     /// <exception cref="InvalidOperationException">The kernel is unsupported here.</exception>
-    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool quads = false)
+    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3)
     {
         string? why = WhyUnavailable;
         if (why is not null)
@@ -74,7 +69,7 @@ internal sealed unsafe class Fp4Vnni512Kernel
         ArgumentOutOfRangeException.ThrowIfLessThan(terms, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(terms, 3);
         int distance = (int)Math.Min(prefetch & ~63, 1 << 30);
-        return Cache.GetOrAdd((rows, distance, terms, quads), key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms, key.Quads));
+        return Cache.GetOrAdd((rows, distance, terms), key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms));
     }
 
     /// <summary>
