@@ -4,7 +4,9 @@
 # and each ggml format against Accel's matched format (f32/f32, bf16/bf16, q8_0/fp8, mxfp4/fp4).
 #   bench/peers.sh [--tokens 1,16,128,1024] [--threads 2] [--rounds 3] [--runs 5] [--hot] [--extra bf16,fp8,fp4]
 #                  [--peers ort,torch,ggml] [--ggml-formats f32,bf16,q8_0,mxfp4] [--ggml-repack on|off]
-#                  [--ggml-poll 0..100] [--preset v4-flash] ...
+#                  [--ggml-poll 0..100] [--preset v4-flash] [--moments] ...
+# --moments also times each run's cache eviction (30 ms after the run before, so no idle thread
+# slows it) and holds every run to the bandwidth it read; the runs then start after that idle spell.
 # Results go to bench/results/peers-<date>.json and a roofline plot to bench/results/roofline-<date>.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -76,11 +76,11 @@ public static class BenchEngine
             var x = SyntheticCheckpoint.Activations(tokens, o.Hidden);
             // One result for every run of this token count, as a serving loop would keep it.
             var result = layer.NewResult(tokens);
-            var moments = new List<double>();
+            var moments = host && o.Moments ? new List<double>() : null;
             var times = Measure(() => layer.Run(x, result), o.Warmup, o.Runs, evictor, moments);
             int touched = result.TopkIds.ToI32().Distinct().Count();
             var figures = Result(o, roofline, tokens, times, touched, WeightTraffic.Bytes(weights, config, touched));
-            if (host && moments.Count > 0)
+            if (moments is { Count: > 0 })
             {
                 // The host's memory is what the evictions measure; it is the floor of host devices only.
                 figures = figures with
@@ -100,6 +100,9 @@ public static class BenchEngine
     /// <summary>Seconds of warm-up runs <see cref="Measure"/> does at least (when any warm-up is asked for).</summary>
     public const double WarmupSeconds = 1.0;
 
+    /// <summary>How long <see cref="Measure"/> waits after a run before it evicts the caches for the next (longer than the cpu backend's default nap).</summary>
+    public const int EvictionSettleMilliseconds = 30;
+
     /// <summary>The most warm-up runs <see cref="Measure"/> does to fill <see cref="WarmupSeconds"/>.</summary>
     public const int WarmupRunsMax = 200;
 
@@ -107,7 +110,9 @@ public static class BenchEngine
     /// Times <paramref name="run"/>: <paramref name="warmup"/> warm-up runs (continued up to
     /// <see cref="WarmupSeconds"/>), then timed runs, evicting before each when asked. With an
     /// evictor, <paramref name="moments"/> (when given) receives the read bandwidth of each run's
-    /// eviction, in GB/s, in the order of the returned times.
+    /// eviction, in GB/s, in the order of the returned times; each eviction then starts
+    /// <see cref="EvictionSettleMilliseconds"/> after the run before it, so no idle worker slows its
+    /// read (without, it follows the run at once, as a layer follows the layer before it).
     /// </summary>
     public static double[] Measure(Action run, int warmup, int runs, CacheEvictor? evictor, List<double>? moments = null)
     {
@@ -125,6 +130,14 @@ public static class BenchEngine
         {
             if (evictor is not null)
             {
+                if (moments is not null)
+                {
+                    // Quiet first: idle workers of the last run may still spin or nap (the cpu
+                    // backend's nap for IdleNapMilliseconds, 20 by default) and would slow the
+                    // eviction's read, and with it the bandwidth measured for this run.
+                    Thread.Sleep(EvictionSettleMilliseconds);
+                }
+
                 evictor.Evict();
                 moments?.Add(evictor.LastGbps);
             }

@@ -22,10 +22,16 @@ namespace Accel.Cli.Bench;
 /// <param name="BandwidthGbps">Memory bandwidth of the roofline, GB/s, as given; null to take it from the device's profile or measure it.</param>
 /// <param name="Probe">How long the machine probe measures when it runs (null: <see cref="ProbeSettings.Default"/>).</param>
 /// <param name="Preset">The layer family: DeepSeek-V3 routing, or the DeepSeek-V4-Flash layer, with the sizes above.</param>
+/// <param name="Moments">
+/// With cold caches on a host device: measure the read bandwidth of each run's eviction and hold
+/// each run to it (<see cref="BenchEngine.MomentRatio"/>). Each eviction then waits
+/// <see cref="BenchEngine.EvictionSettleMilliseconds"/> first, so that no idle worker still spins
+/// or naps beside the read, and every run starts after that idle spell (its threads woken).
+/// </param>
 public sealed record BenchOptions(string Device, int Hidden, int ExpertWidth, int Experts, int TopK, int SharedExperts,
     int Groups, int TopKGroups, IReadOnlyList<int> Tokens, SyntheticFormat Weights, int Threads, bool Cold, int Runs,
     int Warmup, double? PeakGflops = null, double? BandwidthGbps = null, ProbeSettings? Probe = null,
-    BenchPreset Preset = BenchPreset.Default)
+    BenchPreset Preset = BenchPreset.Default, bool Moments = false)
 {
     /// <summary>
     /// The layer. <see cref="BenchPreset.Default"/>: DeepSeek-V3 routing (sigmoid scores, selection

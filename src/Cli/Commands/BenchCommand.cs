@@ -43,6 +43,10 @@ public static class BenchCommand
         var threads = Int("--threads", "Threads of the CPU backend (0 = one per processor).", 0);
         var cold = new Option<bool>("--cold") { Description = "Evict the caches before every timed run (the default)." };
         var hot = new Option<bool>("--hot") { Description = "Keep the caches warm between runs." };
+        var moments = new Option<bool>("--moments")
+        {
+            Description = "Measure the read bandwidth of each cold run's eviction and hold the run to it (runs then start after a 30 ms idle spell).",
+        };
         var runs = Int("--runs", "Timed runs per token count.", 10);
         var warmup = Int("--warmup", "Untimed runs per token count, at least (more follow until 1 s of them has passed; 0: none).", 2);
         var json = new Option<string?>("--json") { Description = "Write the results to this JSON file." };
@@ -55,7 +59,7 @@ public static class BenchCommand
             Description = "Roofline memory bandwidth, GB/s (default: the device's hardware profile, else measured on this machine at start).",
         };
         var command = new Command("bench", "Time a MoE layer on a device and compare it with the roofline.");
-        foreach (Option o in new Option[] { device, preset, hidden, width, experts, topK, shared, groups, topGroups, tokens, weights, threads, cold, hot, runs, warmup, json, peak, bandwidth })
+        foreach (Option o in new Option[] { device, preset, hidden, width, experts, topK, shared, groups, topGroups, tokens, weights, threads, cold, hot, moments, runs, warmup, json, peak, bandwidth })
         {
             command.Options.Add(o);
         }
@@ -82,7 +86,7 @@ public static class BenchCommand
                 parse.GetValue(experts) ?? d.Experts, parse.GetValue(topK) ?? d.TopK, parse.GetValue(shared) ?? d.SharedExperts,
                 parse.GetValue(groups) ?? d.Groups, parse.GetValue(topGroups) ?? d.TopKGroups, counts, format,
                 parse.GetValue(threads), !parse.GetValue(hot), Math.Max(1, parse.GetValue(runs)), Math.Max(0, parse.GetValue(warmup)),
-                parse.GetValue(peak), parse.GetValue(bandwidth), Preset: p);
+                parse.GetValue(peak), parse.GetValue(bandwidth), Preset: p, Moments: parse.GetValue(moments));
             return Execute(options, parse.GetValue(json), context);
         }));
         return command;
