@@ -120,7 +120,7 @@ internal static class Program
         {
             var x = SyntheticCheckpoint.Activations(t, o.Hidden).AsSpan<float>().ToArray();
             var times = engines.ToDictionary(e => e.Name, _ => new List<double>());
-            var moments = engines.ToDictionary(e => e.Name, _ => new List<double>());
+            var moments = engines.ToDictionary(e => e.Name, _ => a.Has("--moments") ? new List<double>() : null);
             for (int r = 0; r < rounds; r++)
             {
                 foreach (var e in engines)
@@ -178,8 +178,8 @@ internal static class Program
     }
 
     /// <summary>The engine's runs against the bandwidth of their own moments (null when caches were not evicted, so nothing was measured).</summary>
-    private static Report.Moment? Moments(List<double> gbps, double[] ms, BenchResult own, double peakGflops) =>
-        gbps.Count == 0 ? null : new Report.Moment(Stats.Median(gbps), gbps.Min(), gbps.Max(),
+    private static Report.Moment? Moments(List<double>? gbps, double[] ms, BenchResult own, double peakGflops) =>
+        gbps is not { Count: > 0 } ? null : new Report.Moment(Stats.Median(gbps), gbps.Min(), gbps.Max(),
             BenchEngine.MomentRatio(ms, gbps, own.Flops, own.WeightBytes, peakGflops));
 
     private static Engine Wrap(OrtPeer p, string name) => new(name, (x, t) => p.Run(x, t), p);
