@@ -59,7 +59,8 @@ public sealed unsafe class SessionTests
     public void Runs_of_changing_token_counts_each_match_the_layer()
     {
         // The session keeps its last input copy and result for the next run of the same token count;
-        // runs of 3, 5, 3 and 3 tokens (different inputs, f32 then bf16) must each get their own result.
+        // runs of 3, 5 and 3 tokens (different inputs; f32, bf16 and f16, whose copies the session
+        // converts into its kept fp32 tensor) must each get their own result.
         var tensors = SyntheticCheckpoint.Create(Config, 1, SyntheticFormat.F32);
         var session = NativeRuntime.Open(HfConfigWriter.ToJson(Config), tensors,
             SessionSettings.Default with { Device = "reference", Layer = 1, Mode = SessionMode.Both });
@@ -67,12 +68,18 @@ public sealed unsafe class SessionTests
         using var oracle = new MoeLayer(Config, 1, MoeWeightLoader.Load(new InMemoryTensorSource(tensors), Config, 1), [backend]);
         try
         {
-            foreach (var (tokens, seed, type) in new[] { (3, 1, DType.F32), (5, 2, DType.F32), (3, 3, DType.F32), (3, 4, DType.BF16), (3, 3, DType.F32) })
+            var runs = new[]
+            {
+                (3, 1, DType.F32), (5, 2, DType.F32), (3, 3, DType.F32), (3, 4, DType.BF16), (3, 3, DType.F32),
+                (5, 5, DType.F16), (5, 6, DType.BF16), (5, 7, DType.F16), (3, 3, DType.F32),
+            };
+            foreach (var (tokens, seed, type) in runs)
             {
                 var x = SyntheticCheckpoint.Activations(tokens, Config.Hidden, seed);
-                if (type == DType.BF16)
+                if (type != DType.F32)
                 {
-                    x = new HostTensor(DType.BF16, x.Shape, [.. x.ToF32().SelectMany(v => BitConverter.GetBytes(NumericFormats.F32ToBF16(v)))]);
+                    Func<float, ushort> half = type == DType.BF16 ? NumericFormats.F32ToBF16 : NumericFormats.F32ToF16;
+                    x = new HostTensor(type, x.Shape, [.. x.ToF32().SelectMany(v => BitConverter.GetBytes(half(v)))]);
                 }
 
                 var expected = oracle.Run(x);
