@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Accel.Backends;
 using Accel.Errors;
 using Accel.Execution;
@@ -22,6 +23,32 @@ public sealed class MoeLayer : IDisposable
 {
     private readonly GraphSession _session;
     private readonly int _vocab;
+
+    // Per output tensor a caller keeps (Run(hidden, result), RunRouted(..., output)): the fp32 copy
+    // of bf16/f16 input and the output bindings, so repeated runs into one result allocate neither
+    // (an output is not shared by concurrent runs: they would write the same tensors).
+    private readonly ConditionalWeakTable<HostTensor, RunScratch> _scratch = new();
+
+    private sealed class RunScratch
+    {
+        public HostTensor? Hidden;
+
+        /// <summary>The output bindings, valid for <see cref="BoundTo"/> (the result or output they were made for) only.</summary>
+        public Dictionary<string, HostTensor>? Outputs;
+
+        public object? BoundTo;
+
+        public Dictionary<string, HostTensor> Bind(object into, Func<Dictionary<string, HostTensor>> make)
+        {
+            if (Outputs is null || !ReferenceEquals(BoundTo, into))
+            {
+                Outputs = make();
+                BoundTo = into;
+            }
+
+            return Outputs;
+        }
+    }
 
     /// <summary>Builds the layer's graph (whole block, or experts only) and a session on <paramref name="chain"/>.</summary>
     public MoeLayer(MoeConfig config, int layer, IReadOnlyDictionary<string, HostTensor> weights,
@@ -69,17 +96,22 @@ public sealed class MoeLayer : IDisposable
     /// <paramref name="into"/> (from <see cref="NewResult"/> for the same token count), so that a
     /// caller running repeatedly allocates no output memory per run.
     /// </summary>
+    /// <remarks>
+    /// bf16/f16 input is converted into an fp32 copy kept with <paramref name="into"/>, so a loop
+    /// over one result allocates no large arrays. Runs may be concurrent, each with its own result.
+    /// </remarks>
     /// <exception cref="InvalidInputException">A tensor of <paramref name="into"/> has the wrong dtype or shape.</exception>
     public void Run(HostTensor hiddenStates, MoeResult into, HostTensor? tokenIds = null)
     {
         ArgumentNullException.ThrowIfNull(into);
-        RunLayer(LayerInputs(hiddenStates, tokenIds, out _), into);
+        var scratch = _scratch.GetValue(into.Output, _ => new RunScratch());
+        RunLayer(LayerInputs(hiddenStates, tokenIds, out _, scratch), into, scratch);
     }
 
-    private Dictionary<string, HostTensor> LayerInputs(HostTensor hiddenStates, HostTensor? tokenIds, out long tokens)
+    private Dictionary<string, HostTensor> LayerInputs(HostTensor hiddenStates, HostTensor? tokenIds, out long tokens, RunScratch? scratch = null)
     {
         RequireMode(MoeLayerMode.Full, nameof(Run));
-        var x = PrepareHidden(hiddenStates);
+        var x = PrepareHidden(hiddenStates, scratch);
         tokens = x.Shape[0];
         var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.HiddenStates] = x };
         if (NeedsTokenIds)
@@ -90,14 +122,15 @@ public sealed class MoeLayer : IDisposable
         return inputs;
     }
 
-    private void RunLayer(Dictionary<string, HostTensor> inputs, MoeResult into)
+    private void RunLayer(Dictionary<string, HostTensor> inputs, MoeResult into, RunScratch? scratch = null)
     {
-        _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal)
+        Dictionary<string, HostTensor> Make() => new(StringComparer.Ordinal)
         {
             [MoeLayerBuilder.OutputValue(Graph)] = into.Output,
             [MoeLayerBuilder.TopkIdsValue(Graph)] = into.TopkIds,
             [MoeLayerBuilder.TopkWeightsValue(Graph)] = into.TopkWeights,
-        });
+        };
+        _session.RunInto(inputs, scratch is null ? Make() : scratch.Bind(into, Make));
         SortRows(into.TopkIds.AsSpan<int>(), into.TopkWeights.AsSpan<float>(), Config.TopK);
     }
 
@@ -133,10 +166,12 @@ public sealed class MoeLayer : IDisposable
     /// the output into <paramref name="into"/> ([T, D] f32, e.g. <see cref="NewResult"/>'s output).
     /// </summary>
     /// <exception cref="InvalidInputException"><paramref name="into"/> has the wrong dtype or shape.</exception>
+    /// <remarks>bf16/f16 input is converted into an fp32 copy kept with <paramref name="into"/>, as for <see cref="Run(HostTensor, MoeResult, HostTensor?)"/>.</remarks>
     public void RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, HostTensor into)
     {
         ArgumentNullException.ThrowIfNull(into);
-        RunExperts(RoutedInputs(hiddenStates, topkIds, topkWeights, out _), into);
+        var scratch = _scratch.GetValue(into, _ => new RunScratch());
+        RunExperts(RoutedInputs(hiddenStates, topkIds, topkWeights, out _, scratch), into, scratch);
     }
 
     /// <summary>An output [T, D] f32 to run <paramref name="tokens"/> tokens of <see cref="RunRouted(HostTensor, HostTensor, HostTensor, HostTensor)"/> into.</summary>
@@ -146,10 +181,11 @@ public sealed class MoeLayer : IDisposable
         return HostTensor.Zeros(DType.F32, new Shape(tokens, Config.Hidden));
     }
 
-    private Dictionary<string, HostTensor> RoutedInputs(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, out long tokens)
+    private Dictionary<string, HostTensor> RoutedInputs(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, out long tokens,
+        RunScratch? scratch = null)
     {
         RequireMode(MoeLayerMode.Routed, nameof(RunRouted));
-        var x = PrepareHidden(hiddenStates);
+        var x = PrepareHidden(hiddenStates, scratch);
         tokens = x.Shape[0];
         return new Dictionary<string, HostTensor>(StringComparer.Ordinal)
         {
@@ -159,8 +195,11 @@ public sealed class MoeLayer : IDisposable
         };
     }
 
-    private void RunExperts(Dictionary<string, HostTensor> inputs, HostTensor into) =>
-        _session.RunInto(inputs, new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = into });
+    private void RunExperts(Dictionary<string, HostTensor> inputs, HostTensor into, RunScratch? scratch = null)
+    {
+        Dictionary<string, HostTensor> Make() => new(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = into };
+        _session.RunInto(inputs, scratch is null ? Make() : scratch.Bind(into, Make));
+    }
 
     private void RequireMode(MoeLayerMode mode, string method)
     {
@@ -239,7 +278,7 @@ public sealed class MoeLayer : IDisposable
         return HostTensor.FromF32(weights.Shape, values);
     }
 
-    private HostTensor PrepareHidden(HostTensor h)
+    private HostTensor PrepareHidden(HostTensor h, RunScratch? scratch = null)
     {
         ArgumentNullException.ThrowIfNull(h);
         if (h.Shape.Rank != 2 || h.Shape[1] != Config.Hidden)
@@ -252,7 +291,7 @@ public sealed class MoeLayer : IDisposable
             throw new InvalidInputException($"hidden_states must be f32, bf16 or f16 but is {h.Type.ShortName()}.");
         }
 
-        var x = h.Type == DType.F32 ? h : HostTensor.FromF32(h.Shape, h.ToF32());
+        var x = h.Type == DType.F32 ? h : ToF32(h, scratch);
         var v = x.AsSpan<float>();
         for (int i = 0; i < v.Length; i++)
         {
@@ -264,6 +303,23 @@ public sealed class MoeLayer : IDisposable
         }
 
         return x;
+    }
+
+    /// <summary>bf16/f16 <paramref name="h"/> as fp32: into the copy kept in <paramref name="scratch"/> (made on first use or when the shape changes), else a new tensor.</summary>
+    private static HostTensor ToF32(HostTensor h, RunScratch? scratch)
+    {
+        if (scratch is null)
+        {
+            return HostTensor.FromF32(h.Shape, h.ToF32());
+        }
+
+        if (scratch.Hidden is not { } kept || kept.Shape != h.Shape)
+        {
+            scratch.Hidden = kept = HostTensor.Zeros(DType.F32, h.Shape);
+        }
+
+        NumericFormats.HalfBitsToF32(h.AsSpan<ushort>(), kept.AsSpan<float>(), h.Type);
+        return kept;
     }
 
     private HostTensor PrepareTokenIds(HostTensor? ids, long tokens)

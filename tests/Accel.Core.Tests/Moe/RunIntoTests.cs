@@ -73,6 +73,56 @@ public sealed class RunIntoTests
         Assert.That(kept.Output.ReadOnlyBytes.SequenceEqual(expected.ReadOnlyBytes), Is.True);
     }
 
+    /// <summary>
+    /// bf16 and f16 input into a kept result (and a kept routed output): the allocating run's bytes,
+    /// run after run with the types and inputs changing, and no fp32 copy allocated per run (the
+    /// layer converts into one it keeps with the result).
+    /// </summary>
+    [TestCase(DType.BF16)]
+    [TestCase(DType.F16)]
+    public void Half_precision_input_converts_into_a_copy_kept_with_the_result(DType type)
+    {
+        const int tokens = 64;
+        var config = MoePresets.MixtralTiny;
+        var weights = Weights(config, 0, SyntheticFormat.F32);
+        using var backend = new ReferenceBackend();
+        using var layer = new MoeLayer(config, 0, weights, [backend]);
+        using var routed = new MoeLayer(config, 0, weights, [backend], mode: MoeLayerMode.Routed);
+        HostTensor Half(int seed, DType t)
+        {
+            var x = SyntheticCheckpoint.Activations(tokens, config.Hidden, seed);
+            var bits = new ushort[x.Shape.Elements];
+            NumericFormats.F32ToHalfBits(x.AsSpan<float>(), bits, t);
+            return new HostTensor(t, x.Shape, [.. bits.SelectMany(BitConverter.GetBytes)]);
+        }
+
+        var kept = layer.NewResult(tokens);
+        var keptRouted = routed.NewOutput(tokens);
+        foreach (var (seed, t) in new[] { (1, type), (2, DType.F32), (3, type), (3, type) })
+        {
+            var x = t == DType.F32 ? SyntheticCheckpoint.Activations(tokens, config.Hidden, seed) : Half(seed, t);
+            layer.Run(x, kept);
+            var expected = layer.Run(x);
+            AssertSameBytes(kept, expected);
+            routed.RunRouted(x, expected.TopkIds, expected.TopkWeights, keptRouted);
+            Assert.That(keptRouted.ReadOnlyBytes.SequenceEqual(routed.RunRouted(x, expected.TopkIds, expected.TopkWeights).ReadOnlyBytes), Is.True,
+                $"routed, seed {seed}, {t}");
+        }
+
+        // Against an f32 run into the same result, a half-precision run allocates no fp32 copy of the input.
+        var half = Half(4, type);
+        var full = SyntheticCheckpoint.Activations(tokens, config.Hidden, 4);
+        layer.Run(half, kept);
+        layer.Run(full, kept);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        layer.Run(full, kept);
+        long f32Bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        layer.Run(half, kept);
+        long halfBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(halfBytes - f32Bytes, Is.LessThan(tokens * config.Hidden * sizeof(float) / 2), $"f32 run {f32Bytes} B, {type} run {halfBytes} B");
+    }
+
     [Test]
     public void A_result_of_the_wrong_shape_or_dtype_is_refused_with_the_expected_one()
     {
