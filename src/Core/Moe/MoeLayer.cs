@@ -24,30 +24,17 @@ public sealed class MoeLayer : IDisposable
     private readonly GraphSession _session;
     private readonly int _vocab;
 
-    // Per output tensor a caller keeps (Run(hidden, result), RunRouted(..., output)): the fp32 copy
-    // of bf16/f16 input and the output bindings, so repeated runs into one result allocate neither
-    // (an output is not shared by concurrent runs: they would write the same tensors).
-    private readonly ConditionalWeakTable<HostTensor, RunScratch> _scratch = new();
+    // Per result (Run) or output (RunRouted) a caller keeps: the fp32 copy of bf16/f16 input and the
+    // output bindings, so repeated runs into one result allocate neither (a result is not shared by
+    // concurrent runs: they would write the same tensors). Keys compare by reference.
+    private readonly ConditionalWeakTable<object, RunScratch> _scratch = new();
+    private readonly ConditionalWeakTable<object, RunScratch>.CreateValueCallback _newScratch;
 
-    private sealed class RunScratch
+    private sealed class RunScratch(Dictionary<string, HostTensor> outputs)
     {
         public HostTensor? Hidden;
 
-        /// <summary>The output bindings, valid for <see cref="BoundTo"/> (the result or output they were made for) only.</summary>
-        public Dictionary<string, HostTensor>? Outputs;
-
-        public object? BoundTo;
-
-        public Dictionary<string, HostTensor> Bind(object into, Func<Dictionary<string, HostTensor>> make)
-        {
-            if (Outputs is null || !ReferenceEquals(BoundTo, into))
-            {
-                Outputs = make();
-                BoundTo = into;
-            }
-
-            return Outputs;
-        }
+        public Dictionary<string, HostTensor> Outputs { get; } = outputs;
     }
 
     /// <summary>Builds the layer's graph (whole block, or experts only) and a session on <paramref name="chain"/>.</summary>
@@ -61,6 +48,7 @@ public sealed class MoeLayer : IDisposable
         Graph = mode == MoeLayerMode.Routed ? MoeLayerBuilder.BuildRouted(config, weights) : MoeLayerBuilder.Build(config, layer, weights);
         _vocab = weights.TryGetValue(MoeWeightNames.HashTable, out var table) ? (int)table.Shape[0] : 0;
         _session = new GraphSession(Graph, chain, weights, options, logger);
+        _newScratch = into => new RunScratch(Outputs(into));
     }
 
     /// <summary>The config.</summary>
@@ -87,7 +75,7 @@ public sealed class MoeLayer : IDisposable
         // The inputs are checked before the result is sized from them.
         var inputs = LayerInputs(hiddenStates, tokenIds, out long tokens);
         var result = NewResult(tokens);
-        RunLayer(inputs, result);
+        RunLayer(inputs, result, Outputs(result));
         return result;
     }
 
@@ -104,8 +92,8 @@ public sealed class MoeLayer : IDisposable
     public void Run(HostTensor hiddenStates, MoeResult into, HostTensor? tokenIds = null)
     {
         ArgumentNullException.ThrowIfNull(into);
-        var scratch = _scratch.GetValue(into.Output, _ => new RunScratch());
-        RunLayer(LayerInputs(hiddenStates, tokenIds, out _, scratch), into, scratch);
+        var scratch = _scratch.GetValue(into, _newScratch);
+        RunLayer(LayerInputs(hiddenStates, tokenIds, out _, scratch), into, scratch.Outputs);
     }
 
     private Dictionary<string, HostTensor> LayerInputs(HostTensor hiddenStates, HostTensor? tokenIds, out long tokens, RunScratch? scratch = null)
@@ -122,15 +110,9 @@ public sealed class MoeLayer : IDisposable
         return inputs;
     }
 
-    private void RunLayer(Dictionary<string, HostTensor> inputs, MoeResult into, RunScratch? scratch = null)
+    private void RunLayer(Dictionary<string, HostTensor> inputs, MoeResult into, Dictionary<string, HostTensor> outputs)
     {
-        Dictionary<string, HostTensor> Make() => new(StringComparer.Ordinal)
-        {
-            [MoeLayerBuilder.OutputValue(Graph)] = into.Output,
-            [MoeLayerBuilder.TopkIdsValue(Graph)] = into.TopkIds,
-            [MoeLayerBuilder.TopkWeightsValue(Graph)] = into.TopkWeights,
-        };
-        _session.RunInto(inputs, scratch is null ? Make() : scratch.Bind(into, Make));
+        _session.RunInto(inputs, outputs);
         SortRows(into.TopkIds.AsSpan<int>(), into.TopkWeights.AsSpan<float>(), Config.TopK);
     }
 
@@ -157,7 +139,7 @@ public sealed class MoeLayer : IDisposable
     {
         var inputs = RoutedInputs(hiddenStates, topkIds, topkWeights, out long tokens);
         var output = NewOutput(tokens);
-        RunExperts(inputs, output);
+        _session.RunInto(inputs, Outputs(output));
         return output;
     }
 
@@ -170,8 +152,8 @@ public sealed class MoeLayer : IDisposable
     public void RunRouted(HostTensor hiddenStates, HostTensor topkIds, HostTensor topkWeights, HostTensor into)
     {
         ArgumentNullException.ThrowIfNull(into);
-        var scratch = _scratch.GetValue(into, _ => new RunScratch());
-        RunExperts(RoutedInputs(hiddenStates, topkIds, topkWeights, out _, scratch), into, scratch);
+        var scratch = _scratch.GetValue(into, _newScratch);
+        _session.RunInto(RoutedInputs(hiddenStates, topkIds, topkWeights, out _, scratch), scratch.Outputs);
     }
 
     /// <summary>An output [T, D] f32 to run <paramref name="tokens"/> tokens of <see cref="RunRouted(HostTensor, HostTensor, HostTensor, HostTensor)"/> into.</summary>
@@ -195,11 +177,18 @@ public sealed class MoeLayer : IDisposable
         };
     }
 
-    private void RunExperts(Dictionary<string, HostTensor> inputs, HostTensor into, RunScratch? scratch = null)
+    /// <summary>The session outputs bound to a result's tensors (<see cref="MoeResult"/>) or to a routed run's output tensor.</summary>
+    private Dictionary<string, HostTensor> Outputs(object into) => into switch
     {
-        Dictionary<string, HostTensor> Make() => new(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = into };
-        _session.RunInto(inputs, scratch is null ? Make() : scratch.Bind(into, Make));
-    }
+        MoeResult r => new(StringComparer.Ordinal)
+        {
+            [MoeLayerBuilder.OutputValue(Graph)] = r.Output,
+            [MoeLayerBuilder.TopkIdsValue(Graph)] = r.TopkIds,
+            [MoeLayerBuilder.TopkWeightsValue(Graph)] = r.TopkWeights,
+        },
+        HostTensor output => new(StringComparer.Ordinal) { [MoeLayerBuilder.OutputValue(Graph)] = output },
+        _ => throw new ArgumentException($"Runs write into a MoeResult or an output tensor, not a {into.GetType().Name}.", nameof(into)),
+    };
 
     private void RequireMode(MoeLayerMode mode, string method)
     {

@@ -56,9 +56,13 @@ public static class NumericFormats
             throw new ArgumentException($"Expected bf16 or f16 and spans of one length, got {type} with {source.Length} and {destination.Length} elements.");
         }
 
-        for (int i = 0; i < source.Length; i++)
+        if (type == DType.BF16)
         {
-            destination[i] = type == DType.BF16 ? BF16ToF32(source[i]) : F16ToF32(source[i]);
+            for (int i = 0; i < source.Length; i++) { destination[i] = BF16ToF32(source[i]); }
+        }
+        else
+        {
+            for (int i = 0; i < source.Length; i++) { destination[i] = F16ToF32(source[i]); }
         }
     }
 
