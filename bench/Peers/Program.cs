@@ -133,11 +133,10 @@ internal static class Program
             foreach (var e in engines)
             {
                 double[] ms = [.. times[e.Name]];
-                var own = BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, measured, t, ms, touched);
-                rows.Add(new Report.Row(e.Name, BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, nominal, t, ms, touched),
-                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, nominal, t, ms, touched).PredictedMs,
-                    BenchEngine.Result(o with { Weights = SyntheticFormat.F32 }, measured, t, ms, touched).PredictedMs,
-                    own.PredictedMs, Moments(moments[e.Name], ms, own, machine.PeakGflops)));
+                var own = BenchEngine.Result(o with { Weights = PeerLayer.FormatOf(e.Name) }, nominal, t, ms, touched);
+                double f32Bytes = BenchEngine.WeightBytes(o with { Weights = SyntheticFormat.F32 }, touched);
+                rows.Add(new Report.Row(e.Name, own, nominal.PredictedMs(own.Flops, f32Bytes), measured.PredictedMs(own.Flops, f32Bytes),
+                    measured.PredictedMs(own.Flops, own.WeightBytes), Moments(moments[e.Name], ms, own, machine.PeakGflops)));
             }
 
             Log($"{t} tokens: " + string.Join(", ", engines.Select(e => $"{e.Name} {Stats.Median(times[e.Name]):0.00} ms")));
