@@ -75,7 +75,7 @@ public sealed record BenchRun(BenchRoofline Roofline, IReadOnlyList<BenchResult>
 /// <param name="WeightBytes">Weight bytes one run reads (touched experts, shared expert, router, scales).</param>
 /// <param name="PredictedMs">The roofline floor, ms.</param>
 /// <param name="ExpertsTouched">Distinct routed experts the routing chose.</param>
-/// <param name="MomentGbps">With cold caches on a host device: the median read bandwidth of the evictions before the runs, GB/s (else null).</param>
+/// <param name="MomentGbps">With cold caches on a host device and <see cref="BenchOptions.Moments"/>: the median read bandwidth of the evictions before the runs, GB/s (else null).</param>
 /// <param name="MomentRatio">With it: the median over the runs of run time / roofline floor at the bandwidth read just before that run (<see cref="BenchEngine.MomentRatio"/>).</param>
 public sealed record BenchResult(int Tokens, double MedianMs, double MinMs, double MaxMs, double TokensPerS, double Gflops,
     double WeightGbps, double RooflinePct, double Flops, double WeightBytes, double PredictedMs, int ExpertsTouched,

@@ -6,7 +6,8 @@ namespace Accel.Cli.Bench;
 /// Evicts the processor caches by reading a buffer twice the size of the last-level
 /// cache (at least 256 MiB), so the next run starts with its weights in DRAM. The read is the
 /// bandwidth probe's (<see cref="MachineProbe.ReadGbps"/>), timed, so each eviction also says what
-/// read bandwidth the machine gave just before the run it precedes.
+/// read bandwidth the machine gave just before the run it precedes (a true figure only when no
+/// idle thread of the last run still spins beside it: see <see cref="BenchEngine.Measure"/>).
 /// </summary>
 public sealed unsafe class CacheEvictor : IDisposable
 {

@@ -21,4 +21,3 @@ internal readonly struct R10 : IRowCount { public static int Count => 10; }
 internal readonly struct R11 : IRowCount { public static int Count => 11; }
 internal readonly struct R12 : IRowCount { public static int Count => 12; }
 #pragma warning restore CS1591
-
