@@ -65,7 +65,10 @@ internal static unsafe class Program
             Fp4VnniKernel.Quantize(x, K4, 1, K4, quantized512[terms - 1], Fp4Vnni512Kernel.ChunkColumns, terms);
         }
 
-        var zmm = Fp4Vnni512Kernel.IsAvailable ? new[] { 3, 2, 1 }.Select(terms => Fp4Vnni512Kernel.Get(1, prefetch, terms)).ToArray() : null;
+        var zmm = Fp4Vnni512Kernel.IsAvailable
+            ? new[] { 3, 2, 1 }.SelectMany(terms => (Fp4Vnni512Kernel.CanPermute ? new[] { false, true } : [false])
+                .Select(permute => Fp4Vnni512Kernel.Get(1, prefetch, terms, permute))).ToArray()
+            : null;
         Scales = (byte*)NativeMemory.AlignedAlloc(K4 / 32, 64);
         new Span<byte>(Scales, K4 / 32).Fill(127);
         Fp8Scales = (float*)NativeMemory.AlignedAlloc(K8 / 128 * 4, 64);
@@ -104,7 +107,7 @@ internal static unsafe class Program
                 ? new (string, Call)[] { ("1 row  FP4 AVX-VNNI", (w, t) => Fp4VnniKernel.Run<R1, R3>(quantized, 0, w, K4, t, prefetch)) }
                 : [],
             .. zmm is not null
-                ? zmm.Select(k => ($"1 row  FP4 AVX512-VNNI {Fp4VnniKernel.TermBits(k.Terms)}-bit x", (Call)((w, t) =>
+                ? zmm.Select(k => ($"1 row  FP4 AVX512-VNNI {Fp4VnniKernel.TermBits(k.Terms)}-bit x{(k.Permutes ? ", vpermb" : "")}", (Call)((w, t) =>
                     k.Run(quantized512[k.Terms - 1], quantized512[k.Terms - 1], w, K4, t)))).ToArray()
                 : [],
         ]);

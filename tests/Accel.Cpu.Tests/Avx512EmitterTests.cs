@@ -45,6 +45,8 @@ public sealed class Avx512EmitterTests
         ("vpslld zmm18, zmm18, 15", e => e.Pslld(18, 18, 15), "62 b1 6d 40 72 f2 0f"),
         ("vpshufb zmm12, zmm8, zmm12", e => e.Pshufb(12, 8, 12), "62 52 3d 48 00 e4"),
         ("vpshufb zmm14, zmm14, zmm10", e => e.Pshufb(14, 14, 10), "62 52 0d 48 00 f2"),
+        ("vpermb zmm12, zmm11, zmm8", e => e.Vpermb(12, 11, 8), "62 52 25 48 8d e0"),
+        ("vpermb zmm20, zmm11, zmm8", e => e.Vpermb(20, 11, 8), "62 c2 25 48 8d e0"),
         ("vpbroadcastd zmm14, [r10+r14]", e => e.Pbroadcastd(14, E.R10, E.R14, 0), "62 12 7d 48 58 34 32"),
         ("vpbroadcastd zmm14, [rbp+r14+0]", e => e.Pbroadcastd(14, E.Rbp, E.R14, 0), "62 32 7d 48 58 b4 35 00 00 00 00"),
         ("vpdpbusd zmm15, zmm12, [r12]", e => e.Pdpbusd(15, 12, E.R12, E.NoIndex, 0), "62 52 1d 48 50 3c 24"),

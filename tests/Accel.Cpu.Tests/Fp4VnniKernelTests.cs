@@ -25,8 +25,11 @@ public sealed unsafe class Fp4VnniKernelTests
                     {
                         foreach (int terms in new[] { 3, 2, 1 })
                         {
-                            yield return new TestCaseData(k, rows, lo, hi, x, wide, terms)
-                                .SetName($"Fp4Vnni{(wide ? "512" : "")}_K{k}_R{rows}_S{lo}-{hi}_x{x:0e0}_T{terms}");
+                            foreach (bool permute in wide ? new[] { false, true } : [false])
+                            {
+                                yield return new TestCaseData(k, rows, lo, hi, x, wide, terms, permute)
+                                    .SetName($"Fp4Vnni{(wide ? "512" : "")}{(permute ? "_Vpermb" : "")}_K{k}_R{rows}_S{lo}-{hi}_x{x:0e0}_T{terms}");
+                            }
                         }
                     }
                 }
@@ -35,10 +38,11 @@ public sealed unsafe class Fp4VnniKernelTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void Matches_the_exact_weights_within_the_activation_terms(int k, int rows, int scaleLo, int scaleHi, float xScale, bool wide, int terms)
+    public void Matches_the_exact_weights_within_the_activation_terms(int k, int rows, int scaleLo, int scaleHi, float xScale, bool wide, int terms, bool permute)
     {
         Assume.That(Fp4VnniKernel.IsSupported, "this processor has no AVX-VNNI or no AVX-512");
         Assume.That(!wide || Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
+        Assume.That(!permute || Fp4Vnni512Kernel.CanPermute, "this processor has no AVX512_VBMI");
         var rng = new Random(k * 7 + rows + scaleLo);
         int rowBytes = k / 2, blocks = k / 32;
         byte[] w = new byte[4 * rowBytes];
@@ -68,7 +72,7 @@ public sealed unsafe class Fp4VnniKernelTests
                 S0 = sp, S1 = sp + blocks, S2 = sp + 2 * blocks, S3 = sp + 3 * blocks,
             };
             long ld = Fp4VnniKernel.Bytes(1, k);
-            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0, terms).Run(qp, qp + ld, &r, k, tp); }
+            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0, terms, permute).Run(qp, qp + ld, &r, k, tp); }
             else { Narrow(rows, terms, qp, ld, &r, k, tp); }
         }
 

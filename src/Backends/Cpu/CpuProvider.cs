@@ -80,7 +80,7 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
         }
 
         string bits = $" ({o.Fp4ActivationBits}-bit activations)";
-        string decode = (o.UsesVnni512 ? "; FP4 decode on avx512-vnni" + bits : o.UsesVnni ? "; FP4 decode on avx-vnni" + bits
+        string decode = (o.UsesVnni512 ? "; FP4 decode on avx512-vnni" + (Vnni.Fp4Vnni512Kernel.CanPermute ? " with vpermb lookups" : "") + bits : o.UsesVnni ? "; FP4 decode on avx-vnni" + bits
                 : o.Vnni ? "; FP4 decode on fp32 FMA (no avx-vnni)" : "; FP4 decode on fp32 FMA (vnni turned off)")
             + (o.UsesBf16Dot ? "; bf16 decode on avx512-bf16" : Bf16.Bf16Runtime.IsAvailable ? "; bf16 decode on fp32 FMA (avx512-bf16 present, off: ACCEL_CPU_BF16=1 turns it on)" : "");
         if (o.UsesAmx)

@@ -26,6 +26,12 @@ internal sealed partial class Avx512Emitter
     /// <summary><c>vpshufb dst, table, indices</c> (zmm; a byte lookup within each 128-bit lane).</summary>
     public void Pshufb(int dst, int table, int indices) => VecRR(Map0F38, Pp66, 0, Width.Z512, 0x00, dst, table, indices);
 
+    /// <summary>
+    /// <c>vpermb dst, indices, table</c> (zmm, AVX512_VBMI): each byte of dst is the byte of
+    /// <paramref name="table"/> that the low six bits of the same byte of <paramref name="indices"/> name.
+    /// </summary>
+    public void Vpermb(int dst, int indices, int table) => VecRR(Map0F38, Pp66, 0, Width.Z512, 0x8D, dst, indices, table);
+
     /// <summary><c>vpbroadcastd dst, dword [base + index + disp]</c> (zmm).</summary>
     public void Pbroadcastd(int dst, int baseReg, int index, int disp) =>
         VecRM(Map0F38, Pp66, 0, Width.Z512, 0x58, dst, 0, baseReg, index, disp);

@@ -18,6 +18,9 @@ internal static class Avx512Support
     /// <summary>CPUID leaf 7 sub-leaf 1 EAX bit 5.</summary>
     public static bool HasBf16() => (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0;
 
+    /// <summary>CPUID leaf 7 sub-leaf 0 ECX bit 1 (AVX512_VBMI, for <c>vpermb</c>).</summary>
+    public static bool HasVbmi() => (X86Base.CpuId(7, 0).Ecx & (1 << 1)) != 0;
+
     /// <summary>CPUID leaf 7 sub-leaf 0 ECX bit 11.</summary>
     public static bool HasVnni() => (X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0;
 

@@ -20,17 +20,19 @@ internal sealed unsafe class Fp4Vnni512Kernel
     public const int ChunkColumns = 128;
 
     private static readonly Lazy<string?> Unsupported = new(() => Avx512Support.WhyNot("AVX512_VNNI", Avx512Support.HasVnni));
-    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms), Fp4Vnni512Kernel> Cache = new();
+    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms, bool Permute), Fp4Vnni512Kernel> Cache = new();
+    private static readonly Lazy<bool> PermuteSupported = new(() => Unsupported.Value is null && Avx512Support.HasVbmi());
     private static readonly Lazy<nint> SharedConstants = new(MakeConstants);
 
     // No GC transition: the code runs for microseconds, never blocks and never calls back.
     private readonly delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void> _entry;
 
-    private Fp4Vnni512Kernel(int rows, int prefetch, int terms)
+    private Fp4Vnni512Kernel(int rows, int prefetch, int terms, bool permute)
     {
         Rows = rows;
         Terms = terms;
-        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
+        Permutes = permute;
+        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, permute), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
         _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
     }
 
@@ -39,6 +41,12 @@ internal sealed unsafe class Fp4Vnni512Kernel
 
     /// <summary>Why the kernel is not used here, or null when it is available.</summary>
     public static string? WhyUnavailable => Unsupported.Value;
+
+    /// <summary>Whether this processor has AVX512_VBMI, so the kernels look nibbles up with <c>vpermb</c>.</summary>
+    public static bool CanPermute => PermuteSupported.Value;
+
+    /// <summary>Whether this kernel looks nibbles up with <c>vpermb</c> (else <c>vpshufb</c> after masking).</summary>
+    public bool Permutes { get; }
 
     /// <summary>Activation rows per call (1 or 2).</summary>
     public int Rows { get; }
@@ -52,10 +60,11 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// <summary>
     /// The kernel for <paramref name="rows"/> (1 or 2) activation rows held as <paramref name="terms"/>
     /// (1-3) int8 terms, prefetching the weight rows <paramref name="prefetch"/> bytes ahead (0: none;
-    /// rounded down to a multiple of 64).
+    /// rounded down to a multiple of 64), with <c>vpermb</c> lookups where <paramref name="permute"/>
+    /// says so (null: where <see cref="CanPermute"/>).
     /// </summary>
-    /// <exception cref="InvalidOperationException">The kernel is unsupported here.</exception>
-    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3)
+    /// <exception cref="InvalidOperationException">The kernel is unsupported here, or <paramref name="permute"/> asks for AVX512_VBMI on a processor without it.</exception>
+    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool? permute = null)
     {
         string? why = WhyUnavailable;
         if (why is not null)
@@ -68,8 +77,14 @@ internal sealed unsafe class Fp4Vnni512Kernel
         ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
         ArgumentOutOfRangeException.ThrowIfLessThan(terms, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(terms, 3);
+        if (permute == true && !CanPermute)
+        {
+            throw new InvalidOperationException("The vpermb form of the AVX512-VNNI FP4 kernel needs AVX512_VBMI, which this processor lacks.");
+        }
+
         int distance = (int)Math.Min(prefetch & ~63, 1 << 30);
-        return Cache.GetOrAdd((rows, distance, terms), key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms));
+        return Cache.GetOrAdd((rows, distance, terms, permute ?? CanPermute),
+            key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms, key.Permute));
     }
 
     /// <summary>
@@ -101,7 +116,7 @@ internal sealed unsafe class Fp4Vnni512Kernel
         _entry(&args);
     }
 
-    /// <summary>The code table (2 * e2m1 + 12), the nibble mask and the scale spread, 64 bytes each, never freed.</summary>
+    /// <summary>The code table (2 * e2m1 + 12, repeated every 16 bytes for either lookup), the nibble mask and the scale spread, 64 bytes each, never freed.</summary>
     private static nint MakeConstants()
     {
         byte* c = (byte*)NativeMemory.AlignedAlloc(192, 64);
