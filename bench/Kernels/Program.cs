@@ -16,7 +16,8 @@ namespace Accel.KernelBench;
 /// FP4: DotKernel's per-16-column decoder, Fp4Kernel (a 32-column block per step), Fp4VnniKernel
 /// (256-bit AVX-VNNI) and Fp4Vnni512Kernel (512-bit AVX512-VNNI, emitted) with 22-, 16- and 8-bit activations.
 /// The bytes are random (timing only; the check line compares the two bf16 kernels). Single thread;
-/// figures are medians. Usage: accel-kernel-bench [prefetchBytes] (default 16384: two groups ahead).
+/// figures are medians. Usage: accel-kernel-bench [prefetchBytes] (default 16384: two groups ahead);
+/// <c>accel-kernel-bench streams [threads]</c> runs <see cref="Streams"/> instead.
 /// </summary>
 internal static unsafe class Program
 {
@@ -30,6 +31,11 @@ internal static unsafe class Program
 
     private static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "streams")
+        {
+            return Streams.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2);
+        }
+
         if (!Bf16Runtime.IsAvailable)
         {
             Console.Error.WriteLine($"AVX512-BF16 kernels not available: {Bf16Runtime.WhyUnavailable}");
