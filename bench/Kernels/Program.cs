@@ -73,7 +73,7 @@ internal static unsafe class Program
 
         var zmm = Fp4Vnni512Kernel.IsAvailable
             ? new[] { 3, 2, 1 }.SelectMany(terms => (Fp4Vnni512Kernel.CanPermute ? new[] { false, true } : [false])
-                .Select(permute => Fp4Vnni512Kernel.Get(1, prefetch, terms, permute))).ToArray()
+                .Select(permute => Fp4Vnni512Kernel.Get(1, prefetch, terms, permute: permute))).ToArray()
             : null;
         Scales = (byte*)NativeMemory.AlignedAlloc(K4 / 32, 64);
         new Span<byte>(Scales, K4 / 32).Fill(127);

@@ -60,6 +60,13 @@ internal static unsafe class Streams
             Fp4VnniKernel.Quantize(x, K, 1, K, q, Fp4Vnni512Kernel.ChunkColumns, terms);
             var kernel = Fp4Vnni512Kernel.Get(1, Prefetch, terms);
             workloads.Add(($"FP4 AVX512-VNNI, {Fp4VnniKernel.TermBits(terms)}-bit x", true, (w, s) => Decode(kernel, q, w, s)));
+            var quad = Fp4Vnni512Kernel.Get(1, Prefetch, terms, quads: true);
+            workloads.Add(($"FP4 quads, {Fp4VnniKernel.TermBits(terms)}-bit x", true, (w, s) => DecodeQuads(quad, q, w, s)));
+            if (terms == 3)
+            {
+                workloads.Add(("pair rows, 22-bit x", true, (w, s) => DecodePair(kernel, q, w, s)));
+                workloads.Add(("pair quads, 22-bit x", true, (w, s) => DecodePairQuads(quad, q, w, s)));
+            }
         }
 
         var helpers = Enumerable.Range(1, threads - 1).Select(_ => new Thread(Helper) { IsBackground = true }).ToArray();
@@ -182,6 +189,45 @@ internal static unsafe class Streams
             S0 = s, S1 = s + ScaleRowBytes, S2 = s + 2 * ScaleRowBytes, S3 = s + 3 * ScaleRowBytes,
         };
         kernel.Run(q, q, &rows, K, tile, TileGroups, 4 * RowBytes, 4 * ScaleRowBytes);
+        Keep(Vector512.Create(tile[0]).AsByte());
+    }
+
+    private static void DecodeQuads(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
+    {
+        float* tile = stackalloc float[4 * TileGroups];
+        var rows = new WeightRows4
+        {
+            R0 = w, R1 = w + 64, R2 = w + 128, R3 = w + 192,
+            S0 = s, S1 = s + 4, S2 = s + 8, S3 = s + 12,
+        };
+        kernel.Run(q, q, &rows, K, tile, TileGroups, 4 * RowBytes, 4 * ScaleRowBytes);
+        Keep(Vector512.Create(tile[0]).AsByte());
+    }
+
+    // Pair mode: the tile's first half of rows is the gate matrix, the second half (same offsets) the up matrix.
+    private static void DecodePair(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
+    {
+        float* tile = stackalloc float[4 * TileGroups];
+        long half = TileGroups / 2 * 4 * RowBytes, halfScales = TileGroups / 2 * 4 * ScaleRowBytes;
+        var rows = new WeightRows4
+        {
+            R0 = w, R1 = w + RowBytes, R2 = w + half, R3 = w + half + RowBytes,
+            S0 = s, S1 = s + ScaleRowBytes, S2 = s + halfScales, S3 = s + halfScales + ScaleRowBytes,
+        };
+        kernel.Run(q, q, &rows, K, tile, TileGroups, 2 * RowBytes, 2 * ScaleRowBytes);
+        Keep(Vector512.Create(tile[0]).AsByte());
+    }
+
+    private static void DecodePairQuads(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
+    {
+        float* tile = stackalloc float[4 * TileGroups];
+        long half = TileGroups / 2 * 4 * RowBytes, halfScales = TileGroups / 2 * 4 * ScaleRowBytes;
+        var rows = new WeightRows4
+        {
+            R0 = w, R1 = w + 64, R2 = w + 128, R3 = w + 192,
+            S0 = s, S1 = s + 4, S2 = s + 8, S3 = s + 12,
+        };
+        kernel.Run(q, q, &rows, K, tile, TileGroups, half, halfScales, 4 * RowBytes - half, 4 * ScaleRowBytes - halfScales);
         Keep(Vector512.Create(tile[0]).AsByte());
     }
 

@@ -66,6 +66,8 @@ public sealed class Avx512EmitterTests
         ("vfmadd231ps zmm7, zmm18, zmm19", e => e.Fmadd231ps(7, 18, 19), "62 b2 6d 40 b8 fb"),
         ("vzeroupper", e => e.Vzeroupper(), "c5 f8 77"),
         ("mov rdx, [rdi]", e => e.Load64(E.Rdx, E.Rdi, 0), "48 8b 17"),
+        ("mov [rdi+0x80], rcx", e => e.Store64(E.Rdi, 0x80, E.Rcx), "48 89 8f 80 00 00 00"),
+        ("mov [rdi+0x88], rax", e => e.Store64(E.Rdi, 0x88, E.Rax), "48 89 87 88 00 00 00"),
         ("mov r15, [rdi+0x58]", e => e.Load64(E.R15, E.Rdi, 0x58), "4c 8b bf 58 00 00 00"),
         ("mov rcx, [rdi+0x68]", e => e.Load64(E.Rcx, E.Rdi, 0x68), "48 8b 8f 68 00 00 00"),
         ("add rdx, [rdi+0x68]", e => e.AddFromMemory(E.Rdx, E.Rdi, 0x68), "48 03 97 68 00 00 00"),

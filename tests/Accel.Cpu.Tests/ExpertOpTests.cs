@@ -120,6 +120,37 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// FP4 weights whose gate, up and down all take the four-row interleaved layout (inputs a
+    /// multiple of 128, outputs of 16) where the 512-bit VNNI kernel runs: segments of one and two
+    /// rows (that kernel; in pair mode the gate and up groups alternate in one call, up to eight
+    /// pairs of groups per call, which 2048 outputs exceed), three to seven
+    /// (fp32 panels expanded from the groups) and more, fused and unfused, with 22- and 8-bit
+    /// activations, against the reference; and against the 256-bit kernel, which reads row-major rows.
+    /// </summary>
+    [TestCase(1, 22, 2e-6)]
+    [TestCase(2, 22, 2e-6)]
+    [TestCase(3, 22, 2e-6)]
+    [TestCase(9, 22, 2e-6)]
+    [TestCase(40, 22, 2e-6)]
+    [TestCase(1, 8, 3e-2)]
+    [TestCase(9, 8, 3e-2)]
+    public void Fp4_weights_in_the_quad_layout_match_the_reference(int tokens, int bits, double tolerance)
+    {
+        foreach (var (din, dout) in new[] { (256, 128), (128, 144), (384, 256), (128, 2048) })
+        {
+            var (graph, weights, inputs) = Chain("fp4", din, dout, tokens, 1, true, null, everyValue: false);
+            foreach (bool fuse in new[] { true, false })
+            {
+                var options = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Fuse: fuse, Fp4ActivationBits: bits);
+                var (quads, reference) = Harness.RunBoth(graph, weights, inputs, options);
+                Harness.AssertSame(quads, reference, tolerance, context: $"{din}x{dout} T={tokens} fuse={fuse}");
+                var (rows, _) = Harness.RunBoth(graph, weights, inputs, options with { Vnni512 = false });
+                Harness.AssertSame(quads, rows, tolerance, context: $"{din}x{dout} T={tokens} fuse={fuse} vs 256-bit kernel");
+            }
+        }
+    }
+
+    /// <summary>
     /// FP4 decode with fewer activation bits (two int8 terms: 16 bits, one: 8 bits, on the 512-bit
     /// and the 256-bit kernel) against the reference, within what that rounding allows: norm-wise
     /// 2e-5 to 4e-5 for 16 bits and 5e-3 to 1e-2 for 8 bits over the chain's two products

@@ -72,7 +72,7 @@ public sealed unsafe class Fp4VnniKernelTests
                 S0 = sp, S1 = sp + blocks, S2 = sp + 2 * blocks, S3 = sp + 3 * blocks,
             };
             long ld = Fp4VnniKernel.Bytes(1, k);
-            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0, terms, permute).Run(qp, qp + ld, &r, k, tp); }
+            if (wide) { Fp4Vnni512Kernel.Get(rows, rows == 1 ? 4096 : 0, terms, permute: permute).Run(qp, qp + ld, &r, k, tp); }
             else { Narrow(rows, terms, qp, ld, &r, k, tp); }
         }
 
@@ -160,6 +160,47 @@ public sealed unsafe class Fp4VnniKernelTests
             for (int g = 0; g < groups; g++)
             {
                 var r = Group(wp, sp, g * step, rowBytes, blocks);
+                kernel.Run(qp, qp + ld, &r, k, ap + g * rows * 4);
+            }
+        }
+
+        Assert.That(together, Is.EqualTo(apart));
+        Assert.That(together, Has.Some.Not.EqualTo(0f));
+    }
+
+    /// <summary>
+    /// Groups that alternate between two places (as the gate and up groups of pair mode do): one call
+    /// with two steps gives, bit for bit, what one call per group gives.
+    /// </summary>
+    [TestCase(1, 6)]
+    [TestCase(2, 4)]
+    [TestCase(1, 1)]
+    public void Groups_alternating_between_two_places_match_one_call_per_group(int rows, int groups)
+    {
+        Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
+        const int k = 256, rowBytes = k / 2, blocks = k / 32, second = 40;
+        var rng = new Random(groups * 13 + rows);
+        int weightRows = second + 4 * groups;
+        byte[] w = new byte[weightRows * rowBytes];
+        rng.NextBytes(w);
+        byte[] s = [.. Enumerable.Range(0, weightRows * blocks).Select(_ => (byte)rng.Next(110, 140))];
+        float[] x = [.. Enumerable.Range(0, rows * k).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        byte[] q = new byte[Fp4VnniKernel.Bytes(rows, k)];
+        float[] together = new float[groups * rows * 4], apart = new float[groups * rows * 4];
+        var kernel = Fp4Vnni512Kernel.Get(rows, 1024);
+        fixed (byte* wp = w, sp = s, qp = q)
+        fixed (float* xp = x, tp = together, ap = apart)
+        {
+            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, Fp4Vnni512Kernel.ChunkColumns), Is.True);
+            long ld = Fp4VnniKernel.Bytes(1, k);
+
+            // Group 2i: rows 4i.. of the first place; group 2i+1: rows second + 4i.. of the other.
+            var first = Group(wp, sp, 0, rowBytes, blocks);
+            kernel.Run(qp, qp + ld, &first, k, tp, groups, second * rowBytes, second * blocks,
+                (4 - second) * rowBytes, (4 - second) * blocks);
+            for (int g = 0; g < groups; g++)
+            {
+                var r = Group(wp, sp, g % 2 * second + g / 2 * 4, rowBytes, blocks);
                 kernel.Run(qp, qp + ld, &r, k, ap + g * rows * 4);
             }
         }

@@ -56,6 +56,7 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "12", "22, 16 or 8")]
     [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "0", "whole number of at least 1")]
     [TestCase("ACCEL_CPU_FP4_ACTIVATION_BITS", "half", "whole number of at least 1")]
+    [TestCase("ACCEL_CPU_FP4_QUADS", "interleaved", "set it to 1 (or true), 0 (or false)")]
     public void A_malformed_variable_is_an_error_that_names_it(string variable, string value, string expected)
     {
         var env = new Env(new() { [variable] = value });
@@ -76,6 +77,18 @@ public sealed class OptionsTests
         Assert.That((o.Vnni, o.Bf16Dot, o.Vnni512), Is.EqualTo((expectVnni, expectBf16, expectVnni512)));
         Assert.That(backend.Device.Note, Does.Contain(!o.UsesAvx512 ? "portable"
             : o.UsesVnni512 ? "FP4 decode on avx512-vnni" : o.UsesVnni ? "FP4 decode on avx-vnni" : "FP4 decode on fp32 FMA"));
+    }
+
+    [TestCase(null, null, true)]
+    [TestCase("0", null, false)]
+    [TestCase("1", "0", false)]
+    [TestCase("true", "8", true)]
+    public void The_quad_layout_variable_reaches_the_backend_and_needs_the_panel_expansion(string? quads, string? panelRows, bool expected)
+    {
+        var env = new Env(new() { ["ACCEL_CPU_FP4_QUADS"] = quads, ["ACCEL_CPU_FP4_PANEL_ROWS"] = panelRows });
+        var o = new CpuBackendOptions().WithEnvironment(env);
+        Assert.That(o.Fp4Quads, Is.EqualTo(quads is null or "1" or "true"));
+        Assert.That(o.UsesFp4Quads, Is.EqualTo(expected && o.UsesVnni512));
     }
 
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", null, 8)]

@@ -24,6 +24,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     private readonly GemmJob _gemm = new();
     private readonly RangeJob _range = new();
     private readonly bool _portable;
+    private readonly bool _quads;
     private NativeScratch _scratch;
 
     /// <summary>Opens the backend with <paramref name="options"/> (null for defaults).</summary>
@@ -43,6 +44,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _gemm.Vnni = Options.UsesVnni;
         _gemm.Vnni512 = Options.UsesVnni512;
         _gemm.Bf16Dot = Options.UsesBf16Dot;
+        _quads = Options.UsesFp4Quads;
     }
 
     /// <summary>The options in effect.</summary>
@@ -81,6 +83,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
             FlushFor(b, written: true);
             source.CopyTo(b.Bytes);
             b.Panels = false;
+            b.QuadChunk = 0;
             b.Version++;
         }
     }

@@ -86,6 +86,13 @@ public enum CpuSimd
 /// fewer bits take fewer dot products per weight (<c>ACCEL_CPU_FP4_ACTIVATION_BITS</c>). Products that
 /// run on fp32 FMA are exact whatever this says.
 /// </param>
+/// <param name="Fp4Quads">
+/// Whether FP4 weights that the 512-bit VNNI kernel decodes are rewritten, with their scales, into the
+/// four-row interleaved layout the first time a product uses them, so that the kernel reads one
+/// stream per group of four rows instead of four (default true; <c>ACCEL_CPU_FP4_QUADS</c>; needs
+/// <paramref name="Fp4PanelRows"/> above 0, since segments of three rows and more then expand the
+/// groups into fp32 panels). The layout never shows: downloads return the stored bytes.
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -95,7 +102,7 @@ public enum CpuSimd
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
     bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8, int IdleNapMilliseconds = 20,
-    int Fp4ActivationBits = 22)
+    int Fp4ActivationBits = 22, bool Fp4Quads = true)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -115,8 +122,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_PREFETCH_BLOCKS</c> (N &gt;= 0) <see cref="PrefetchBlocks"/> and <c>ACCEL_CPU_VNNI</c> (0/1)
     /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/>, <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>
     /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>, <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
-    /// <see cref="IdleNapMilliseconds"/> and <c>ACCEL_CPU_FP4_ACTIVATION_BITS</c> (22, 16 or 8)
-    /// <see cref="Fp4ActivationBits"/>. An unset variable keeps the value.
+    /// <see cref="IdleNapMilliseconds"/>, <c>ACCEL_CPU_FP4_ACTIVATION_BITS</c> (22, 16 or 8)
+    /// <see cref="Fp4ActivationBits"/> and <c>ACCEL_CPU_FP4_QUADS</c> (0/1) <see cref="Fp4Quads"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -136,6 +143,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         IdleNapMilliseconds = BackendOptionsBinding.Integer(env, "ACCEL_CPU_NAP_MS", 0) ?? IdleNapMilliseconds,
         Fp4ActivationBits = ActivationBits(BackendOptionsBinding.Integer(env, "ACCEL_CPU_FP4_ACTIVATION_BITS", 1), "ACCEL_CPU_FP4_ACTIVATION_BITS")
             ?? Fp4ActivationBits,
+        Fp4Quads = BackendOptionsBinding.Flag(env, "ACCEL_CPU_FP4_QUADS") ?? Fp4Quads,
     };
 
     /// <summary><paramref name="bits"/> (or null) if the FP4 decode kernels can keep that many activation bits, else the refusal.</summary>
@@ -159,6 +167,9 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
 
     /// <summary>Whether a backend with these options runs FP4 decode on the 512-bit AVX512-VNNI kernel here.</summary>
     internal bool UsesVnni512 => UsesAvx512 && Vnni && Vnni512 && Accel.Backends.Cpu.Vnni.Fp4Vnni512Kernel.IsAvailable;
+
+    /// <summary>Whether a backend with these options rewrites the FP4 weights its 512-bit VNNI kernel decodes into the quad layout.</summary>
+    internal bool UsesFp4Quads => UsesVnni512 && Fp4Quads && Fp4PanelRows > 0;
 
     /// <summary>Whether a backend with these options runs the AVX-512 kernels on this processor.</summary>
     internal bool UsesAvx512 => Simd != CpuSimd.Portable && CpuProvider.HasAvx512;

@@ -40,6 +40,12 @@ internal sealed unsafe class CpuBuffer : IDeviceBuffer
     /// <summary>True when the bytes are a weight rewritten into the panel layout (see <c>CpuBackend.Layout</c>).</summary>
     public bool Panels { get; set; }
 
+    /// <summary>
+    /// The chunk bytes when the buffer is FP4 codes (64) or scales (4) rewritten into the four-row
+    /// interleaved layout (<c>QuadLayout</c>, see <c>CpuBackend.Layout</c>); 0 when row-major.
+    /// </summary>
+    public int QuadChunk { get; set; }
+
     /// <summary>The start of the data.</summary>
     public byte* Pointer
     {

@@ -14,6 +14,14 @@ internal sealed partial class Avx512Emitter
         Address(dst, baseReg, NoIndex, disp);
     }
 
+    /// <summary><c>mov [base + disp], src</c> (64-bit).</summary>
+    public void Store64(int baseReg, int disp, int src)
+    {
+        Rex(src, NoIndex, baseReg);
+        Byte(0x89);
+        Address(src, baseReg, NoIndex, disp);
+    }
+
     /// <summary><c>add dst, [base + disp]</c> (64-bit).</summary>
     public void AddFromMemory(int dst, int baseReg, int disp)
     {

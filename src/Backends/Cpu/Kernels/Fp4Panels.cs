@@ -42,17 +42,30 @@ internal static unsafe class Fp4Panels
         var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
         var rowOffsets = lanes * (int)w.RowBytes;
         var scaleOffsets = lanes * blocks;
+        if (w.Quads)
+        {
+            // Row j's first chunk: its group of four rows, then its place in the group.
+            var group = lanes >>> 2;
+            var place = lanes & Vector256.Create(3);
+            rowOffsets = group * (4 * (int)w.RowBytes) + place * QuadLayout.CodeChunk;
+            scaleOffsets = group * (4 * blocks) + place * QuadLayout.ScaleChunk;
+        }
+
         int rowsHalf = 8 * (int)w.RowBytes, scalesHalf = 8 * blocks;
         var low = Vector512.Create(0xFF);
         for (int b = 0; b < blocks; b++)
         {
+            // Block b is quarter b % 4 of chunk b / 4 (row-major: 16 code bytes and one scale each).
+            int codeAt = w.Quads ? b / 4 * 4 * QuadLayout.CodeChunk + b % 4 * 16 : 16 * b;
+            int scaleAt = w.Quads ? b / 4 * 4 * QuadLayout.ScaleChunk + b % 4 : b;
+
             // The 16 rows' scale codes for this block as 2^(code - 127).
-            var codes = Gather16((int*)(scales + b), scaleOffsets, scalesHalf) & low;
+            var codes = Gather16((int*)(scales + scaleAt), scaleOffsets, scalesHalf) & low;
             var scale = Avx512F.ShiftLeftLogical(codes, 23).AsSingle();
             for (int g = 0; g < 4; g++)
             {
                 // Columns 32b + 8g .. +7: four bytes of each row, two columns per byte (low nibble first).
-                var v = Gather16((int*)(rows + 16 * b + 4 * g), rowOffsets, rowsHalf);
+                var v = Gather16((int*)(rows + codeAt + 4 * g), rowOffsets, rowsHalf);
                 float* dst = panel + (32 * b + 8 * g) * PanelLayout.Width;
                 for (int c = 0; c < 8; c++, v = Vector512.ShiftRightLogical(v, 4))
                 {

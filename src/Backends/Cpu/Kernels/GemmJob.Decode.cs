@@ -164,8 +164,8 @@ internal sealed unsafe partial class GemmJob
         _quantizedLd = ld;
         if (zmm)
         {
-            _zmmOne = Fp4Vnni512Kernel.Get(1, DecodePrefetch, Fp4Terms);
-            _zmmTwo = Fp4Vnni512Kernel.Get(2, DecodePrefetch, Fp4Terms);
+            _zmmOne = Fp4Vnni512Kernel.Get(1, DecodePrefetch, Fp4Terms, Gate.Quads);
+            _zmmTwo = Fp4Vnni512Kernel.Get(2, DecodePrefetch, Fp4Terms, Gate.Quads);
         }
     }
 

@@ -106,7 +106,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         Up = up;
         Pair = true;
         Limit = limit ?? float.NaN;
-        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format || up.Panels != Gate.Panels;
+        Portable |= up.NeedsExactDecoder || up.Format != Gate.Format || up.Panels != Gate.Panels || up.Quads != Gate.Quads;
     }
 
     /// <summary>Adds tiles covering rows [m0, m1) and columns [0, outDim) of expert e.</summary>
@@ -172,8 +172,10 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             return;
         }
 
-        if (Portable)
+        if (Portable || (Gate.Quads && _zmmOne == null))
         {
+            // Quad-layout weights decode on the 512-bit VNNI kernel or on panels; a tile neither
+            // takes (activations it could not quantize) reads its rows through the exact decoder.
             RunPortable(t, worker);
             return;
         }
@@ -306,13 +308,20 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         float* tile = stackalloc float[MaxGroups * 8];
-        for (int g0 = 0; g0 < groups; g0 += MaxGroups)
+        bool pairQuads = Pair && Gate.Quads;
+        int n = pairQuads ? PairQuads(t, tile) : t.N0;
+
+        // What PairQuads leaves (a tile edge off a whole group) goes a pair per call: in the quad
+        // layout the next pair of a group is two chunks on, the next group's elsewhere.
+        int most = pairQuads ? 1 : MaxGroups;
+        long weightStep = step * Gate.RowBytes, scaleStep = step * (long)((Gate.In + 31) / 32);
+        byte* q = _quantized + t.M0 * _quantizedLd;
+        for (int g0 = (n - t.N0) / step, count; g0 < groups; g0 += count)
         {
-            int count = Math.Min(MaxGroups, groups - g0), n0 = t.N0 + g0 * step;
+            count = Math.Min(most, groups - g0);
+            int n0 = t.N0 + g0 * step;
             SetGroup(t.Expert, n0, rows);
-            byte* q = _quantized + t.M0 * _quantizedLd;
-            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count,
-                step * Gate.RowBytes, step * (long)((Gate.In + 31) / 32));
+            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
             for (int g = 0; g < count; g++)
             {
                 StoreTile(t, n0 + g * step, t.M0, mr, tile + g * mr * 4);
@@ -320,6 +329,57 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         return t.N0 + groups * step;
+    }
+
+    /// <summary>
+    /// Pair mode on quad-layout weights: the gate rows' groups and the up rows' groups of the tile's
+    /// whole groups of four columns alternate in one kernel call (gate group, its up group, the next
+    /// gate group, ...; each group one stream), then each group's two pairs of columns are stored.
+    /// Returns the first column left (a tile edge not on a whole group).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int PairQuads(in GemmTask t, float* tile)
+    {
+        int mr = t.M1 - t.M0, n = t.N0;
+        if (n % QuadLayout.Rows != 0)
+        {
+            return n;
+        }
+
+        WeightRows4 rows = default;
+        float* pair = stackalloc float[8];
+        byte* q = _quantized + t.M0 * _quantizedLd;
+        var kernel = mr == 2 ? _zmmTwo! : _zmmOne!;
+        long groupBytes = QuadLayout.Rows * Gate.RowBytes, groupScales = QuadLayout.Rows * (long)((Gate.In + 31) / 32);
+        for (int count; (count = Math.Min(MaxGroups / 2, (t.N1 - n) / QuadLayout.Rows)) > 0; n += count * QuadLayout.Rows)
+        {
+            SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
+            SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, n + 1);
+            SetRow(ref rows.R2, ref rows.S2, Gate, t.Expert, n + 2);
+            SetRow(ref rows.R3, ref rows.S3, Gate, t.Expert, n + 3);
+            long toUp = Up.Row(t.Expert, n) - rows.R0, toUpScales = Up.ScaleRow(t.Expert, n) - rows.S0;
+            kernel.Run(q, q + _quantizedLd, &rows, Gate.In, tile, 2 * count, toUp, toUpScales, groupBytes - toUp, groupScales - toUpScales);
+
+            // tile[g * mr * 4 + r * 4 + j]: group 2i gate, 2i+1 up; a pair tile wants (gate n, n+1, up n, n+1) per row.
+            for (int i = 0; i < count; i++)
+            {
+                float* gate = tile + 2 * i * mr * 4, up = gate + mr * 4;
+                for (int half = 0; half < 2; half++)
+                {
+                    for (int r = 0; r < mr; r++)
+                    {
+                        pair[r * 4] = gate[r * 4 + 2 * half];
+                        pair[r * 4 + 1] = gate[r * 4 + 2 * half + 1];
+                        pair[r * 4 + 2] = up[r * 4 + 2 * half];
+                        pair[r * 4 + 3] = up[r * 4 + 2 * half + 1];
+                    }
+
+                    StoreTile(t, n + QuadLayout.Rows * i + 2 * half, t.M0, mr, pair);
+                }
+            }
+        }
+
+        return n;
     }
 
     /// <summary>Groups per call of <see cref="Fp4Groups"/> (its tile buffer holds two rows of four per group).</summary>

@@ -26,9 +26,10 @@ internal enum WeightFormat
 internal readonly unsafe struct WeightMatrix
 {
     public WeightMatrix(byte* data, byte* scale, WeightFormat format, int experts, int outDim, int inDim, bool exact,
-        bool panels = false, bool fastScales = false)
+        bool panels = false, bool fastScales = false, bool quads = false)
     {
         FastScales = fastScales;
+        Quads = quads;
         Panels = panels;
         Data = data;
         ScaleData = scale;
@@ -73,8 +74,20 @@ internal readonly unsafe struct WeightMatrix
     /// <summary>True when the bytes are in the panel layout (<see cref="PanelLayout"/>) rather than row-major.</summary>
     public bool Panels { get; }
 
-    /// <summary>The stored bytes of row <paramref name="n"/> of expert <paramref name="e"/> (row-major layout only).</summary>
-    public byte* Row(int e, int n) => Data + ((long)e * Out + n) * RowBytes;
+    /// <summary>
+    /// True when the FP4 codes and scales are in the four-row interleaved layout (<see cref="QuadLayout"/>):
+    /// <see cref="Row"/> and <see cref="ScaleRow"/> then give a row's first chunk, its next chunks
+    /// following every <see cref="QuadLayout.Rows"/> chunks.
+    /// </summary>
+    public bool Quads { get; }
+
+    /// <summary>
+    /// The stored bytes of row <paramref name="n"/> of expert <paramref name="e"/> (row-major layout;
+    /// in the quad layout its first chunk).
+    /// </summary>
+    public byte* Row(int e, int n) => Quads
+        ? Data + (long)e * Out * RowBytes + QuadLayout.RowOffset(n, RowBytes, QuadLayout.CodeChunk)
+        : Data + ((long)e * Out + n) * RowBytes;
 
     /// <summary>The panel holding columns 16p .. 16p+15 of expert <paramref name="e"/> (panel layout only).</summary>
     public byte* Panel(int e, int p) => Data + ((long)e * Out + (long)p * PanelLayout.Width) * RowBytes;
@@ -93,15 +106,41 @@ internal readonly unsafe struct WeightMatrix
                 }
 
             case WeightFormat.Fp4:
-                return ScaleData + ((long)e * Out + n) * ((In + 31) / 32);
+                return Quads
+                    ? ScaleData + (long)e * Out * ScaleRowBytes + QuadLayout.RowOffset(n, ScaleRowBytes, QuadLayout.ScaleChunk)
+                    : ScaleData + ((long)e * Out + n) * ScaleRowBytes;
             default:
                 return null;
         }
     }
 
+    /// <summary>Bytes of one FP4 row's scales (one per 32 columns).</summary>
+    private long ScaleRowBytes => (In + 31) / 32;
+
     /// <summary>Writes row <paramref name="n"/> of expert <paramref name="e"/> as fp32 (exact, scalar).</summary>
     public void DequantRow(int e, int n, Span<float> destination)
     {
+        if (Quads)
+        {
+            // Gather the row's code and scale chunks out of its group, then decode them as a row.
+            int bytes = (int)(RowBytes + ScaleRowBytes);
+            byte[]? pooled = bytes > 16384 ? System.Buffers.ArrayPool<byte>.Shared.Rent(bytes) : null;
+            Span<byte> copy = pooled ?? stackalloc byte[bytes];
+            fixed (byte* row = copy)
+            {
+                QuadLayout.GatherRow(Data + (long)e * Out * RowBytes, n, RowBytes, QuadLayout.CodeChunk, row);
+                QuadLayout.GatherRow(ScaleData + (long)e * Out * ScaleRowBytes, n, ScaleRowBytes, QuadLayout.ScaleChunk, row + RowBytes);
+                Decode(row, row + RowBytes, destination);
+            }
+
+            if (pooled is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
+            }
+
+            return;
+        }
+
         if (!Panels)
         {
             Decode(Row(e, n), ScaleRow(e, n), destination);

@@ -34,6 +34,16 @@ internal unsafe struct Fp4Vnni512Args
 
     /// <summary>Bytes from one group's scale rows to the next's.</summary>
     public long ScaleStep;
+
+    /// <summary>
+    /// The steps after every second group: after each group the kernel swaps <see cref="WeightStep"/>
+    /// with this and <see cref="ScaleStep"/> with <see cref="ScaleStep2"/>, so groups may alternate
+    /// between two matrices (equal to the first steps for evenly spaced groups).
+    /// </summary>
+    public long WeightStep2;
+
+    /// <summary>The scale step after every second group (see <see cref="WeightStep2"/>).</summary>
+    public long ScaleStep2;
 }
 
 /// <summary>
@@ -58,7 +68,7 @@ internal unsafe struct Fp4Vnni512Args
 internal static class Fp4Vnni512Code
 {
     private const int OffW = 0, OffS = 32, OffQ = 64, OffChunks = 80, OffTile = 88, OffConstants = 96;
-    private const int OffGroups = 104, OffWeightStep = 112, OffScaleStep = 120;
+    private const int OffGroups = 104, OffWeightStep = 112, OffScaleStep = 120, OffWeightStep2 = 128, OffScaleStep2 = 136;
     private const int Table = 8, Mask = 9, Spread = 10, Bytes = 11, Even = 12, Odd = 13, Scale = 14, Held = 18;
 
     private static readonly int[] WeightRegs = [E.Rdx, E.Rsi, E.R8, E.R9];
@@ -70,8 +80,10 @@ internal static class Fp4Vnni512Code
     /// <paramref name="terms"/> (1-3) int8 terms, prefetching the weight rows
     /// <paramref name="prefetch"/> bytes ahead (0: none); <paramref name="permute"/> looks the
     /// nibbles up with <c>vpermb</c> (AVX512_VBMI), three instructions per weight chunk instead of five.
+    /// With <paramref name="quads"/> a row's next chunk follows four chunks on
+    /// (<see cref="Kernels.QuadLayout"/>), else the next 64 bytes.
     /// </summary>
-    public static byte[] Emit(int rows, int prefetch, int terms = 3, bool permute = false)
+    public static byte[] Emit(int rows, int prefetch, int terms = 3, bool permute = false, bool quads = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
@@ -118,8 +130,9 @@ internal static class Fp4Vnni512Code
             WeightRow(e, n, rows, prefetch, terms, held, permute);
         }
 
-        e.AddImm(E.Rax, 64);
-        e.AddImm(E.R14, 4);
+        int ways = quads ? Kernels.QuadLayout.Rows : 1;
+        e.AddImm(E.Rax, ways * Kernels.QuadLayout.CodeChunk);
+        e.AddImm(E.R14, ways * Kernels.QuadLayout.ScaleChunk);
         for (int r = 0; r < rows; r++) { e.AddImm(ActivationRegs[r], 512); }
         e.Dec(E.Rcx);
         e.Jnz(loop);
@@ -131,6 +144,15 @@ internal static class Fp4Vnni512Code
         {
             e.AddFromMemory(WeightRegs[n], E.Rdi, OffWeightStep);
             e.AddFromMemory(ScaleRegs[n], E.Rdi, OffScaleStep);
+        }
+
+        // The next group takes the other steps (rax and rcx are free until the next group starts).
+        foreach (var (first, second) in new[] { (OffWeightStep, OffWeightStep2), (OffScaleStep, OffScaleStep2) })
+        {
+            e.Load64(E.Rax, E.Rdi, first);
+            e.Load64(E.Rcx, E.Rdi, second);
+            e.Store64(E.Rdi, first, E.Rcx);
+            e.Store64(E.Rdi, second, E.Rax);
         }
 
         e.Dec(E.R15);

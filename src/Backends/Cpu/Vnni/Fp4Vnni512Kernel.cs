@@ -20,19 +20,20 @@ internal sealed unsafe class Fp4Vnni512Kernel
     public const int ChunkColumns = 128;
 
     private static readonly Lazy<string?> Unsupported = new(() => Avx512Support.WhyNot("AVX512_VNNI", Avx512Support.HasVnni));
-    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms, bool Permute), Fp4Vnni512Kernel> Cache = new();
+    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms, bool Quads, bool Permute), Fp4Vnni512Kernel> Cache = new();
     private static readonly Lazy<bool> PermuteSupported = new(() => Unsupported.Value is null && Avx512Support.HasVbmi());
     private static readonly Lazy<nint> SharedConstants = new(MakeConstants);
 
     // No GC transition: the code runs for microseconds, never blocks and never calls back.
     private readonly delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void> _entry;
 
-    private Fp4Vnni512Kernel(int rows, int prefetch, int terms, bool permute)
+    private Fp4Vnni512Kernel(int rows, int prefetch, int terms, bool quads, bool permute)
     {
         Rows = rows;
         Terms = terms;
+        Quads = quads;
         Permutes = permute;
-        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, permute), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
+        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, permute, quads), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
         _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
     }
 
@@ -54,17 +55,21 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// <summary>Int8 terms per quantized activation (1-3), as <see cref="Fp4VnniKernel.Quantize"/> must write them.</summary>
     public int Terms { get; }
 
+    /// <summary>Whether the kernel reads weights in the four-row interleaved layout (<see cref="QuadLayout"/>) rather than row-major.</summary>
+    public bool Quads { get; }
+
     /// <summary>Whether rows of <paramref name="k"/> columns fit (whole 128-column chunks).</summary>
     public static bool Fits(int k) => k > 0 && k % ChunkColumns == 0;
 
     /// <summary>
     /// The kernel for <paramref name="rows"/> (1 or 2) activation rows held as <paramref name="terms"/>
     /// (1-3) int8 terms, prefetching the weight rows <paramref name="prefetch"/> bytes ahead (0: none;
-    /// rounded down to a multiple of 64), with <c>vpermb</c> lookups where <paramref name="permute"/>
+    /// rounded down to a multiple of 64), for row-major weights or with <paramref name="quads"/> for
+    /// the four-row interleaved layout, with <c>vpermb</c> lookups where <paramref name="permute"/>
     /// says so (null: where <see cref="CanPermute"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">The kernel is unsupported here, or <paramref name="permute"/> asks for AVX512_VBMI on a processor without it.</exception>
-    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool? permute = null)
+    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool quads = false, bool? permute = null)
     {
         string? why = WhyUnavailable;
         if (why is not null)
@@ -83,8 +88,8 @@ internal sealed unsafe class Fp4Vnni512Kernel
         }
 
         int distance = (int)Math.Min(prefetch & ~63, 1 << 30);
-        return Cache.GetOrAdd((rows, distance, terms, permute ?? CanPermute),
-            key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms, key.Permute));
+        return Cache.GetOrAdd((rows, distance, terms, quads, permute ?? CanPermute),
+            key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms, key.Quads, key.Permute));
     }
 
     /// <summary>
@@ -98,7 +103,17 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// four weight rows: group g starts <c>g * weightStep</c> bytes after the rows of <paramref name="w"/>
     /// (its scales <c>g * scaleStep</c> after theirs) and writes tile[g * Rows * 4 + r * 4 + n].
     /// </summary>
-    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile, int groups, long weightStep, long scaleStep)
+    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile, int groups, long weightStep, long scaleStep) =>
+        Run(q0, q1, w, k, tile, groups, weightStep, scaleStep, weightStep, scaleStep);
+
+    /// <summary>
+    /// <see cref="Run(byte*, byte*, WeightRows4*, int, float*, int, long, long)"/> with groups that
+    /// alternate between two places: after an even group (0, 2, ...) the pointers move on by
+    /// <paramref name="weightStep"/> and <paramref name="scaleStep"/>, after an odd one by
+    /// <paramref name="weightStep2"/> and <paramref name="scaleStep2"/> (e.g. gate group, up group, next gate group).
+    /// </summary>
+    public void Run(byte* q0, byte* q1, WeightRows4* w, int k, float* tile, int groups, long weightStep, long scaleStep,
+        long weightStep2, long scaleStep2)
     {
         if (!Fits(k))
         {
@@ -111,7 +126,7 @@ internal sealed unsafe class Fp4Vnni512Kernel
             W0 = w->R0, W1 = w->R1, W2 = w->R2, W3 = w->R3,
             S0 = w->S0, S1 = w->S1, S2 = w->S2, S3 = w->S3,
             Q0 = q0, Q1 = q1, Chunks = k / ChunkColumns, Tile = tile, Constants = (byte*)SharedConstants.Value,
-            Groups = groups, WeightStep = weightStep, ScaleStep = scaleStep,
+            Groups = groups, WeightStep = weightStep, ScaleStep = scaleStep, WeightStep2 = weightStep2, ScaleStep2 = scaleStep2,
         };
         _entry(&args);
     }
