@@ -123,16 +123,18 @@ public sealed class ExpertOpTests
     /// FP4 weights whose gate, up and down all take the four-row interleaved layout (inputs a
     /// multiple of 128, outputs of 16) where the 512-bit VNNI kernel runs: segments of one and two
     /// rows (that kernel; in pair mode the gate and up groups alternate in one call, up to eight
-    /// pairs of groups per call, which 2048 outputs exceed), three to seven
-    /// (fp32 panels expanded from the groups) and more, fused and unfused, with 22- and 8-bit
+    /// pairs of groups per call, which 2048 outputs exceed), three to seven (that kernel two rows at
+    /// a time), eight and more (fp32 panels expanded from the groups), fused and unfused, with 22- and 8-bit
     /// activations, against the reference; and against the 256-bit kernel, which reads row-major rows.
     /// </summary>
     [TestCase(1, 22, 2e-6)]
     [TestCase(2, 22, 2e-6)]
     [TestCase(3, 22, 2e-6)]
+    [TestCase(5, 22, 2e-6)]
     [TestCase(9, 22, 2e-6)]
     [TestCase(40, 22, 2e-6)]
     [TestCase(1, 8, 3e-2)]
+    [TestCase(6, 8, 3e-2)]
     [TestCase(9, 8, 3e-2)]
     public void Fp4_weights_in_the_quad_layout_match_the_reference(int tokens, int bits, double tolerance)
     {

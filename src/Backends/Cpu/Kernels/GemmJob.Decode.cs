@@ -140,14 +140,14 @@ internal sealed unsafe partial class GemmJob
         byte* buffer = _quantBuffer.Ensure(Fp4VnniKernel.Bytes(rows, Gate.In));
         int chunk = zmm ? Fp4Vnni512Kernel.ChunkColumns : 64;
 
-        // Only the rows of tiles that the VNNI kernel runs (segments of one or two rows) are
-        // quantized; a tile of many rows stays on the FMA kernel.
+        // Only the rows of tiles that the VNNI kernel runs (segments of one or two rows; in the quad
+        // layout every tile below the panels) are quantized; a tile of many rows stays on the FMA kernel.
         long ld = Fp4VnniKernel.Bytes(1, Gate.In);
         int done = -1;
         for (int i = 0; i < TaskCount; i++)
         {
             var t = _tasks[i];
-            if (t.Panel || t.Amx || t.M1 - t.M0 > VnniMaxRows || t.M0 <= done)
+            if (t.Panel || t.Amx || (t.M1 - t.M0 > VnniMaxRows && !(zmm && Gate.Quads)) || t.M0 <= done)
             {
                 continue;
             }

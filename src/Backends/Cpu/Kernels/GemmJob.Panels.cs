@@ -51,9 +51,8 @@ internal sealed unsafe partial class GemmJob
     public int Fp4PanelMinRows { get; set; } = 8;
 
     /// <summary>Whether the FP4 tiles of a segment of <paramref name="rows"/> rows run on expanded panels.</summary>
-    /// <remarks>Weights in the quad layout take panels from three rows up: the row kernels beside the VNNI one read row-major rows only.</remarks>
     private bool UsesFp4Panels(int rows) =>
-        !Portable && rows >= (Gate.Quads ? VnniMaxRows + 1 : Math.Max(Fp4PanelMinRows, VnniMaxRows + 1)) && Gate.Format == WeightFormat.Fp4
+        !Portable && rows >= Math.Max(Fp4PanelMinRows, VnniMaxRows + 1) && Gate.Format == WeightFormat.Fp4
         && !Gate.Panels && Fp4Panels.Fits(Gate.In) && Gate.Out % PanelLayout.Width == 0 && Gate.FastScales && (!Pair || Up.FastScales);
 
     // Per worker: the fp32 panels an FP4 tile expands its weights into.

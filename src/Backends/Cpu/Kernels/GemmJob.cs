@@ -225,6 +225,16 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             {
                 n = Fp4Groups(t, &rows);
             }
+            else if (typeof(TF) == typeof(Fp4Format) && _zmmOne != null && Gate.Quads)
+            {
+                // The row kernels read row-major rows only: a quad-layout tile of three rows or more
+                // (below the panels) passes its weights, from cache after the first pass, to the
+                // VNNI kernel two rows at a time.
+                for (int m = t.M0; m < t.M1; m += VnniMaxRows)
+                {
+                    n = Fp4Groups(t with { M0 = m, M1 = Math.Min(m + VnniMaxRows, t.M1) }, &rows);
+                }
+            }
 
             for (; n < t.N1; n += step)
             {
