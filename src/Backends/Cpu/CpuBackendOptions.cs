@@ -89,9 +89,10 @@ public enum CpuSimd
 /// <param name="Fp4Quads">
 /// Whether FP4 weights that the 512-bit VNNI kernel decodes are rewritten, with their scales, into the
 /// four-row interleaved layout the first time a product uses them, so that the kernel reads one
-/// stream per group of four rows instead of four (default true; <c>ACCEL_CPU_FP4_QUADS</c>; needs
-/// <paramref name="Fp4PanelRows"/> above 0, since segments of three rows and more then expand the
-/// groups into fp32 panels). The layout never shows: downloads return the stored bytes.
+/// stream per group of four rows instead of four (default true; <c>ACCEL_CPU_FP4_QUADS</c>). Segments
+/// of three rows or more then run that kernel two rows at a time, from <paramref name="Fp4PanelRows"/>
+/// rows on expanded fp32 panels; the layout needs that option above 0, so that prefill never runs in
+/// pairs of rows. The layout never shows: downloads return the stored bytes.
 /// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these

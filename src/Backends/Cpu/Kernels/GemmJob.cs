@@ -203,7 +203,20 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         float* tile = stackalloc float[24];
         WeightRows4 rows = default;
         int step = Pair ? 2 : 4;
-        if (t.M1 - t.M0 > StreamRowsAbove)
+        if (typeof(TF) == typeof(Fp4Format) && _zmmOne != null && Gate.Quads && t.M1 - t.M0 > VnniMaxRows)
+        {
+            // The row kernels read row-major rows only: a quad-layout tile of three rows or more
+            // (below the panels) passes its weights, from cache after the first pass, to the VNNI
+            // kernel two rows at a time (whole groups: quad-layout tiles leave no columns over).
+            for (int m = t.M0; m < t.M1; m += VnniMaxRows)
+            {
+                if (Fp4Groups(t with { M0 = m, M1 = Math.Min(m + VnniMaxRows, t.M1) }, &rows) != t.N1)
+                {
+                    throw new InvalidOperationException($"A quad-layout tile of columns {t.N0}-{t.N1} is not whole groups; this is a bug in the tiling.");
+                }
+            }
+        }
+        else if (t.M1 - t.M0 > StreamRowsAbove)
         {
             // Many rows (prefill): a 6-row block of X stays in L1 while the tile's weight rows
             // (a few hundred KB, in L2 after the first block) pass over it.
@@ -224,16 +237,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             if (typeof(TF) == typeof(Fp4Format) && _zmmOne != null && t.M1 - t.M0 <= VnniMaxRows)
             {
                 n = Fp4Groups(t, &rows);
-            }
-            else if (typeof(TF) == typeof(Fp4Format) && _zmmOne != null && Gate.Quads)
-            {
-                // The row kernels read row-major rows only: a quad-layout tile of three rows or more
-                // (below the panels) passes its weights, from cache after the first pass, to the
-                // VNNI kernel two rows at a time.
-                for (int m = t.M0; m < t.M1; m += VnniMaxRows)
-                {
-                    n = Fp4Groups(t with { M0 = m, M1 = Math.Min(m + VnniMaxRows, t.M1) }, &rows);
-                }
             }
 
             for (; n < t.N1; n += step)
