@@ -14,7 +14,9 @@ namespace Accel.KernelBench;
 /// in 256 KB tiles handed out one at a time, the way the cpu backend's decode tiles are, with cold
 /// caches (each pass reads matrices not touched for 25 passes). The same tiles are read as one
 /// linear stream, as four rows side by side (the decode kernel's order) without and with software
-/// prefetch, and decoded by the 512-bit VNNI FP4 kernel with 22-, 16- and 8-bit activations. The
+/// prefetch, and decoded by the 512-bit VNNI FP4 kernel with 22-, 16- and 8-bit activations, on
+/// row-major rows and on the four-row interleaved layout (the bytes are random, so either reading
+/// of them times the same), and in pair mode (gate and up rows of two matrices). The
 /// workloads take turns within each round, so a change in the machine's bandwidth falls on all of
 /// them alike; the figures are medians. Usage: accel-kernel-bench streams [threads] (default 2).
 /// </summary>
@@ -59,13 +61,13 @@ internal static unsafe class Streams
             byte* q = (byte*)NativeMemory.AlignedAlloc((nuint)Fp4VnniKernel.Bytes(1, K), 64);
             Fp4VnniKernel.Quantize(x, K, 1, K, q, Fp4Vnni512Kernel.ChunkColumns, terms);
             var kernel = Fp4Vnni512Kernel.Get(1, Prefetch, terms);
-            workloads.Add(($"FP4 AVX512-VNNI, {Fp4VnniKernel.TermBits(terms)}-bit x", true, (w, s) => Decode(kernel, q, w, s)));
+            workloads.Add(($"FP4 AVX512-VNNI, {Fp4VnniKernel.TermBits(terms)}-bit x", true, (w, s) => Decode(kernel, q, w, s, false, false)));
             var quad = Fp4Vnni512Kernel.Get(1, Prefetch, terms, quads: true);
-            workloads.Add(($"FP4 quads, {Fp4VnniKernel.TermBits(terms)}-bit x", true, (w, s) => DecodeQuads(quad, q, w, s)));
+            workloads.Add(($"FP4 quads, {Fp4VnniKernel.TermBits(terms)}-bit x", true, (w, s) => Decode(quad, q, w, s, true, false)));
             if (terms == 3)
             {
-                workloads.Add(("pair rows, 22-bit x", true, (w, s) => DecodePair(kernel, q, w, s)));
-                workloads.Add(("pair quads, 22-bit x", true, (w, s) => DecodePairQuads(quad, q, w, s)));
+                workloads.Add(("pair rows, 22-bit x", true, (w, s) => Decode(kernel, q, w, s, false, true)));
+                workloads.Add(("pair quads, 22-bit x", true, (w, s) => Decode(quad, q, w, s, true, true)));
             }
         }
 
@@ -180,54 +182,32 @@ internal static unsafe class Streams
         Keep(acc);
     }
 
-    private static void Decode(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
-    {
-        float* tile = stackalloc float[4 * TileGroups];
-        var rows = new WeightRows4
-        {
-            R0 = w, R1 = w + RowBytes, R2 = w + 2 * RowBytes, R3 = w + 3 * RowBytes,
-            S0 = s, S1 = s + ScaleRowBytes, S2 = s + 2 * ScaleRowBytes, S3 = s + 3 * ScaleRowBytes,
-        };
-        kernel.Run(q, q, &rows, K, tile, TileGroups, 4 * RowBytes, 4 * ScaleRowBytes);
-        Keep(Vector512.Create(tile[0]).AsByte());
-    }
-
-    private static void DecodeQuads(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
-    {
-        float* tile = stackalloc float[4 * TileGroups];
-        var rows = new WeightRows4
-        {
-            R0 = w, R1 = w + 64, R2 = w + 128, R3 = w + 192,
-            S0 = s, S1 = s + 4, S2 = s + 8, S3 = s + 12,
-        };
-        kernel.Run(q, q, &rows, K, tile, TileGroups, 4 * RowBytes, 4 * ScaleRowBytes);
-        Keep(Vector512.Create(tile[0]).AsByte());
-    }
-
-    // Pair mode: the tile's first half of rows is the gate matrix, the second half (same offsets) the up matrix.
-    private static void DecodePair(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
+    /// <summary>
+    /// One tile through the kernel: row-major rows (four consecutive, or in pair mode two of the
+    /// tile's first half, the gate matrix, and the same two of its second half, the up matrix) or
+    /// the four-row layout (in pair mode gate and up groups alternating).
+    /// </summary>
+    private static void Decode(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s, bool quads, bool pair)
     {
         float* tile = stackalloc float[4 * TileGroups];
         long half = TileGroups / 2 * 4 * RowBytes, halfScales = TileGroups / 2 * 4 * ScaleRowBytes;
+        long Code(int r) => quads ? r * 64 : pair && r > 1 ? half + (r - 2) * RowBytes : r * RowBytes;
+        long Scale(int r) => quads ? r * 4 : pair && r > 1 ? halfScales + (r - 2) * ScaleRowBytes : r * ScaleRowBytes;
         var rows = new WeightRows4
         {
-            R0 = w, R1 = w + RowBytes, R2 = w + half, R3 = w + half + RowBytes,
-            S0 = s, S1 = s + ScaleRowBytes, S2 = s + halfScales, S3 = s + halfScales + ScaleRowBytes,
+            R0 = w + Code(0), R1 = w + Code(1), R2 = w + Code(2), R3 = w + Code(3),
+            S0 = s + Scale(0), S1 = s + Scale(1), S2 = s + Scale(2), S3 = s + Scale(3),
         };
-        kernel.Run(q, q, &rows, K, tile, TileGroups, 2 * RowBytes, 2 * ScaleRowBytes);
-        Keep(Vector512.Create(tile[0]).AsByte());
-    }
+        if (quads && pair)
+        {
+            kernel.Run(q, q, &rows, K, tile, TileGroups, half, halfScales, 4 * RowBytes - half, 4 * ScaleRowBytes - halfScales);
+        }
+        else
+        {
+            int step = pair ? 2 : 4;
+            kernel.Run(q, q, &rows, K, tile, TileGroups, step * RowBytes, step * ScaleRowBytes);
+        }
 
-    private static void DecodePairQuads(Fp4Vnni512Kernel kernel, byte* q, byte* w, byte* s)
-    {
-        float* tile = stackalloc float[4 * TileGroups];
-        long half = TileGroups / 2 * 4 * RowBytes, halfScales = TileGroups / 2 * 4 * ScaleRowBytes;
-        var rows = new WeightRows4
-        {
-            R0 = w, R1 = w + 64, R2 = w + 128, R3 = w + 192,
-            S0 = s, S1 = s + 4, S2 = s + 8, S3 = s + 12,
-        };
-        kernel.Run(q, q, &rows, K, tile, TileGroups, half, halfScales, 4 * RowBytes - half, 4 * ScaleRowBytes - halfScales);
         Keep(Vector512.Create(tile[0]).AsByte());
     }
 

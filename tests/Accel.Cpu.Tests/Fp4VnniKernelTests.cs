@@ -137,33 +137,8 @@ public sealed unsafe class Fp4VnniKernelTests
     [TestCase(2, 16, 4)]
     public void Groups_of_rows_in_one_call_match_one_call_per_group(int rows, int groups, int step)
     {
-        Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
-        const int k = 256, rowBytes = k / 2, blocks = k / 32;
-        var rng = new Random(groups * 31 + rows);
-        int weightRows = step * groups + 4;
-        byte[] w = new byte[weightRows * rowBytes];
-        rng.NextBytes(w);
-        byte[] s = [.. Enumerable.Range(0, weightRows * blocks).Select(_ => (byte)rng.Next(110, 140))];
-        float[] x = [.. Enumerable.Range(0, rows * k).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
-        byte[] q = new byte[Fp4VnniKernel.Bytes(rows, k)];
-        float[] together = new float[groups * rows * 4], apart = new float[groups * rows * 4];
-        var kernel = Fp4Vnni512Kernel.Get(rows, 1024);
-        fixed (byte* wp = w, sp = s, qp = q)
-        fixed (float* xp = x, tp = together, ap = apart)
-        {
-            Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, Fp4Vnni512Kernel.ChunkColumns), Is.True);
-            long ld = Fp4VnniKernel.Bytes(1, k);
-
-            // Four consecutive rows per group, step rows apart (2: groups overlap, as gate/up pairs do not, but the pointers move the same way).
-            var first = Group(wp, sp, 0, rowBytes, blocks);
-            kernel.Run(qp, qp + ld, &first, k, tp, groups, step * rowBytes, step * blocks);
-            for (int g = 0; g < groups; g++)
-            {
-                var r = Group(wp, sp, g * step, rowBytes, blocks);
-                kernel.Run(qp, qp + ld, &r, k, ap + g * rows * 4);
-            }
-        }
-
+        // Four consecutive rows per group, step rows apart (2: groups overlap, as gate/up pairs do not, but the pointers move the same way).
+        var (together, apart) = GroupsTogetherAndApart(rows, groups, groups * 31 + rows, step, step, g => g * step);
         Assert.That(together, Is.EqualTo(apart));
         Assert.That(together, Has.Some.Not.EqualTo(0f));
     }
@@ -177,10 +152,25 @@ public sealed unsafe class Fp4VnniKernelTests
     [TestCase(1, 1)]
     public void Groups_alternating_between_two_places_match_one_call_per_group(int rows, int groups)
     {
+        // Group 2i: rows 4i.. of the first place; group 2i+1: rows Second + 4i.. of the other.
+        const int second = 40;
+        var (together, apart) = GroupsTogetherAndApart(rows, groups, groups * 13 + rows, second, 4 - second, g => g % 2 * second + g / 2 * 4);
+        Assert.That(together, Is.EqualTo(apart));
+        Assert.That(together, Has.Some.Not.EqualTo(0f));
+    }
+
+    /// <summary>
+    /// Random FP4 rows (enough for the groups' first rows, <paramref name="firstRow"/>) against
+    /// <paramref name="rows"/> activation rows: one call whose pointers move on by
+    /// <paramref name="step"/> rows after even groups and <paramref name="step2"/> after odd ones,
+    /// and one call per group.
+    /// </summary>
+    private static (float[] Together, float[] Apart) GroupsTogetherAndApart(int rows, int groups, int seed, int step, int step2, Func<int, int> firstRow)
+    {
         Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
-        const int k = 256, rowBytes = k / 2, blocks = k / 32, second = 40;
-        var rng = new Random(groups * 13 + rows);
-        int weightRows = second + 4 * groups;
+        const int k = 256, rowBytes = k / 2, blocks = k / 32;
+        var rng = new Random(seed);
+        int weightRows = Enumerable.Range(0, groups).Max(firstRow) + 4;
         byte[] w = new byte[weightRows * rowBytes];
         rng.NextBytes(w);
         byte[] s = [.. Enumerable.Range(0, weightRows * blocks).Select(_ => (byte)rng.Next(110, 140))];
@@ -193,20 +183,16 @@ public sealed unsafe class Fp4VnniKernelTests
         {
             Assert.That(Fp4VnniKernel.Quantize(xp, k, rows, k, qp, Fp4Vnni512Kernel.ChunkColumns), Is.True);
             long ld = Fp4VnniKernel.Bytes(1, k);
-
-            // Group 2i: rows 4i.. of the first place; group 2i+1: rows second + 4i.. of the other.
-            var first = Group(wp, sp, 0, rowBytes, blocks);
-            kernel.Run(qp, qp + ld, &first, k, tp, groups, second * rowBytes, second * blocks,
-                (4 - second) * rowBytes, (4 - second) * blocks);
+            var first = Group(wp, sp, firstRow(0), rowBytes, blocks);
+            kernel.Run(qp, qp + ld, &first, k, tp, groups, step * rowBytes, step * blocks, step2 * rowBytes, step2 * blocks);
             for (int g = 0; g < groups; g++)
             {
-                var r = Group(wp, sp, g % 2 * second + g / 2 * 4, rowBytes, blocks);
+                var r = Group(wp, sp, firstRow(g), rowBytes, blocks);
                 kernel.Run(qp, qp + ld, &r, k, ap + g * rows * 4);
             }
         }
 
-        Assert.That(together, Is.EqualTo(apart));
-        Assert.That(together, Has.Some.Not.EqualTo(0f));
+        return (together, apart);
     }
 
     private static WeightRows4 Group(byte* w, byte* s, int row, int rowBytes, int blocks) => new()
