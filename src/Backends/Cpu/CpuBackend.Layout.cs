@@ -78,10 +78,11 @@ public sealed unsafe partial class CpuBackend
             }
         }
 
-        foreach (var o in outputs)
+        for (int i = 0; i < outputs.Count; i++)
         {
-            ((CpuBuffer)o).Panels = false;
-            ((CpuBuffer)o).QuadChunk = 0;
+            var o = (CpuBuffer)outputs[i];
+            o.Panels = false;
+            o.QuadChunk = 0;
         }
     }
 

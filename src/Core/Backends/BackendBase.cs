@@ -118,15 +118,26 @@ public abstract class BackendBase : IBackend
                 $"but {inputs.Count} and {outputs.Count} buffers were given.");
         }
 
-        foreach (var b in inputs.Concat(outputs))
+        // Index loops: a run executes tens of nodes, and enumerating the lists would allocate per node.
+        for (int i = 0; i < inputs.Count; i++)
         {
-            if (b is not null && !ReferenceEquals(b.Owner, this))
-            {
-                throw new ArgumentException($"Buffer '{b.Desc.Name}' belongs to {b.Owner.Device.Id}, not {Device.Id}.");
-            }
+            CheckOwner(inputs[i]);
+        }
+
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            CheckOwner(outputs[i]);
         }
 
         ExecuteCore(node, inputs, outputs);
+    }
+
+    private void CheckOwner(IDeviceBuffer? b)
+    {
+        if (b is not null && !ReferenceEquals(b.Owner, this))
+        {
+            throw new ArgumentException($"Buffer '{b.Desc.Name}' belongs to {b.Owner.Device.Id}, not {Device.Id}.");
+        }
     }
 
     /// <inheritdoc/>

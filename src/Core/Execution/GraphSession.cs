@@ -30,6 +30,9 @@ public sealed partial class GraphSession : IDisposable
     private readonly Dictionary<(int Value, int Backend), IDeviceBuffer> _weights = [];
     private readonly Dictionary<long, PlanInstance> _plans = [];
     private readonly LinkedList<long> _lru = new();
+
+    // The graph's inputs, listed once (runs check them without enumerating the graph's values).
+    private readonly Value[] _inputs;
     private readonly Dictionary<string, HostTensor> _weightData;
     private readonly Lock _gate = new();
     private bool _disposed;
@@ -50,6 +53,7 @@ public sealed partial class GraphSession : IDisposable
         _options = options ?? new SessionOptions();
         _logger = logger;
         Graph = new ValidatePass().Run(_options.PreferredPasses ? Planner.ApplyPreferredPasses(graph, chain, logger) : graph);
+        _inputs = [.. Graph.Inputs];
         Placements = Planner.Place(Graph, chain, _options.Strict, logger);
         Planner.Prepare(Graph, chain, Placements);
         _weightData = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
@@ -145,7 +149,7 @@ public sealed partial class GraphSession : IDisposable
     private long InferTokens(IReadOnlyDictionary<string, HostTensor> inputs)
     {
         long? tokens = null;
-        foreach (var v in Graph.Inputs)
+        foreach (var v in _inputs)
         {
             if (!inputs.TryGetValue(v.Name, out var data))
             {
@@ -170,7 +174,7 @@ public sealed partial class GraphSession : IDisposable
         }
 
         long result = Math.Max(tokens ?? 0, 0);
-        foreach (var v in Graph.Inputs)
+        foreach (var v in _inputs)
         {
             CheckTensor(v, inputs[v.Name], result, "input");
         }
@@ -180,9 +184,9 @@ public sealed partial class GraphSession : IDisposable
 
     private void CheckOutputs(IReadOnlyDictionary<string, HostTensor> into, long tokens)
     {
-        var given = new HashSet<HostTensor>(ReferenceEqualityComparer.Instance);
-        foreach (int o in Graph.Outputs)
+        for (int k = 0; k < Graph.Outputs.Length; k++)
         {
+            int o = Graph.Outputs[k];
             var v = Graph.Values[o];
             if (!into.TryGetValue(v.Name, out var data) || data is null)
             {
@@ -191,9 +195,13 @@ public sealed partial class GraphSession : IDisposable
             }
 
             CheckTensor(v, data, tokens, "output tensor");
-            if (!given.Add(data))
+            for (int j = 0; j < k; j++)
             {
-                throw new InvalidInputException($"The tensor given for the output '{v.Name}' was given for another output too; give each output its own tensor.");
+                // Graphs have a few outputs: comparing with the earlier ones allocates nothing.
+                if (ReferenceEquals(into[Graph.Values[Graph.Outputs[j]].Name], data))
+                {
+                    throw new InvalidInputException($"The tensor given for the output '{v.Name}' was given for another output too; give each output its own tensor.");
+                }
             }
         }
 
@@ -208,11 +216,10 @@ public sealed partial class GraphSession : IDisposable
 
     private static void CheckTensor(Value v, HostTensor data, long tokens, string what)
     {
-        var expected = v.Shape.Resolve(tokens);
-        if (data.Type != v.Type || data.Shape != expected)
+        if (data.Type != v.Type || !v.Shape.IsResolvedAs(data.Shape, tokens))
         {
             throw new InvalidInputException(
-                $"The {what} '{v.Name}' must be {v.Type.ShortName()}{v.Shape} (here {v.Type.ShortName()}{expected}) but is {data}.");
+                $"The {what} '{v.Name}' must be {v.Type.ShortName()}{v.Shape} (here {v.Type.ShortName()}{v.Shape.Resolve(tokens)}) but is {data}.");
         }
     }
 
@@ -240,8 +247,14 @@ public sealed partial class GraphSession : IDisposable
     {
         if (_plans.TryGetValue(tokens, out var cached))
         {
-            _lru.Remove(tokens);
-            _lru.AddFirst(tokens);
+            if (_lru.First!.Value != tokens)
+            {
+                // The node moves to the front; removing by value and adding anew would allocate a node per run.
+                var node = _lru.Find(tokens)!;
+                _lru.Remove(node);
+                _lru.AddFirst(node);
+            }
+
             return cached;
         }
 

@@ -72,6 +72,25 @@ public sealed class SymbolicShape : IEquatable<SymbolicShape>
         return new Shape(dims);
     }
 
+    /// <summary>Whether <paramref name="shape"/> is this shape resolved for <paramref name="tokens"/> tokens (<see cref="Resolve"/> without building it).</summary>
+    public bool IsResolvedAs(Shape shape, long tokens)
+    {
+        if (shape.Rank != _dims.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _dims.Length; i++)
+        {
+            if (shape[i] != _dims[i].Resolve(tokens))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>A fixed symbolic shape from a concrete one.</summary>
     public static SymbolicShape From(Shape shape) => new([.. shape.Select(d => Dim.Of(d))]);
 

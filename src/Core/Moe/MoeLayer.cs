@@ -35,6 +35,9 @@ public sealed class MoeLayer : IDisposable
         public HostTensor? Hidden;
 
         public Dictionary<string, HostTensor> Outputs { get; } = outputs;
+
+        /// <summary>The session inputs of the latest run into this result, filled again each run.</summary>
+        public Dictionary<string, HostTensor> Inputs { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>Builds the layer's graph (whole block, or experts only) and a session on <paramref name="chain"/>.</summary>
@@ -101,7 +104,8 @@ public sealed class MoeLayer : IDisposable
         RequireMode(MoeLayerMode.Full, nameof(Run));
         var x = PrepareHidden(hiddenStates, scratch);
         tokens = x.Shape[0];
-        var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal) { [MoeLayerBuilder.HiddenStates] = x };
+        var inputs = scratch?.Inputs ?? new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+        inputs[MoeLayerBuilder.HiddenStates] = x;
         if (NeedsTokenIds)
         {
             inputs[MoeLayerBuilder.TokenIds] = PrepareTokenIds(tokenIds, tokens);
@@ -169,12 +173,11 @@ public sealed class MoeLayer : IDisposable
         RequireMode(MoeLayerMode.Routed, nameof(RunRouted));
         var x = PrepareHidden(hiddenStates, scratch);
         tokens = x.Shape[0];
-        return new Dictionary<string, HostTensor>(StringComparer.Ordinal)
-        {
-            [MoeLayerBuilder.HiddenStates] = x,
-            [MoeLayerBuilder.TopkIds] = PrepareRoutingIds(topkIds, tokens),
-            [MoeLayerBuilder.TopkWeights] = PrepareRoutingWeights(topkWeights, tokens),
-        };
+        var inputs = scratch?.Inputs ?? new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+        inputs[MoeLayerBuilder.HiddenStates] = x;
+        inputs[MoeLayerBuilder.TopkIds] = PrepareRoutingIds(topkIds, tokens);
+        inputs[MoeLayerBuilder.TopkWeights] = PrepareRoutingWeights(topkWeights, tokens);
+        return inputs;
     }
 
     /// <summary>The session outputs bound to a result's tensors (<see cref="MoeResult"/>) or to a routed run's output tensor.</summary>
