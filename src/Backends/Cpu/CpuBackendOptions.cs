@@ -90,9 +90,10 @@ public enum CpuSimd
 /// Whether FP4 weights that the 512-bit VNNI kernel decodes are rewritten, with their scales, into the
 /// four-row interleaved layout the first time a product uses them, so that the kernel reads one
 /// stream per group of four rows instead of four (default true; <c>ACCEL_CPU_FP4_QUADS</c>). Segments
-/// of three rows or more then run that kernel two rows at a time, from <paramref name="Fp4PanelRows"/>
-/// rows on expanded fp32 panels; the layout needs that option above 0, so that prefill never runs in
-/// pairs of rows. The layout never shows: downloads return the stored bytes.
+/// of three rows or more then run that kernel two rows at a time, and from <paramref name="Fp4PanelRows"/>
+/// rows on expanded fp32 panels, the only other reader of the layout: the layout is used only while
+/// that option is above 0, and a large value leaves long segments (prefill) to many passes in pairs
+/// of rows. The layout never shows: downloads return the stored bytes.
 /// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these

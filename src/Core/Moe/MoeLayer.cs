@@ -36,7 +36,7 @@ public sealed class MoeLayer : IDisposable
 
         public Dictionary<string, HostTensor> Outputs { get; } = outputs;
 
-        /// <summary>The session inputs of the latest run into this result, filled again each run.</summary>
+        /// <summary>The session inputs of a run into this result, filled at its start and cleared at its end.</summary>
         public Dictionary<string, HostTensor> Inputs { get; } = new(StringComparer.Ordinal);
     }
 
@@ -96,7 +96,15 @@ public sealed class MoeLayer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(into);
         var scratch = _scratch.GetValue(into, _newScratch);
-        RunLayer(LayerInputs(hiddenStates, tokenIds, out _, scratch), into, scratch.Outputs);
+        try
+        {
+            RunLayer(LayerInputs(hiddenStates, tokenIds, out _, scratch), into, scratch.Outputs);
+        }
+        finally
+        {
+            // The kept dictionary does not hold on to the caller's tensors between runs.
+            scratch.Inputs.Clear();
+        }
     }
 
     private Dictionary<string, HostTensor> LayerInputs(HostTensor hiddenStates, HostTensor? tokenIds, out long tokens, RunScratch? scratch = null)
@@ -157,7 +165,14 @@ public sealed class MoeLayer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(into);
         var scratch = _scratch.GetValue(into, _newScratch);
-        _session.RunInto(RoutedInputs(hiddenStates, topkIds, topkWeights, out _, scratch), scratch.Outputs);
+        try
+        {
+            _session.RunInto(RoutedInputs(hiddenStates, topkIds, topkWeights, out _, scratch), scratch.Outputs);
+        }
+        finally
+        {
+            scratch.Inputs.Clear();
+        }
     }
 
     /// <summary>An output [T, D] f32 to run <paramref name="tokens"/> tokens of <see cref="RunRouted(HostTensor, HostTensor, HostTensor, HostTensor)"/> into.</summary>

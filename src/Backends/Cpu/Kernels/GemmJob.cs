@@ -327,7 +327,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         // What PairQuads leaves (a tile edge off a whole group) goes a pair per call: in the quad
         // layout the next pair of a group is two chunks on, the next group's elsewhere.
         int most = pairQuads ? 1 : MaxGroups;
-        long weightStep = step * Gate.RowBytes, scaleStep = step * (long)((Gate.In + 31) / 32);
+        long weightStep = step * Gate.RowBytes, scaleStep = step * Gate.ScaleRowBytes;
         byte* q = _quantized + t.M0 * _quantizedLd;
         for (int g0 = (n - t.N0) / step, count; g0 < groups; g0 += count)
         {
@@ -363,7 +363,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         float* pair = stackalloc float[8];
         byte* q = _quantized + t.M0 * _quantizedLd;
         var kernel = mr == 2 ? _zmmTwo! : _zmmOne!;
-        long groupBytes = QuadLayout.Rows * Gate.RowBytes, groupScales = QuadLayout.Rows * (long)((Gate.In + 31) / 32);
+        long groupBytes = QuadLayout.Rows * Gate.RowBytes, groupScales = QuadLayout.Rows * Gate.ScaleRowBytes;
         for (int count; (count = Math.Min(MaxGroups / 2, (t.N1 - n) / QuadLayout.Rows)) > 0; n += count * QuadLayout.Rows)
         {
             SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);

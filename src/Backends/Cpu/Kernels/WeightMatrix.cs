@@ -115,7 +115,7 @@ internal readonly unsafe struct WeightMatrix
     }
 
     /// <summary>Bytes of one FP4 row's scales (one per 32 columns).</summary>
-    private long ScaleRowBytes => (In + 31) / 32;
+    public long ScaleRowBytes => (In + 31) / 32;
 
     /// <summary>Writes row <paramref name="n"/> of expert <paramref name="e"/> as fp32 (exact, scalar).</summary>
     public void DequantRow(int e, int n, Span<float> destination)
@@ -181,7 +181,7 @@ internal readonly unsafe struct WeightMatrix
         {
             WeightFormat.Fp8F32Scale => (In + 127) / 128 * 4,
             WeightFormat.Fp8E8Scale => (In + 127) / 128,
-            WeightFormat.Fp4 => (In + 31) / 32,
+            WeightFormat.Fp4 => (int)ScaleRowBytes,
             _ => 0,
         };
         new WeightView(new ReadOnlySpan<byte>(row, (int)type.ByteSize(In)), type, new ReadOnlySpan<byte>(scaleRow, scaleBytes),

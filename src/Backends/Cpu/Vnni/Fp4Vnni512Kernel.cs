@@ -31,7 +31,6 @@ internal sealed unsafe class Fp4Vnni512Kernel
     {
         Rows = rows;
         Terms = terms;
-        Quads = quads;
         Permutes = permute;
         IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, permute, quads), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
         _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
@@ -54,9 +53,6 @@ internal sealed unsafe class Fp4Vnni512Kernel
 
     /// <summary>Int8 terms per quantized activation (1-3), as <see cref="Fp4VnniKernel.Quantize"/> must write them.</summary>
     public int Terms { get; }
-
-    /// <summary>Whether the kernel reads weights in the four-row interleaved layout (<see cref="QuadLayout"/>) rather than row-major.</summary>
-    public bool Quads { get; }
 
     /// <summary>Whether rows of <paramref name="k"/> columns fit (whole 128-column chunks).</summary>
     public static bool Fits(int k) => k > 0 && k % ChunkColumns == 0;
