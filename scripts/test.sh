@@ -36,10 +36,15 @@ fi
 if [ "$embedding_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$embedding_status; fi
 
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-# Name every failed .NET test just above the summary, so the end of the log says what failed.
+# Name every failed .NET test just above the summary, with the first two lines of its message, so
+# the end of the log says what failed and why.
 for f in "$results"/*.trx; do
   [ -f "$f" ] || continue
-  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$f" | sed -n 's/.* testName="\([^"]*\)".*/failed: \1/p'
+  if command -v python3 >/dev/null; then
+    python3 scripts/trx-failures.py "$f"
+  else
+    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$f" | sed -n 's/.* testName="\([^"]*\)".*/failed: \1/p'
+  fi
 done
 grep -h '^not ok' "$results/embedding.log" 2>/dev/null | sed 's/^/failed: /'
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"

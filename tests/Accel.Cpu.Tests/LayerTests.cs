@@ -125,9 +125,20 @@ public sealed class LayerTests
         var x = SyntheticCheckpoint.Activations(tokens, config.Hidden);
         var result = layer.NewResult(tokens);
         for (int i = 0; i < 10; i++) { layer.Run(x, result); }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 8; i++) { layer.Run(x, result); }
-        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "bytes allocated by 8 runs");
+
+        // Four blocks of 8 runs. Our code's allocations would recur in every block; a one-off
+        // event of the runtime (a tier-up or a lazily made runtime object landing in a block on a
+        // loaded machine) shows in one block only, so three of the four blocks must be clean.
+        var blocks = new long[4];
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 8; i++) { layer.Run(x, result); }
+            blocks[b] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Assert.That(blocks.Count(a => a == 0), Is.GreaterThanOrEqualTo(blocks.Length - 1),
+            $"bytes allocated by each block of 8 runs: {string.Join(", ", blocks)}");
     }
 
     /// <summary>
