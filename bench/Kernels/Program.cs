@@ -29,11 +29,28 @@ internal static unsafe class Program
     private const int Sets = 32;
     private const int GroupsPerSet = (int)(SetBytes / RowBytes / 4);
 
+    private const string Usage = "usage: accel-kernel-bench [prefetchBytes] (0 to 1048576, default 16384) | accel-kernel-bench streams [threads] (1 to 256, default 2)";
+
     private static int Main(string[] args)
     {
-        if (args.Length > 0 && args[0] == "streams")
+        bool streams = args.Length > 0 && args[0] == "streams";
+        int max = streams ? 2 : 1;
+        if (args.Any(a => a is "-h" or "--help"))
         {
-            return Streams.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2);
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        if (args.Length > max)
+        {
+            Console.Error.WriteLine($"{args.Length} arguments, at most {max} expected.");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        if (streams)
+        {
+            return Number(args, 1, 2, 1, 256, "threads") is { } threads ? Streams.Run(threads) : 2;
         }
 
         if (!Bf16Runtime.IsAvailable)
@@ -42,7 +59,11 @@ internal static unsafe class Program
             return 1;
         }
 
-        int prefetch = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 16384;
+        if (Number(args, 0, 16384, 0, 1 << 20, "prefetchBytes") is not { } prefetch)
+        {
+            return 2;
+        }
+
         byte* pool = (byte*)NativeMemory.AlignedAlloc((nuint)(SetBytes * Sets), 64);
         float* x = (float*)NativeMemory.AlignedAlloc(K4 * 4, 64);
         ushort* hi = (ushort*)NativeMemory.AlignedAlloc(4 * K * 2, 64);
@@ -208,5 +229,24 @@ internal static unsafe class Program
         passNs.Sort();
         double median = passNs[passNs.Count / 2];
         return $"{median / GroupsPerSet,5:F0} ns {SetBytes / median,6:F1} GB/s";
+    }
+
+    /// <summary>Argument <paramref name="index"/> as an integer in [min, max] (<paramref name="fallback"/> when absent); null, with the usage printed, when it is not one.</summary>
+    private static int? Number(string[] args, int index, int fallback, int min, int max, string name)
+    {
+        if (args.Length <= index)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(args[index], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int value)
+            && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        Console.Error.WriteLine($"{name} '{args[index]}' is not a whole number from {min} to {max}.");
+        Console.Error.WriteLine(Usage);
+        return null;
     }
 }

@@ -51,7 +51,7 @@ internal sealed class PeerLayer
     {
         var o = new BenchOptions("cpu", a.Int("--hidden", 1024), a.Int("--expert-width", 512), a.Int("--experts", 64), a.Int("--top-k", 6),
             a.Int("--shared-experts", 2), a.Int("--groups", 8), a.Int("--top-k-groups", 4), tokens,
-            SyntheticFormat.F32, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2));
+            SyntheticFormat.F32, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2, min: 0));
         return new PeerLayer(o, o.Config(), BenchEngine.Layer, "", f => BenchEngine.Weights(o with { Weights = f }));
     }
 
@@ -64,7 +64,7 @@ internal sealed class PeerLayer
     {
         var c = MoePresets.DeepSeekV4Flash;
         var o = new BenchOptions("cpu", c.Hidden, c.ExpertWidth, c.Experts, c.TopK, c.SharedWidth / c.ExpertWidth, 1, 1, tokens,
-            SyntheticFormat.Fp4, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2));
+            SyntheticFormat.Fp4, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2, min: 0));
         if (a.Has("--extra") || a.Str("--ggml-formats", "mxfp4") != "mxfp4" || a.Str("--peers", "ggml") != "ggml")
         {
             throw new ArgumentException("--preset v4-flash runs accel-cpu-fp4 and ggml-mxfp4 only (f32 weights would need about 25 GB).");

@@ -59,7 +59,7 @@ internal static class Program
 
     private static int Run(Args a)
     {
-        IReadOnlyList<int> tokens = [.. a.Str("--tokens", "1,16,128,1024").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))];
+        IReadOnlyList<int> tokens = a.Ints("--tokens", "1,16,128,1024");
         var layer = a.Str("--preset", "") switch
         {
             "" => PeerLayer.Default(a, tokens),
@@ -81,7 +81,7 @@ internal static class Program
                 if (peer == "ggml")
                 {
                     var formats = GgmlEngines.Parse(a.Str("--ggml-formats", layer.DefaultGgmlFormats));
-                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.Str("--ggml-repack", "on") != "off", a.Int("--ggml-poll", 0), formats, layer.Weights, skipped));
+                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.Str("--ggml-repack", "on") != "off", a.Int("--ggml-poll", 0, min: 0), formats, layer.Weights, skipped));
                     extras.AddRange(formats.Select(f => f.AccelName).Where(f => !extras.Contains(f)));
                     continue;
                 }
@@ -239,16 +239,48 @@ internal static class Program
     }
 }
 
-/// <summary>A minimal <c>--name value</c> parser.</summary>
+/// <summary>
+/// A minimal <c>--name value</c> parser that knows every option the tool reads: an unknown option,
+/// a stray value or a value of the wrong kind is an <see cref="ArgumentException"/> that names it.
+/// </summary>
 internal sealed class Args(Dictionary<string, string> values)
 {
+    /// <summary>Options that take a value.</summary>
+    private static readonly HashSet<string> Valued =
+    [
+        "--tokens", "--preset", "--rounds", "--runs", "--warmup", "--threads", "--hidden", "--expert-width", "--experts",
+        "--top-k", "--shared-experts", "--groups", "--top-k-groups", "--peers", "--extra", "--ggml-formats", "--ggml-repack",
+        "--ggml-poll", "--peak-gflops", "--bandwidth-gbps", "--json", "--plot",
+    ];
+
+    /// <summary>Options that are switches.</summary>
+    private static readonly HashSet<string> Switches = ["--hot", "--moments"];
+
+    /// <summary>Parses <paramref name="args"/>.</summary>
+    /// <exception cref="ArgumentException">An option is unknown, lacks its value, or a value stands alone.</exception>
     public static Args Parse(string[] args)
     {
         var d = new Dictionary<string, string>();
         for (int i = 0; i < args.Length; i++)
         {
-            bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
-            d[args[i]] = hasValue ? args[++i] : "";
+            string name = args[i];
+            if (Switches.Contains(name))
+            {
+                d[name] = "";
+            }
+            else if (Valued.Contains(name))
+            {
+                if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"{name} needs a value.");
+                }
+
+                d[name] = args[++i];
+            }
+            else
+            {
+                throw new ArgumentException($"Unknown argument '{name}'. Options: {string.Join(", ", Valued.Order())} (each with a value); {string.Join(", ", Switches)}.");
+            }
         }
 
         return new Args(d);
@@ -258,7 +290,27 @@ internal sealed class Args(Dictionary<string, string> values)
 
     public string Str(string name, string fallback) => values.TryGetValue(name, out var v) ? v : fallback;
 
-    public int Int(string name, int fallback) => values.TryGetValue(name, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    /// <exception cref="ArgumentException">The value is not a whole number of at least <paramref name="min"/>.</exception>
+    public int Int(string name, int fallback, int min = 1) => values.TryGetValue(name, out var v) ? Whole(name, v, min) : fallback;
 
-    public double Dbl(string name, double fallback) => values.TryGetValue(name, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    /// <exception cref="ArgumentException">An item is not a positive whole number.</exception>
+    public IReadOnlyList<int> Ints(string name, string fallback) => [.. Str(name, fallback).Split(',').Select(s => Whole(name, s.Trim(), 1))];
+
+    /// <exception cref="ArgumentException">The value is not a positive finite number.</exception>
+    public double Dbl(string name, double fallback)
+    {
+        if (!values.TryGetValue(name, out var v))
+        {
+            return fallback;
+        }
+
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) && d > 0
+            ? d
+            : throw new ArgumentException($"{name} takes a positive number; '{v}' is not one.");
+    }
+
+    private static int Whole(string name, string v, int min) =>
+        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min
+            ? n
+            : throw new ArgumentException($"{name} takes whole numbers of at least {min}; '{v}' is not one.");
 }
