@@ -120,6 +120,32 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// Decode tiles of a single weight in panels read panel j beside panel j + P/2 (two streams per
+    /// thread) by default: unfused gate and up, and down, for one, two and five tokens (segments of
+    /// one to a few rows), output counts of 4, 6 and 16 panels (and 3, which keeps adjacent panels),
+    /// against the reference and against the adjacent-panel tiles.
+    /// </summary>
+    [TestCase("f32")]
+    [TestCase("bf16")]
+    [TestCase("fp8")]
+    [TestCase("fp8-e8")]
+    public void Split_panel_decode_matches_the_reference_and_adjacent_panels(string format)
+    {
+        foreach (var (din, dout) in new[] { (64, 128), (96, 256), (256, 64), (128, 48) })
+        {
+            foreach (int tokens in new[] { 1, 2, 5 })
+            {
+                var (graph, weights, inputs) = Chain(format, din, dout, tokens, 1, true, null, everyValue: true);
+                var split = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Fuse: false);
+                var (fast, reference) = Harness.RunBoth(graph, weights, inputs, split);
+                var (adjacent, _) = Harness.RunBoth(graph, weights, inputs, split with { SplitPanels = false });
+                Harness.AssertSame(fast, reference, context: $"{din}x{dout} T{tokens} split");
+                Harness.AssertSame(fast, adjacent, tolerance: 1e-6, context: $"{din}x{dout} T{tokens} split vs adjacent");
+            }
+        }
+    }
+
+    /// <summary>
     /// FP4 weights whose gate, up and down all take the four-row interleaved layout (inputs a
     /// multiple of 128, outputs of 16) where the 512-bit VNNI kernel runs: segments of one and two
     /// rows (that kernel; in pair mode the gate and up groups alternate in one call, up to eight

@@ -91,6 +91,16 @@ public sealed class OptionsTests
         Assert.That(o.UsesFp4Quads, Is.EqualTo(expected && o.UsesVnni512));
     }
 
+    [TestCase(null, true)]
+    [TestCase("0", false)]
+    [TestCase("1", true)]
+    [TestCase("false", false)]
+    public void The_split_panel_variable_reaches_the_options(string? value, bool expected)
+    {
+        var o = new CpuBackendOptions().WithEnvironment(new Env(new() { ["ACCEL_CPU_SPLIT_PANELS"] = value }));
+        Assert.That(o.SplitPanels, Is.EqualTo(expected));
+    }
+
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", null, 8)]
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "0", 0)]
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", "24", 24)]

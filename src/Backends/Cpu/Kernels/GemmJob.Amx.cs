@@ -80,7 +80,7 @@ internal sealed unsafe partial class GemmJob
             args.A = AmxRows.Block(block);
             args.A2 = twoTiles ? AmxRows.Block(block + 1) : args.A;
             (twoTiles ? _amxTwoTiles! : _amxOneTile!).Run(&args);
-            StoreTile(c, m, rows, t.N0, two);
+            StoreTile(c, m, rows, t.N0, two, t.N0 + PanelLayout.Width);
         }
     }
 

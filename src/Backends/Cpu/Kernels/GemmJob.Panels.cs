@@ -23,6 +23,20 @@ internal sealed unsafe partial class GemmJob
             mChunk = Math.Max(PanelKernel.MaxRows, mChunk / PanelKernel.MaxRows * PanelKernel.MaxRows);
             int first = Rows.Add(m0, m1);
             int step = Pair ? PanelLayout.Width : 2 * PanelLayout.Width;
+            int panels = outDim / PanelLayout.Width;
+            if (SplitPanels && !Pair && m1 - m0 <= 2 && panels % 2 == 0 && panels >= 4)
+            {
+                // Decode of a single weight: panel j beside panel j + P/2 (see SplitPanels).
+                for (int j = 0; j < panels / 2; j++)
+                {
+                    int n = j * PanelLayout.Width;
+                    Add(new GemmTask(expert, m0, m1, n, n + PanelLayout.Width, Panel: true, Block: first,
+                        Far: n + panels / 2 * PanelLayout.Width));
+                }
+
+                return;
+            }
+
             for (int n = 0; n < outDim; n += step)
             {
                 for (int m = m0; m < m1; m += mChunk)
@@ -37,6 +51,12 @@ internal sealed unsafe partial class GemmJob
             AddTiles(expert, m0, m1, outDim, nChunk, mChunk);
         }
     }
+
+    /// <summary>
+    /// Whether a decode tile of a single weight pairs panel j with panel j + P/2 (P panels per
+    /// expert) instead of j + 1, so a thread streams two regions at once (set by the backend).
+    /// </summary>
+    public bool SplitPanels { get; set; } = true;
 
     /// <summary>Bytes ahead at which the first row block of a panel tile prefetches its panels (0 = off; set by the backend).</summary>
     public nint PanelPrefetch { get; set; } = 2048;
@@ -89,7 +109,7 @@ internal sealed unsafe partial class GemmJob
                 default: RunPanelRows<Fp8E8ScaleFormat>(rows, x, pa, pb, sa, sb, tile, prefetch); break;
             }
 
-            StoreTile(tile, m, rows, t.N0, two);
+            StoreTile(tile, m, rows, t.N0, two, t.Far >= 0 ? t.Far : t.N0 + PanelLayout.Width);
         }
     }
 
@@ -119,6 +139,15 @@ internal sealed unsafe partial class GemmJob
     private bool TilePanels(in GemmTask t, out byte* pa, out byte* sa, out byte* pb, out byte* sb)
     {
         int p = t.N0 / PanelLayout.Width;
+        if (t.Far >= 0)
+        {
+            pa = Gate.Panel(t.Expert, p);
+            sa = Gate.ScaleRow(t.Expert, t.N0);
+            pb = Gate.Panel(t.Expert, t.Far / PanelLayout.Width);
+            sb = Gate.ScaleRow(t.Expert, t.Far);
+            return true;
+        }
+
         bool two = !Pair && t.N1 - t.N0 > PanelLayout.Width;
         pa = Gate.Panel(t.Expert, p);
         sa = Gate.ScaleRow(t.Expert, t.N0);
@@ -133,7 +162,7 @@ internal sealed unsafe partial class GemmJob
     /// factor in pair mode, else the first 16 columns and, with <paramref name="two"/>, the next 16.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void StoreTile(float* tile, int m, int rows, int n0, bool two)
+    private void StoreTile(float* tile, int m, int rows, int n0, bool two, int n1)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -149,7 +178,7 @@ internal sealed unsafe partial class GemmJob
                 a.Store(dst);
                 if (two)
                 {
-                    b.Store(dst + 16);
+                    b.Store(Y + (nint)(m + r) * Ldy + n1);
                 }
             }
         }

@@ -6,8 +6,11 @@ using Accel.Backends.Cpu.Vnni;
 
 namespace Accel.Backends.Cpu.Kernels;
 
-/// <summary>One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight.</summary>
-internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Panel = false, int Block = 0, bool Amx = false);
+/// <summary>
+/// One tile of work: rows [M0, M1) of X against output columns [N0, N1) of one expert's weight; a
+/// panel tile with <c>Far</c> at 0 or above also covers the panel whose first column is <c>Far</c>.
+/// </summary>
+internal readonly record struct GemmTask(int Expert, int M0, int M1, int N0, int N1, bool Panel = false, int Block = 0, bool Amx = false, int Far = -1);
 
 /// <summary>
 /// Y = X * W^T over a list of tiles, run by every pool thread (tiles taken dynamically). In pair
