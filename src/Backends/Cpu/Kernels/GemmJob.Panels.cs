@@ -133,7 +133,8 @@ internal sealed unsafe partial class GemmJob
 
     /// <summary>
     /// The two panels of a tile and their scale rows: the gate and up panels in pair mode, else
-    /// two adjacent panels of one weight (the same panel twice when the tile has only 16 columns).
+    /// panel N0 and the panel at Far of one weight (a split tile), else two adjacent panels of one
+    /// weight (the same panel twice when the tile has only 16 columns).
     /// Returns whether the second panel holds columns of its own.
     /// </summary>
     private bool TilePanels(in GemmTask t, out byte* pa, out byte* sa, out byte* pb, out byte* sb)
@@ -159,7 +160,8 @@ internal sealed unsafe partial class GemmJob
     /// <summary>
     /// Writes rows of a 32-column result tile (<c>tile[r * 32 + j]</c>) to Y at row
     /// <paramref name="m"/>, column <paramref name="n0"/>: SwiGLU of the two halves times the row
-    /// factor in pair mode, else the first 16 columns and, with <paramref name="two"/>, the next 16.
+    /// factor in pair mode, else the first 16 columns and, with <paramref name="two"/>, the second 16
+    /// at column <paramref name="n1"/> (n0 + 16, or the far panel of a split tile).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StoreTile(float* tile, int m, int rows, int n0, bool two, int n1)
