@@ -173,3 +173,59 @@ public sealed unsafe class QuadLayoutTests
             Is.LessThan(1e-5), "the product after the layout went round");
     }
 }
+
+/// <summary>The exact row decoder over the backend's stored weight layouts.</summary>
+public sealed unsafe class StoredRowTests
+{
+    /// <summary>
+    /// The exact row decoder (the portable path's reader) gives every row of a weight in the panel
+    /// layout (f32, bf16, fp8 with either scale) or in the four-row FP4 layout as it gives the
+    /// row-major bytes.
+    /// </summary>
+    [TestCase("f32", 48, 64)]
+    [TestCase("bf16", 32, 200)]
+    [TestCase("fp8", 32, 256)]
+    [TestCase("fp8-e8", 160, 130)]
+    [TestCase("fp4", 32, 256)]
+    [TestCase("fp4", 16, 8192)]
+    [TestCase("fp4", 16, 32768)] // a row of more than 16 KB: staged in a rented array, not on the stack
+    [TestCase("f32", 16, 4112)]
+    public void Rows_decode_alike_in_every_stored_layout(string format, int outDim, int inDim)
+    {
+        const int experts = 2;
+        var (wt, st) = Harness.Weight(format, experts, outDim, inDim, 21);
+        var kind = Accel.Backends.Cpu.Kernels.WeightMatrix.FormatOf(wt.Type, st?.Type);
+        byte[] rows = wt.ReadOnlyBytes.ToArray(), stored = [.. rows];
+        byte[] scales = st?.ReadOnlyBytes.ToArray() ?? [], storedScales = [.. scales];
+        bool quads = format == "fp4";
+        long rowBytes = rows.Length / (experts * outDim), scaleRowBytes = scales.Length / (experts * outDim);
+        var expected = new float[inDim];
+        var actual = new float[inDim];
+        fixed (byte* w = rows, s = scales, pw = stored, ps = storedScales)
+        {
+            if (quads)
+            {
+                Accel.Backends.Cpu.Kernels.QuadLayout.Pack(pw, experts * outDim, rowBytes, Accel.Backends.Cpu.Kernels.QuadLayout.CodeChunk);
+                Accel.Backends.Cpu.Kernels.QuadLayout.Pack(ps, experts * outDim, scaleRowBytes, Accel.Backends.Cpu.Kernels.QuadLayout.ScaleChunk);
+            }
+            else
+            {
+                Accel.Backends.Cpu.Kernels.PanelLayout.Pack(pw, experts, outDim, inDim, Accel.Backends.Cpu.Kernels.PanelLayout.ElementSize(kind));
+            }
+
+            Assert.That(stored, Is.Not.EqualTo(rows), "the layout moved the bytes");
+            var plain = new Accel.Backends.Cpu.Kernels.WeightMatrix(w, st is null ? null : s, kind, experts, outDim, inDim, exact: true);
+            var laid = new Accel.Backends.Cpu.Kernels.WeightMatrix(pw, st is null ? null : ps, kind, experts, outDim, inDim, exact: true,
+                panels: !quads, quads: quads);
+            for (int e = 0; e < experts; e++)
+            {
+                for (int n = 0; n < outDim; n++)
+                {
+                    plain.DequantRow(e, n, expected);
+                    laid.DequantRow(e, n, actual);
+                    Assert.That(actual, Is.EqualTo(expected), $"expert {e}, row {n}");
+                }
+            }
+        }
+    }
+}

@@ -120,47 +120,35 @@ internal readonly unsafe struct WeightMatrix
     /// <summary>Writes row <paramref name="n"/> of expert <paramref name="e"/> as fp32 (exact, scalar).</summary>
     public void DequantRow(int e, int n, Span<float> destination)
     {
-        if (Quads)
-        {
-            // Gather the row's code and scale chunks out of its group, then decode them as a row.
-            int bytes = (int)(RowBytes + ScaleRowBytes);
-            byte[]? pooled = bytes > 16384 ? System.Buffers.ArrayPool<byte>.Shared.Rent(bytes) : null;
-            Span<byte> copy = pooled ?? stackalloc byte[bytes];
-            fixed (byte* row = copy)
-            {
-                QuadLayout.GatherRow(Data + (long)e * Out * RowBytes, n, RowBytes, QuadLayout.CodeChunk, row);
-                QuadLayout.GatherRow(ScaleData + (long)e * Out * ScaleRowBytes, n, ScaleRowBytes, QuadLayout.ScaleChunk, row + RowBytes);
-                Decode(row, row + RowBytes, destination);
-            }
-
-            if (pooled is not null)
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
-            }
-
-            return;
-        }
-
-        if (!Panels)
+        if (!Quads && !Panels)
         {
             Decode(Row(e, n), ScaleRow(e, n), destination);
             return;
         }
 
-        // Gather the row's elements out of its panel, then decode them as a row.
-        int es = PanelLayout.ElementSize(Format);
-        byte[]? rented = RowBytes > 16384 ? System.Buffers.ArrayPool<byte>.Shared.Rent((int)RowBytes) : null;
-        Span<byte> gathered = rented ?? stackalloc byte[(int)RowBytes];
+        // Gather the row out of its group of four (codes and scales) or its panel, then decode it as a row.
+        int bytes = (int)(RowBytes + (Quads ? ScaleRowBytes : 0));
+        byte[]? rented = bytes > 16384 ? System.Buffers.ArrayPool<byte>.Shared.Rent(bytes) : null;
+        Span<byte> staged = rented ?? stackalloc byte[bytes];
         try
         {
-            byte* matrix = Data + (long)e * Out * RowBytes;
-            for (int k = 0; k < In; k++)
+            fixed (byte* row = staged)
             {
-                new ReadOnlySpan<byte>(matrix + PanelLayout.Offset(n, k, In, es), es).CopyTo(gathered.Slice(k * es, es));
-            }
+                byte* matrix = Data + (long)e * Out * RowBytes;
+                if (Quads)
+                {
+                    QuadLayout.GatherRow(matrix, n, RowBytes, QuadLayout.CodeChunk, row);
+                    QuadLayout.GatherRow(ScaleData + (long)e * Out * ScaleRowBytes, n, ScaleRowBytes, QuadLayout.ScaleChunk, row + RowBytes);
+                    Decode(row, row + RowBytes, destination);
+                    return;
+                }
 
-            fixed (byte* row = gathered)
-            {
+                int es = PanelLayout.ElementSize(Format);
+                for (int k = 0; k < In; k++)
+                {
+                    new ReadOnlySpan<byte>(matrix + PanelLayout.Offset(n, k, In, es), es).CopyTo(staged.Slice(k * es, es));
+                }
+
                 Decode(row, ScaleRow(e, n), destination);
             }
         }
