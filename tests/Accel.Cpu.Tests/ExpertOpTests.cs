@@ -120,6 +120,46 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// Weights holding special codes (an fp8 NaN, an f16 infinity) go to the exact row decoder,
+    /// which reads them in the panel layout the backend keeps them in: a code in the down weight of
+    /// every expert and in one expert's gate, for one to many tokens, against the reference.
+    /// </summary>
+    [TestCase("fp8", 1)]
+    [TestCase("fp8", 5)]
+    [TestCase("fp8-e8", 37)]
+    [TestCase("f16", 1)]
+    [TestCase("f16", 37)]
+    public void Special_weight_codes_are_decoded_exactly_in_the_stored_layout(string format, int tokens)
+    {
+        const int din = 128, dout = 64;
+        var (graph, weights, inputs) = Chain(format, din, dout, tokens, 1, true, null, everyValue: false);
+        void Mark(string name, int expert, int row, int column, int cols, int rows)
+        {
+            long at = ((long)expert * rows + row) * cols + column;
+            var bytes = weights[name].Bytes;
+            if (format == "f16")
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes[(int)(2 * at)..], 0x7C00); // +infinity
+            }
+            else
+            {
+                bytes[(int)at] = 0x7F; // e4m3 NaN
+            }
+        }
+
+        for (int e = 0; e < Experts; e++)
+        {
+            Mark("down", e, (5 * e + 3) % din, (7 * e + 1) % dout, dout, din);
+        }
+
+        Mark("gate", 2, 17, 40, din, dout);
+        var (cpu, reference) = Harness.RunBoth(graph, weights, inputs);
+        Assert.That(cpu.Values.Any(t => t.Type == DType.F32 && t.AsSpan<float>().ToArray().Any(v => !float.IsFinite(v))), Is.True,
+            "the special codes reach the output");
+        Harness.AssertSame(cpu, reference);
+    }
+
+    /// <summary>
     /// Decode tiles of a single weight in panels read panel j beside panel j + P/2 (two streams per
     /// thread) by default: unfused gate and up, and down, for one, two and five tokens (segments of
     /// one to a few rows), output counts of 4 to 64 panels (and 3, which keeps adjacent panels),
