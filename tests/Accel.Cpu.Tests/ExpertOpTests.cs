@@ -160,6 +160,23 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// FP4 weights in the four-row layout, with an activation the integer kernels cannot quantize (an
+    /// infinity): the products fall back to the exact row decoder, which reads the rows out of their
+    /// groups; against the reference, fused and unfused.
+    /// </summary>
+    [TestCase(1, true)]
+    [TestCase(2, false)]
+    [TestCase(5, true)]
+    public void Fp4_rows_in_the_quad_layout_fall_back_exactly_when_an_activation_is_infinite(int tokens, bool everyValue)
+    {
+        var (graph, weights, inputs) = Chain("fp4", 256, 128, tokens, 1, true, null, everyValue);
+        inputs["x"].AsSpan<float>()[3] = float.PositiveInfinity;
+        var (cpu, reference) = Harness.RunBoth(graph, weights, inputs);
+        Assert.That(cpu.Values.Any(t => t.Type == DType.F32 && t.AsSpan<float>().ToArray().Any(float.IsFinite)), Is.True, "finite outputs remain to compare");
+        Harness.AssertSame(cpu, reference);
+    }
+
+    /// <summary>
     /// Decode tiles of a single weight in panels read panel j beside panel j + P/2 (two streams per
     /// thread) by default: unfused gate and up, and down, for one, two and five tokens (segments of
     /// one to a few rows), output counts of 4 to 64 panels (and 3, which keeps adjacent panels),
