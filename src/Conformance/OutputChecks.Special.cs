@@ -145,21 +145,5 @@ public sealed record Fp8CodesCheck(string Value, double Tolerance) : OutputCheck
     public override string Metric => "nmse(e4m3)";
 
     /// <inheritdoc/>
-    public override CheckOutcome Evaluate(CheckContext context)
-    {
-        var actual = context.Actual[Value];
-        var expected = context.Expected[Value];
-        if (ShapeMismatch(actual, expected) is { } bad)
-        {
-            return bad;
-        }
-
-        var a = actual.ToF32();
-        if (NonFinite(a, actual.Shape, Value) is { } nf)
-        {
-            return new CheckOutcome(double.PositiveInfinity, false, nf);
-        }
-
-        return CompareFloats(a, expected.ToF32(), actual.Shape, Value, Tolerance, _ => true);
-    }
+    public override CheckOutcome Evaluate(CheckContext context) => CompareDecoded(context, _ => true);
 }

@@ -61,6 +61,28 @@ public abstract record OutputCheck(string Value, double Tolerance)
         return shape.Rank >= 2 ? $"[{index / cols}, {index % cols}]" : $"[{index}]";
     }
 
+    /// <summary>
+    /// The output <see cref="Value"/> and its reference, both decoded to fp32, by NMSE over the rows
+    /// <paramref name="rowIncluded"/> keeps; a shape or dtype mismatch and any non-finite value fail.
+    /// </summary>
+    protected CheckOutcome CompareDecoded(CheckContext context, Func<int, bool> rowIncluded)
+    {
+        var actual = context.Actual[Value];
+        var expected = context.Expected[Value];
+        if (ShapeMismatch(actual, expected) is { } bad)
+        {
+            return bad;
+        }
+
+        var a = actual.ToF32();
+        if (NonFinite(a, actual.Shape, Value) is { } nf)
+        {
+            return new CheckOutcome(double.PositiveInfinity, false, nf);
+        }
+
+        return CompareFloats(a, expected.ToF32(), actual.Shape, Value, Tolerance, rowIncluded);
+    }
+
     /// <summary>NMSE over the elements of the decided rows, with the worst element named.</summary>
     protected static CheckOutcome CompareFloats(float[] a, float[] e, Shape shape, string name, double tolerance,
         Func<int, bool> rowIncluded)
@@ -101,23 +123,7 @@ public sealed record NmseCheck(string Value, double Tolerance, bool PerToken = f
     public override string Metric => "nmse";
 
     /// <inheritdoc/>
-    public override CheckOutcome Evaluate(CheckContext context)
-    {
-        var actual = context.Actual[Value];
-        var expected = context.Expected[Value];
-        if (ShapeMismatch(actual, expected) is { } bad)
-        {
-            return bad;
-        }
-
-        var a = actual.ToF32();
-        if (NonFinite(a, actual.Shape, Value) is { } nf)
-        {
-            return new CheckOutcome(double.PositiveInfinity, false, nf);
-        }
-
-        return CompareFloats(a, expected.ToF32(), actual.Shape, Value, Tolerance, r => !PerToken || context.IsDecided(r));
-    }
+    public override CheckOutcome Evaluate(CheckContext context) => CompareDecoded(context, r => !PerToken || context.IsDecided(r));
 }
 
 /// <summary>Integer outputs must be identical.</summary>
