@@ -37,5 +37,12 @@ if [[ "$deps" == *"GLIBCXX_3.4.32' not found"* ]]; then
   fi
 fi
 [ -f "$bin/cpu/libiosinit.so" ] && preload="$(pwd)/$bin/cpu/libiosinit.so"
+# A run that stops early (bad arguments, a failed check) leaves no results file behind; what it
+# printed stays on the console.
+status=0
 LD_PRELOAD="$preload" dotnet "$bin/accel-peers.dll" --json "$out/peers-$stamp.json" --plot "$out/roofline-$stamp.png" "$@" \
-  | tee "$out/peers-$stamp.txt"
+  | tee "$out/peers-$stamp.txt" || status=$?
+if [ "$status" -ne 0 ]; then
+  rm -f "$out/peers-$stamp.txt" "$out/peers-$stamp.json" "$out/roofline-$stamp.png"
+  exit "$status"
+fi
