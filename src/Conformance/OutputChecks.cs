@@ -50,7 +50,7 @@ public abstract record OutputCheck(string Value, double Tolerance)
     /// <summary>The first non-finite value, as a sentence, or null.</summary>
     protected static string? NonFinite(float[] values, Shape shape, string name)
     {
-        int i = Array.FindIndex(values, v => !float.IsFinite(v));
+        int i = FiniteScan.FirstNonFinite(values);
         return i < 0 ? null : $"{name}{At(i, shape)} is {values[i]} (non-finite outputs fail)";
     }
 

@@ -273,13 +273,10 @@ public sealed class MoeLayer : IDisposable
         }
 
         float[] values = weights.ToF32();
-        for (int i = 0; i < values.Length; i++)
+        if (FiniteScan.FirstNonFinite(values) is var i and >= 0)
         {
-            if (!float.IsFinite(values[i]))
-            {
-                throw new InvalidInputException(
-                    $"{MoeLayerBuilder.TopkWeights}[{i / Config.TopK}, {i % Config.TopK}] is {values[i]}; every routing weight must be finite.");
-            }
+            throw new InvalidInputException(
+                $"{MoeLayerBuilder.TopkWeights}[{i / Config.TopK}, {i % Config.TopK}] is {values[i]}; every routing weight must be finite.");
         }
 
         return HostTensor.FromF32(weights.Shape, values);
@@ -300,13 +297,10 @@ public sealed class MoeLayer : IDisposable
 
         var x = h.Type == DType.F32 ? h : ToF32(h, scratch);
         var v = x.AsSpan<float>();
-        for (int i = 0; i < v.Length; i++)
+        if (FiniteScan.FirstNonFinite(v) is var i and >= 0)
         {
-            if (!float.IsFinite(v[i]))
-            {
-                throw new InvalidInputException(
-                    $"hidden_states[{i / Config.Hidden}, {i % Config.Hidden}] is {v[i]}; every activation must be finite.");
-            }
+            throw new InvalidInputException(
+                $"hidden_states[{i / Config.Hidden}, {i % Config.Hidden}] is {v[i]}; every activation must be finite.");
         }
 
         return x;

@@ -195,7 +195,7 @@ public static partial class MoeWeightLoader
         }
 
         var values = t.ToF32();
-        int i = Array.FindIndex(values, v => !float.IsFinite(v));
+        int i = FiniteScan.FirstNonFinite(values);
         if (i >= 0)
         {
             throw new InvalidInputException($"'{name}' holds {values[i]} at element {i}; every value must be finite.");
