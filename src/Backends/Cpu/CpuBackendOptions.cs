@@ -100,7 +100,7 @@ public enum CpuSimd
 /// the weight's outputs apart instead of two adjacent ones, so that each thread streams two regions of
 /// memory at once, as a gate/up pair already does (default true; <c>ACCEL_CPU_SPLIT_PANELS</c>).
 /// Measured on the benchmark layer at 1 token, alternating in one process: the routed down
-/// projection 8-10% faster in f32, 18% in bf16, 25% in fp8 (docs/performance.md).
+/// projection 6-10% faster in f32, 18-19% in bf16, 23-25% in fp8 (docs/performance.md).
 /// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
