@@ -157,9 +157,18 @@ public static class NumericFormats
         return (byte)(code | (value < 0 ? 8 : 0));
     }
 
-    /// <summary>Decodes a UE8M0 scale byte: 2^(u-127); 255 is NaN.</summary>
+    /// <summary>
+    /// Decodes a UE8M0 scale byte: 2^(u-127); 255 is NaN. Built from the bits and reading no static
+    /// field, so the CPU kernels inline it (a static read in a kernel compiled before its class is
+    /// initialised costs a helper call in the loop and spilled accumulators).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float UE8M0ToF32(byte u) => u == 255 ? float.NaN : MathF.ScaleB(1f, u - 127);
+    public static float UE8M0ToF32(byte u) => u switch
+    {
+        0 => 5.877471754111438e-39f, // 2^-127, not a normal fp32 number
+        255 => float.NaN,
+        _ => BitConverter.Int32BitsToSingle(u << 23),
+    };
 
     /// <summary>Encodes a positive power of two (or rounds up to one) as a UE8M0 byte.</summary>
     public static byte F32ToUE8M0(float value)

@@ -7,7 +7,8 @@ namespace Accel.Backends.Cpu.Kernels;
 /// kernel compiled (on its first call) while such a class is still uninitialised gets a
 /// class-initialisation helper call in its loops, and around that call the register allocator keeps
 /// the accumulators in memory: the FMA and 256-bit VNNI FP4 kernels compiled that way (and the fp8
-/// panel kernels with UE8M0 scales ran 4x slower before <see cref="Ue8m0Code"/>). Initialised first,
+/// panel kernels with UE8M0 scales ran 4x slower until they decoded scales with
+/// <see cref="Accel.Types.NumericFormats.UE8M0ToF32"/> instead of a table). Initialised first,
 /// their static readonly fields compile as constants.
 /// </summary>
 internal static class KernelStatics

@@ -59,27 +59,6 @@ internal static unsafe class DecodeTables
     }
 }
 
-/// <summary>
-/// UE8M0 scale codes decoded from their bits, for the kernels' per-block scales. The kernels inline
-/// it; a read of <see cref="DecodeTables"/> there instead puts a class-initialisation helper call in
-/// a kernel compiled before that class is initialised, and around that call the register allocator
-/// keeps the accumulators in memory (the 12-row fp8 panel kernel with UE8M0 scales ran 4x slower).
-/// </summary>
-internal static class Ue8m0Code
-{
-    /// <summary>2^-127, code 0 (not a normal fp32 number).</summary>
-    private const float Smallest = 5.877471754111438e-39f;
-
-    /// <summary>2^(u-127); 255 is NaN (as <see cref="NumericFormats.UE8M0ToF32"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Value(byte u) => u switch
-    {
-        0 => Smallest,
-        255 => float.NaN,
-        _ => BitConverter.Int32BitsToSingle(u << 23),
-    };
-}
-
 /// <summary>fp32 weights.</summary>
 internal readonly unsafe struct F32Format : IWeightFormat
 {
@@ -170,7 +149,7 @@ internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Scale(byte* scaleRow, int k) =>
-        Vector512.Create(Ue8m0Code.Value(scaleRow[k >> 7]) * DecodeTables.TwoPow60);
+        Vector512.Create(NumericFormats.UE8M0ToF32(scaleRow[k >> 7]) * DecodeTables.TwoPow60);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Decode(row + k) * scale;
@@ -217,7 +196,7 @@ internal readonly unsafe struct Fp8E8ScaleX90Format : IWeightFormat
     public static int BlockK => 128;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Scale(byte* scaleRow, int k) => Vector512.Create(Ue8m0Code.Value(scaleRow[k >> 7]) * Fp8.TwoPow30);
+    public static Vector512<float> Scale(byte* scaleRow, int k) => Vector512.Create(NumericFormats.UE8M0ToF32(scaleRow[k >> 7]) * Fp8.TwoPow30);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Bits(row + k) * scale;
@@ -273,7 +252,7 @@ internal readonly unsafe struct Fp4Format : IWeightFormat
     public static int BlockK => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Scale(byte* scaleRow, int k) => Table * Ue8m0Code.Value(scaleRow[k >> 5]);
+    public static Vector512<float> Scale(byte* scaleRow, int k) => Table * NumericFormats.UE8M0ToF32(scaleRow[k >> 5]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale)
