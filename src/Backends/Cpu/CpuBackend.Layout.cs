@@ -80,9 +80,7 @@ public sealed unsafe partial class CpuBackend
 
         for (int i = 0; i < outputs.Count; i++)
         {
-            var o = (CpuBuffer)outputs[i];
-            o.Panels = false;
-            o.QuadChunk = 0;
+            ((CpuBuffer)outputs[i]).ForgetLayout();
         }
     }
 
@@ -131,16 +129,16 @@ public sealed unsafe partial class CpuBackend
             return;
         }
 
-        var (experts, outDim, inDim) = Dims(b);
-        var (rows, rowBytes) = QuadRows(b);
         fixed (byte* d = destination)
         {
             if (b.Panels)
             {
+                var (experts, outDim, inDim) = Dims(b);
                 PanelLayout.UnpackTo(b.Pointer, d, experts, outDim, inDim, ElementBytes(b));
             }
             else
             {
+                var (rows, rowBytes) = QuadRows(b);
                 QuadLayout.UnpackTo(b.Pointer, d, rows, rowBytes, b.QuadChunk);
             }
         }

@@ -84,8 +84,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         {
             FlushFor(b, written: true);
             source.CopyTo(b.Bytes);
-            b.Panels = false;
-            b.QuadChunk = 0;
+            b.ForgetLayout();
             b.Version++;
         }
     }

@@ -46,6 +46,13 @@ internal sealed unsafe class CpuBuffer : IDeviceBuffer
     /// </summary>
     public int QuadChunk { get; set; }
 
+    /// <summary>Marks the bytes row-major (they were just overwritten: an upload, a node's output).</summary>
+    public void ForgetLayout()
+    {
+        Panels = false;
+        QuadChunk = 0;
+    }
+
     /// <summary>The start of the data.</summary>
     public byte* Pointer
     {

@@ -369,10 +369,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         long groupBytes = QuadLayout.Rows * Gate.RowBytes, groupScales = QuadLayout.Rows * Gate.ScaleRowBytes;
         for (int count; (count = Math.Min(MaxGroups / 2, (t.N1 - n) / QuadLayout.Rows)) > 0; n += count * QuadLayout.Rows)
         {
-            SetRow(ref rows.R0, ref rows.S0, Gate, t.Expert, n);
-            SetRow(ref rows.R1, ref rows.S1, Gate, t.Expert, n + 1);
-            SetRow(ref rows.R2, ref rows.S2, Gate, t.Expert, n + 2);
-            SetRow(ref rows.R3, ref rows.S3, Gate, t.Expert, n + 3);
+            SetFour(Gate, t.Expert, n, &rows);
             long toUp = Up.Row(t.Expert, n) - rows.R0, toUpScales = Up.ScaleRow(t.Expert, n) - rows.S0;
             kernel.Run(q, q + _quantizedLd, &rows, Gate.In, tile, 2 * count, toUp, toUpScales, groupBytes - toUp, groupScales - toUpScales);
 
@@ -413,11 +410,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
         else
         {
-            SetRow(ref rows->R0, ref rows->S0, Gate, e, n);
-            SetRow(ref rows->R1, ref rows->S1, Gate, e, n + 1);
-            SetRow(ref rows->R2, ref rows->S2, Gate, e, n + 2);
-            SetRow(ref rows->R3, ref rows->S3, Gate, e, n + 3);
+            SetFour(Gate, e, n, rows);
         }
+    }
+
+    /// <summary>Points <paramref name="rows"/> at rows n .. n+3 of expert <paramref name="e"/> of <paramref name="w"/>.</summary>
+    private static void SetFour(in WeightMatrix w, int e, int n, WeightRows4* rows)
+    {
+        SetRow(ref rows->R0, ref rows->S0, w, e, n);
+        SetRow(ref rows->R1, ref rows->S1, w, e, n + 1);
+        SetRow(ref rows->R2, ref rows->S2, w, e, n + 2);
+        SetRow(ref rows->R3, ref rows->S3, w, e, n + 3);
     }
 
     /// <summary>Writes a tile of <paramref name="mr"/> rows of four products at (m, n): as they are, or through SwiGLU in pair mode.</summary>
