@@ -47,11 +47,10 @@ internal sealed class PeerLayer
     public IReadOnlyList<int> CheckTokens => Name.Length == 0 ? [1, 16, 128] : [1, 16];
 
     /// <summary>The bench layer with the sizes given on the command line (f32 base engine).</summary>
-    public static PeerLayer Default(Args a, IReadOnlyList<int> tokens)
+    public static PeerLayer Default(PeerArgs a)
     {
-        var o = new BenchOptions("cpu", a.Int("--hidden", 1024), a.Int("--expert-width", 512), a.Int("--experts", 64), a.Int("--top-k", 6),
-            a.Int("--shared-experts", 2), a.Int("--groups", 8), a.Int("--top-k-groups", 4), tokens,
-            SyntheticFormat.F32, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2, min: 0));
+        var o = new BenchOptions("cpu", a.Hidden, a.ExpertWidth, a.Experts, a.TopK, a.SharedExperts, a.Groups, a.TopKGroups, a.Tokens,
+            SyntheticFormat.F32, a.Threads, !a.Hot, a.Runs, a.Warmup);
         return new PeerLayer(o, o.Config(), BenchEngine.Layer, "", f => BenchEngine.Weights(o with { Weights = f }));
     }
 
@@ -60,12 +59,12 @@ internal sealed class PeerLayer
     /// layer, fp4 routed experts and fp8 shared expert; refuses to start when the machine cannot
     /// hold the generated checkpoint, Accel's copy and ggml's copy at once.
     /// </summary>
-    public static PeerLayer V4Flash(Args a, IReadOnlyList<int> tokens)
+    public static PeerLayer V4Flash(PeerArgs a)
     {
         var c = MoePresets.DeepSeekV4Flash;
-        var o = new BenchOptions("cpu", c.Hidden, c.ExpertWidth, c.Experts, c.TopK, c.SharedWidth / c.ExpertWidth, 1, 1, tokens,
-            SyntheticFormat.Fp4, a.Int("--threads", 2), !a.Has("--hot"), a.Int("--runs", 5), a.Int("--warmup", 2, min: 0));
-        if (a.Has("--extra") || a.Str("--ggml-formats", "mxfp4") != "mxfp4" || a.Str("--peers", "ggml") != "ggml")
+        var o = new BenchOptions("cpu", c.Hidden, c.ExpertWidth, c.Experts, c.TopK, c.SharedWidth / c.ExpertWidth, 1, 1, a.Tokens,
+            SyntheticFormat.Fp4, a.Threads, !a.Hot, a.Runs, a.Warmup);
+        if (a.Extra is not null || (a.GgmlFormats ?? "mxfp4") != "mxfp4" || (a.Peers ?? "ggml") != "ggml")
         {
             throw new ArgumentException("--preset v4-flash runs accel-cpu-fp4 and ggml-mxfp4 only (f32 weights would need about 25 GB).");
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Accel.Backends;
 using Accel.Backends.Cpu;
 using Accel.Backends.Reference;
@@ -48,7 +47,8 @@ internal static class Program
     {
         try
         {
-            return Run(Args.Parse(args));
+            var a = PeerArgs.Parse(args, Console.Error, out int exitCode);
+            return a is null ? exitCode : Run(a);
         }
         catch (Exception e) when (e is ArgumentException or InsufficientMemoryException)
         {
@@ -57,31 +57,25 @@ internal static class Program
         }
     }
 
-    private static int Run(Args a)
+    private static int Run(PeerArgs a)
     {
-        IReadOnlyList<int> tokens = a.Ints("--tokens", "1,16,128,1024");
-        var layer = a.Str("--preset", "") switch
-        {
-            "" => PeerLayer.Default(a, tokens),
-            "v4-flash" => PeerLayer.V4Flash(a, tokens),
-            var p => throw new ArgumentException($"--preset takes v4-flash (or nothing for the bench layer); not '{p}'."),
-        };
+        var layer = a.Preset == "v4-flash" ? PeerLayer.V4Flash(a) : PeerLayer.Default(a);
         var o = layer.Options;
-        var nominal = BenchRoofline.Of(a.Dbl("--peak-gflops", NominalPeakGflops), a.Dbl("--bandwidth-gbps", NominalBandwidthGbps), "nominal");
-        int rounds = a.Int("--rounds", 3);
+        var nominal = BenchRoofline.Of(a.PeakGflops ?? NominalPeakGflops, a.BandwidthGbps ?? NominalBandwidthGbps, "nominal");
+        int rounds = a.Rounds;
         Log($"layer {layer.Describe()}, threads {o.Threads}, {(o.Cold ? "cold" : "hot")} caches, {rounds} rounds x {o.Runs} runs");
         var (baseEngine, baseLayer) = Accel(o, layer, layer.Weights(o.Weights), $"accel-cpu-{PeerLayer.Suffix(o.Weights)}");
         var engines = new List<Engine> { baseEngine };
         var skipped = new List<string>();
-        var extras = a.Str("--extra", "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
-        foreach (string peer in a.Str("--peers", layer.DefaultPeers).Split(',', StringSplitOptions.RemoveEmptyEntries))
+        var extras = (a.Extra ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (string peer in (a.Peers ?? layer.DefaultPeers).Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             try
             {
                 if (peer == "ggml")
                 {
-                    var formats = GgmlEngines.Parse(a.Str("--ggml-formats", layer.DefaultGgmlFormats));
-                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.Str("--ggml-repack", "on") != "off", a.Int("--ggml-poll", 0, min: 0), formats, layer.Weights, skipped));
+                    var formats = GgmlEngines.Parse(a.GgmlFormats ?? layer.DefaultGgmlFormats);
+                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.GgmlRepack, a.GgmlPoll, formats, layer.Weights, skipped));
                     extras.AddRange(formats.Select(f => f.AccelName).Where(f => !extras.Contains(f)));
                     continue;
                 }
@@ -119,7 +113,7 @@ internal static class Program
         {
             var x = SyntheticCheckpoint.Activations(t, o.Hidden).AsSpan<float>().ToArray();
             var times = engines.ToDictionary(e => e.Name, _ => new List<double>());
-            var moments = engines.ToDictionary(e => e.Name, _ => a.Has("--moments") ? new List<double>() : null);
+            var moments = engines.ToDictionary(e => e.Name, _ => a.Moments ? new List<double>() : null);
             for (int r = 0; r < rounds; r++)
             {
                 foreach (var e in engines)
@@ -159,8 +153,8 @@ internal static class Program
 
         var notes = engines.Where(e => e.Note.Length > 0).Select(e => (e.Name, e.Note)).ToList();
         Report.Print(o, layer.Describe(), nominal, machine, rows, checks, skipped, notes);
-        if (a.Has("--json")) { File.WriteAllText(a.Str("--json", ""), Report.Json(o, layer.Describe(), nominal, machine, rounds, rows, checks, skipped, notes)); }
-        if (a.Has("--plot")) { Report.Plot(o, nominal, machine, rows, a.Str("--plot", "")); }
+        if (a.Json is { } json) { File.WriteAllText(json, Report.Json(o, layer.Describe(), nominal, machine, rounds, rows, checks, skipped, notes)); }
+        if (a.Plot is { } plot) { Report.Plot(o, nominal, machine, rows, plot); }
         foreach (var e in engines) { e.Owner?.Dispose(); }
         return 0;
     }
@@ -237,80 +231,4 @@ internal static class Program
     {
         public void Dispose() { foreach (var i in items) { i.Dispose(); } }
     }
-}
-
-/// <summary>
-/// A minimal <c>--name value</c> parser that knows every option the tool reads: an unknown option,
-/// a stray value or a value of the wrong kind is an <see cref="ArgumentException"/> that names it.
-/// </summary>
-internal sealed class Args(Dictionary<string, string> values)
-{
-    /// <summary>Options that take a value.</summary>
-    private static readonly HashSet<string> Valued =
-    [
-        "--tokens", "--preset", "--rounds", "--runs", "--warmup", "--threads", "--hidden", "--expert-width", "--experts",
-        "--top-k", "--shared-experts", "--groups", "--top-k-groups", "--peers", "--extra", "--ggml-formats", "--ggml-repack",
-        "--ggml-poll", "--peak-gflops", "--bandwidth-gbps", "--json", "--plot",
-    ];
-
-    /// <summary>Options that are switches.</summary>
-    private static readonly HashSet<string> Switches = ["--hot", "--moments"];
-
-    /// <summary>Parses <paramref name="args"/>.</summary>
-    /// <exception cref="ArgumentException">An option is unknown, lacks its value, or a value stands alone.</exception>
-    public static Args Parse(string[] args)
-    {
-        var d = new Dictionary<string, string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            string name = args[i];
-            if (Switches.Contains(name))
-            {
-                d[name] = "";
-            }
-            else if (Valued.Contains(name))
-            {
-                if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    throw new ArgumentException($"{name} needs a value.");
-                }
-
-                d[name] = args[++i];
-            }
-            else
-            {
-                throw new ArgumentException($"Unknown argument '{name}'. Options: {string.Join(", ", Valued.Order())} (each with a value); {string.Join(", ", Switches)}.");
-            }
-        }
-
-        return new Args(d);
-    }
-
-    public bool Has(string name) => values.ContainsKey(name);
-
-    public string Str(string name, string fallback) => values.TryGetValue(name, out var v) ? v : fallback;
-
-    /// <exception cref="ArgumentException">The value is not a whole number of at least <paramref name="min"/>.</exception>
-    public int Int(string name, int fallback, int min = 1) => values.TryGetValue(name, out var v) ? Whole(name, v, min) : fallback;
-
-    /// <exception cref="ArgumentException">An item is not a positive whole number.</exception>
-    public IReadOnlyList<int> Ints(string name, string fallback) => [.. Str(name, fallback).Split(',').Select(s => Whole(name, s.Trim(), 1))];
-
-    /// <exception cref="ArgumentException">The value is not a positive finite number.</exception>
-    public double Dbl(string name, double fallback)
-    {
-        if (!values.TryGetValue(name, out var v))
-        {
-            return fallback;
-        }
-
-        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) && d > 0
-            ? d
-            : throw new ArgumentException($"{name} takes a positive number; '{v}' is not one.");
-    }
-
-    private static int Whole(string name, string v, int min) =>
-        int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min
-            ? n
-            : throw new ArgumentException($"{name} takes whole numbers of at least {min}; '{v}' is not one.");
 }
