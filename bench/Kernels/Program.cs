@@ -53,7 +53,6 @@ internal static unsafe class Program
             return Number(args, 1, 2, 1, 256, "threads") is { } threads ? Streams.Run(threads) : 2;
         }
 
-        KernelStatics.Prepare(); // as the backend does: kernels compiled before it call class-init helpers in their loops
         if (!Bf16Runtime.IsAvailable)
         {
             Console.Error.WriteLine($"AVX512-BF16 kernels not available: {Bf16Runtime.WhyUnavailable}");

@@ -160,6 +160,31 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// FP4 scale codes off the normal range (0 is 2^-127, 255 NaN) keep the weight off the integer
+    /// and block kernels, which build scales by shifting the code into an exponent; the exact decoder
+    /// takes it, for one to many tokens, fused and unfused, against the reference.
+    /// </summary>
+    [TestCase(0, 1, true)]
+    [TestCase(0, 37, false)]
+    [TestCase(255, 1, false)]
+    [TestCase(255, 5, true)]
+    [TestCase(255, 37, true)]
+    public void Fp4_scale_codes_off_the_normal_range_are_decoded_exactly(int code, int tokens, bool fuse)
+    {
+        var (graph, weights, inputs) = Chain("fp4", 256, 128, tokens, 1, true, null, everyValue: false);
+        var scales = weights["gate.scale"].Bytes;
+        for (int i = 5; i < scales.Length; i += 97)
+        {
+            scales[i] = (byte)code;
+        }
+
+        var (cpu, reference) = Harness.RunBoth(graph, weights, inputs, new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Fuse: fuse));
+        Assert.That(cpu.Values.Any(t => t.Type == DType.F32 && t.AsSpan<float>().ToArray().Any(v => !float.IsFinite(v))), Is.EqualTo(code == 255),
+            "NaN scales reach the output, 2^-127 ones leave it finite");
+        Harness.AssertSame(cpu, reference);
+    }
+
+    /// <summary>
     /// FP4 weights in the four-row layout, with an activation the integer kernels cannot quantize (an
     /// infinity): the products fall back to the exact row decoder, which reads the rows out of their
     /// groups; against the reference, fused and unfused.

@@ -236,6 +236,6 @@ public sealed unsafe class Fp4VnniKernelTests
     [TestCase(new byte[] { 1, 127, 254 }, false)]
     [TestCase(new byte[] { 0, 127 }, true)]
     [TestCase(new byte[] { 127, 255 }, true)]
-    public void Scale_codes_0_and_255_keep_the_fma_kernel(byte[] scales, bool keep) =>
+    public void Scale_codes_0_and_255_keep_the_fast_decoders_off(byte[] scales, bool keep) =>
         Assert.That(Accel.Backends.Cpu.CpuBackend.HasSlowScales(scales, WeightFormat.Fp4), Is.EqualTo(keep));
 }

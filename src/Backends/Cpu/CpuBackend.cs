@@ -31,7 +31,6 @@ public sealed unsafe partial class CpuBackend : BackendBase
     public CpuBackend(CpuBackendOptions? options = null) : base(CpuProvider.Describe(options ?? new CpuBackendOptions()), memoryLimitBytes: null)
     {
         Options = options ?? new CpuBackendOptions();
-        KernelStatics.Prepare(); // before any kernel compiles, so none calls a class-init helper in its loops
         _gemm.Fp4Terms = Options.Fp4Terms; // first: refuses bad activation bits before any worker thread starts
         _pool = new WorkerPool(Options.EffectiveThreads, Options.IdleNapMilliseconds);
         _portable = !Options.UsesAvx512;

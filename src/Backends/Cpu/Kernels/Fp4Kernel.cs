@@ -16,8 +16,6 @@ namespace Accel.Backends.Cpu.Kernels;
 /// </summary>
 internal static unsafe class Fp4Kernel
 {
-    private static readonly Vector512<float> Table = Vector512.Create(NumericFormats.E2M1DecodeTable);
-
     /// <summary>Whether rows of <paramref name="k"/> columns can use this kernel (whole 32-column blocks).</summary>
     public static bool Fits(int k) => k % 32 == 0;
 
@@ -65,7 +63,8 @@ internal static unsafe class Fp4Kernel
         float* x5p = x + 5 * (nint)ldx;
         byte* r0 = w->R0, r1 = w->R1, r2 = w->R2, r3 = w->R3;
         byte* s0 = w->S0, s1 = w->S1, s2 = w->S2, s3 = w->S3;
-        float* scales = DecodeTables.Ue8m0Pointer;
+        var table = ConstantVectors.E2M1;
+        float* scales = ConstantVectors.Ue8m0;
         for (int k = 0; k < kLength; k += 32)
         {
             nint at = k >> 1;
@@ -79,19 +78,19 @@ internal static unsafe class Fp4Kernel
             }
 
             int b = k >> 5;
-            var t0 = Table * scales[s0[b]];
+            var t0 = table * scales[s0[b]];
             var i0 = Avx512F.ConvertToVector512Int32(Vector128.Load(r0 + at));
             var e0 = Avx512F.PermuteVar16x32(t0, i0);
             var o0 = Avx512F.PermuteVar16x32(t0, Avx512F.ShiftRightLogical(i0, 4));
-            var t1 = Table * scales[s1[b]];
+            var t1 = table * scales[s1[b]];
             var i1 = Avx512F.ConvertToVector512Int32(Vector128.Load(r1 + at));
             var e1 = Avx512F.PermuteVar16x32(t1, i1);
             var o1 = Avx512F.PermuteVar16x32(t1, Avx512F.ShiftRightLogical(i1, 4));
-            var t2 = Table * scales[s2[b]];
+            var t2 = table * scales[s2[b]];
             var i2 = Avx512F.ConvertToVector512Int32(Vector128.Load(r2 + at));
             var e2 = Avx512F.PermuteVar16x32(t2, i2);
             var o2 = Avx512F.PermuteVar16x32(t2, Avx512F.ShiftRightLogical(i2, 4));
-            var t3 = Table * scales[s3[b]];
+            var t3 = table * scales[s3[b]];
             var i3 = Avx512F.ConvertToVector512Int32(Vector128.Load(r3 + at));
             var e3 = Avx512F.PermuteVar16x32(t3, i3);
             var o3 = Avx512F.PermuteVar16x32(t3, Avx512F.ShiftRightLogical(i3, 4));

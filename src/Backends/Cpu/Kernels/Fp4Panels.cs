@@ -15,9 +15,6 @@ namespace Accel.Backends.Cpu.Kernels;
 /// </summary>
 internal static unsafe class Fp4Panels
 {
-    private static readonly Vector512<float> Codes = Vector512.Create(
-        0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f);
-
     /// <summary>Bytes of the fp32 panel of <paramref name="k"/> columns.</summary>
     public static long Bytes(int k) => (long)k * PanelLayout.Width * sizeof(float);
 
@@ -69,7 +66,7 @@ internal static unsafe class Fp4Panels
                 float* dst = panel + (32 * b + 8 * g) * PanelLayout.Width;
                 for (int c = 0; c < 8; c++, v = Vector512.ShiftRightLogical(v, 4))
                 {
-                    (Avx512F.PermuteVar16x32(Codes, v) * scale).Store(dst + c * PanelLayout.Width);
+                    (Avx512F.PermuteVar16x32(ConstantVectors.E2M1, v) * scale).Store(dst + c * PanelLayout.Width);
                 }
             }
         }

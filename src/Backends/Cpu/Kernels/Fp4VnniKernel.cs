@@ -25,14 +25,22 @@ internal static unsafe class Fp4VnniKernel
     public const int ChunkBytes = 256;
 
     /// <summary>2 * e2m1 + 12 for the 16 codes (the +12 keeps the table unsigned for vpdpbusd).</summary>
-    private static readonly Vector256<byte> Table = Vector256.Create(
-        (byte)12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
-        12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
+    private static Vector256<byte> Table
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector256.Create(
+            (byte)12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
+            12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0);
+    }
 
     /// <summary>Spreads two scale bytes to the dword lanes of their blocks: lanes 0-3 byte 0, lanes 4-7 byte 1.</summary>
-    private static readonly Vector256<byte> ScaleSpread = Vector256.Create(
-        (byte)0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80,
-        1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80);
+    private static Vector256<byte> ScaleSpread
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector256.Create(
+            (byte)0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80, 0, 0x80, 0x80, 0x80,
+            1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80, 1, 0x80, 0x80, 0x80);
+    }
 
     /// <summary>Whether this processor has the instructions (AVX2 and AVX-VNNI, and AVX-512F for the quantizer).</summary>
     public static bool IsSupported => Avx2.IsSupported && AvxVnni.IsSupported && Avx512F.IsSupported;
@@ -169,6 +177,7 @@ internal static unsafe class Fp4VnniKernel
         var z = Vector256<float>.Zero;
         Vector256<float> a00 = z, a01 = z, a02 = z, a03 = z, a10 = z, a11 = z, a12 = z, a13 = z;
         byte* q0 = xq, q1 = xq + ldq;
+        Vector256<byte> table = Table, spread = ScaleSpread;
         for (int k = 0; k < kLength; k += 64)
         {
             nint at = k >> 1;
@@ -181,10 +190,10 @@ internal static unsafe class Fp4VnniKernel
             }
 
             int b = k >> 5;
-            Row(w->R0 + at, w->S0 + b, q0, q1, ref a00, ref a10);
-            Row(w->R1 + at, w->S1 + b, q0, q1, ref a01, ref a11);
-            Row(w->R2 + at, w->S2 + b, q0, q1, ref a02, ref a12);
-            Row(w->R3 + at, w->S3 + b, q0, q1, ref a03, ref a13);
+            Row(w->R0 + at, w->S0 + b, q0, q1, table, spread, ref a00, ref a10);
+            Row(w->R1 + at, w->S1 + b, q0, q1, table, spread, ref a01, ref a11);
+            Row(w->R2 + at, w->S2 + b, q0, q1, table, spread, ref a02, ref a12);
+            Row(w->R3 + at, w->S3 + b, q0, q1, table, spread, ref a03, ref a13);
             q0 += ChunkBytes;
             q1 += ChunkBytes;
         }
@@ -196,13 +205,13 @@ internal static unsafe class Fp4VnniKernel
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Row(byte* weights, byte* scales, byte* q0, byte* q1, ref Vector256<float> acc0, ref Vector256<float> acc1)
+        static void Row(byte* weights, byte* scales, byte* q0, byte* q1, Vector256<byte> table, Vector256<byte> spread, ref Vector256<float> acc0, ref Vector256<float> acc1)
         {
             var v = Vector256.Load(weights);
             var mask = Vector256.Create((byte)0x0F);
-            var even = Avx2.Shuffle(Table, v & mask);
-            var odd = Avx2.Shuffle(Table, Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask);
-            var s = Avx2.ShiftLeftLogical(Avx2.Shuffle(Vector256.Create(*(ushort*)scales).AsByte(), ScaleSpread).AsInt32(), 23).AsSingle();
+            var even = Avx2.Shuffle(table, v & mask);
+            var odd = Avx2.Shuffle(table, Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & mask);
+            var s = Avx2.ShiftLeftLogical(Avx2.Shuffle(Vector256.Create(*(ushort*)scales).AsByte(), spread).AsInt32(), 23).AsSingle();
             acc0 = Chunk<TT>(even, odd, s, q0, acc0);
             if (TR.Count > 1)
             {

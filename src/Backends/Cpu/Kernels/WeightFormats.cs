@@ -39,24 +39,11 @@ internal unsafe interface IWeightFormat
         throw new NotSupportedException("only a factored weight format has raw weights apart from its scale");
 }
 
-/// <summary>Decode tables shared by the formats.</summary>
-internal static unsafe class DecodeTables
+/// <summary>Constants shared by the formats (literals only: see <see cref="ConstantVectors"/>).</summary>
+internal static class DecodeTables
 {
-    /// <summary>UE8M0 byte to fp32 (2^(u-127), 255 is NaN).</summary>
-    public static readonly float[] Ue8m0 = BuildUe8m0();
-
     /// <summary>2^60, used to rescale fp8 bit patterns without overflow.</summary>
     public const float TwoPow60 = 1.152921504606846976e18f;
-
-    /// <summary>The same table at a fixed address (the array is pinned), for the kernels' scalar loads.</summary>
-    public static readonly float* Ue8m0Pointer = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref Ue8m0[0]);
-
-    private static float[] BuildUe8m0()
-    {
-        var t = GC.AllocateArray<float>(256, pinned: true);
-        for (int u = 0; u < 256; u++) { t[u] = NumericFormats.UE8M0ToF32((byte)u); }
-        return t;
-    }
 }
 
 /// <summary>fp32 weights.</summary>
@@ -155,7 +142,7 @@ internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Decode(row + k) * scale;
 
     public static float Scalar(byte* row, byte* scaleRow, int k) =>
-        NumericFormats.E4M3ToF32(row[k]) * DecodeTables.Ue8m0[scaleRow[k >> 7]];
+        NumericFormats.E4M3ToF32(row[k]) * NumericFormats.UE8M0ToF32(scaleRow[k >> 7]);
 }
 
 /// <summary>
@@ -245,24 +232,21 @@ internal readonly unsafe struct Fp4Format : IWeightFormat
 {
     public static nint Offset(int k) => k >> 1;
 
-    private static readonly Vector512<float> Table = Vector512.Create(NumericFormats.E2M1DecodeTable);
-    private static readonly Vector128<byte> Duplicate = Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-    private static readonly Vector512<uint> NibbleShift = Vector512.Create(0u, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
-
     public static int BlockK => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Scale(byte* scaleRow, int k) => Table * NumericFormats.UE8M0ToF32(scaleRow[k >> 5]);
+    public static Vector512<float> Scale(byte* scaleRow, int k) => ConstantVectors.E2M1 * NumericFormats.UE8M0ToF32(scaleRow[k >> 5]);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale)
     {
         var bytes = Vector128.CreateScalarUnsafe(*(ulong*)(row + (k >> 1))).AsByte();
-        var pairs = Avx512F.ConvertToVector512UInt32(Ssse3.Shuffle(bytes, Duplicate));
-        var nibbles = Avx512F.ShiftRightLogicalVariable(pairs, NibbleShift);
+        // Each byte twice, then the low nibble from the first copy and the high from the second.
+        var pairs = Avx512F.ConvertToVector512UInt32(Ssse3.Shuffle(bytes, Vector128.Create((byte)0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)));
+        var nibbles = Avx512F.ShiftRightLogicalVariable(pairs, Vector512.Create(0u, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4));
         return Avx512F.PermuteVar16x32(scale, nibbles.AsInt32());
     }
 
     public static float Scalar(byte* row, byte* scaleRow, int k) =>
-        NumericFormats.E2M1ToF32(row[k >> 1] >> ((k & 1) * 4)) * DecodeTables.Ue8m0[scaleRow[k >> 5]];
+        NumericFormats.E2M1ToF32(row[k >> 1] >> ((k & 1) * 4)) * NumericFormats.UE8M0ToF32(scaleRow[k >> 5]);
 }
