@@ -202,6 +202,31 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
+    /// One-row FP4 decode in the quad layout with two groups side by side (gate beside up, and
+    /// neighbouring groups of the down projection, an odd last group alone) gives bit for bit what
+    /// one group at a time gives, fused and unfused, and agrees with the reference.
+    /// </summary>
+    [TestCase(256, 48, true)]
+    [TestCase(384, 80, false)]
+    [TestCase(128, 208, true)]
+    [TestCase(512, 16, false)]
+    public void Fp4_two_groups_side_by_side_match_one_group_at_a_time(int din, int dout, bool fuse)
+    {
+        foreach (int tokens in new[] { 1, 2, 7 })
+        {
+            var (graph, weights, inputs) = Chain("fp4", din, dout, tokens, 1, true, null, everyValue: tokens == 7);
+            var options = new Accel.Backends.Cpu.CpuBackendOptions(Threads: 2, Fuse: fuse);
+            var (two, reference) = Harness.RunBoth(graph, weights, inputs, options);
+            var (one, _) = Harness.RunBoth(graph, weights, inputs, options with { Fp4TwoGroups = false });
+            Harness.AssertSame(two, reference, context: $"{din}x{dout} T{tokens} two groups");
+            foreach (var (name, t) in one.Where(o => o.Value.Type == DType.F32))
+            {
+                Assert.That(two[name].AsSpan<float>().ToArray(), Is.EqualTo(t.AsSpan<float>().ToArray()), $"{din}x{dout} T{tokens} {name}: two groups vs one");
+            }
+        }
+    }
+
+    /// <summary>
     /// Decode tiles of a single weight in panels read panel j beside panel j + P/2 (two streams per
     /// thread) by default: unfused gate and up, and down, for one, two and five tokens (segments of
     /// one to a few rows), output counts of 4 to 64 panels (and 3, which keeps adjacent panels),

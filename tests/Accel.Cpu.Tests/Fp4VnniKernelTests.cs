@@ -160,6 +160,71 @@ public sealed unsafe class Fp4VnniKernelTests
     }
 
     /// <summary>
+    /// The two-group kernel (one activation row, quad layout) gives, bit for bit, what the one-group
+    /// kernel gives: groups alternating between two places (gate and up) and evenly spaced groups,
+    /// for each term count, with and without prefetching.
+    /// </summary>
+    [TestCase(2, 256, 3, 1024, true)]
+    [TestCase(6, 512, 3, 0, true)]
+    [TestCase(16, 256, 2, 2048, true)]
+    [TestCase(4, 384, 1, 1024, true)]
+    [TestCase(2, 256, 3, 1024, false)]
+    [TestCase(10, 512, 2, 0, false)]
+    public void Two_groups_side_by_side_match_one_group_at_a_time(int groups, int k, int terms, int prefetch, bool alternating)
+    {
+        Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
+        int rowBytes = k / 2, blocks = k / 32, second = 4 * groups; // rows of the second place (up) start here
+        int weightRows = 8 * groups;
+        var rng = new Random(groups * 7 + k + terms);
+        byte[] w = new byte[weightRows * rowBytes];
+        rng.NextBytes(w);
+        byte[] s = [.. Enumerable.Range(0, weightRows * blocks).Select(_ => (byte)rng.Next(110, 140))];
+        float[] x = [.. Enumerable.Range(0, k).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        byte[] q = new byte[Fp4VnniKernel.Bytes(1, k)];
+        float[] dual = new float[groups * 4], single = new float[groups * 4];
+        fixed (byte* wp = w, sp = s, qp = q)
+        fixed (float* xp = x, dp = dual, op = single)
+        {
+            QuadLayout.Pack(wp, weightRows, rowBytes, QuadLayout.CodeChunk);
+            QuadLayout.Pack(sp, weightRows, blocks, QuadLayout.ScaleChunk);
+            Assert.That(Fp4VnniKernel.Quantize(xp, k, 1, k, qp, Fp4Vnni512Kernel.ChunkColumns, terms), Is.True);
+            var first = new WeightRows4
+            {
+                R0 = wp, R1 = wp + 64, R2 = wp + 128, R3 = wp + 192,
+                S0 = sp, S1 = sp + 4, S2 = sp + 8, S3 = sp + 12,
+            };
+            long group = 4L * rowBytes, groupScales = 4L * blocks;
+            var (step, scaleStep, step2, scaleStep2) = alternating
+                ? (second * rowBytes, second * blocks, group - second * rowBytes, groupScales - second * blocks)
+                : (group, groupScales, group, groupScales);
+            foreach (var (kernel, tile) in new[] { (Fp4Vnni512Kernel.Get(1, prefetch, terms, quads: true, dual: true), (nint)dp), (Fp4Vnni512Kernel.Get(1, prefetch, terms, quads: true), (nint)op) })
+            {
+                kernel.Run(qp, qp, &first, k, (float*)tile, groups, step, scaleStep, step2, scaleStep2);
+            }
+        }
+
+        Assert.That(dual, Is.EqualTo(single));
+        Assert.That(single.Distinct().Count(), Is.GreaterThan(groups * 2), "the groups' sums differ");
+    }
+
+    [Test]
+    public void The_two_group_kernel_refuses_what_it_cannot_decode()
+    {
+        Assume.That(Fp4Vnni512Kernel.IsAvailable, $"the 512-bit kernel cannot run here: {Fp4Vnni512Kernel.WhyUnavailable}");
+        Assert.That(() => Fp4Vnni512Kernel.Get(2, 0, quads: true, dual: true), Throws.ArgumentException.With.Message.Contains("one activation row"));
+        Assert.That(() => Fp4Vnni512Kernel.Get(1, 0, quads: false, dual: true), Throws.ArgumentException.With.Message.Contains("quad-layout"));
+        var kernel = Fp4Vnni512Kernel.Get(1, 0, quads: true, dual: true);
+        Assert.That(() => RunThreeGroups(kernel), Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("even number"));
+    }
+
+    private static void RunThreeGroups(Fp4Vnni512Kernel kernel)
+    {
+        var r = new WeightRows4();
+        float* tile = stackalloc float[12];
+        kernel.Run(null, null, &r, 128, tile, 3, 0, 0);
+    }
+
+    /// <summary>
     /// Random FP4 rows (enough for the groups' first rows, <paramref name="firstRow"/>) against
     /// <paramref name="rows"/> activation rows: one call whose pointers move on by
     /// <paramref name="step"/> rows after even groups and <paramref name="step2"/> after odd ones,

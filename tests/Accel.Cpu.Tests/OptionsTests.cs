@@ -91,14 +91,17 @@ public sealed class OptionsTests
         Assert.That(o.UsesFp4Quads, Is.EqualTo(expected && o.UsesVnni512));
     }
 
-    [TestCase(null, true)]
-    [TestCase("0", false)]
-    [TestCase("1", true)]
-    [TestCase("false", false)]
-    public void The_split_panel_variable_reaches_the_options(string? value, bool expected)
+    [TestCase("ACCEL_CPU_SPLIT_PANELS", null, true)]
+    [TestCase("ACCEL_CPU_SPLIT_PANELS", "0", false)]
+    [TestCase("ACCEL_CPU_SPLIT_PANELS", "1", true)]
+    [TestCase("ACCEL_CPU_SPLIT_PANELS", "false", false)]
+    [TestCase("ACCEL_CPU_FP4_TWO_GROUPS", null, true)]
+    [TestCase("ACCEL_CPU_FP4_TWO_GROUPS", "0", false)]
+    [TestCase("ACCEL_CPU_FP4_TWO_GROUPS", "true", true)]
+    public void The_decode_stream_variables_reach_the_options(string variable, string? value, bool expected)
     {
-        var o = new CpuBackendOptions().WithEnvironment(new Env(new() { ["ACCEL_CPU_SPLIT_PANELS"] = value }));
-        Assert.That(o.SplitPanels, Is.EqualTo(expected));
+        var o = new CpuBackendOptions().WithEnvironment(new Env(new() { [variable] = value }));
+        Assert.That(variable == "ACCEL_CPU_SPLIT_PANELS" ? o.SplitPanels : o.Fp4TwoGroups, Is.EqualTo(expected));
     }
 
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", null, 8)]

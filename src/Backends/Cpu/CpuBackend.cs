@@ -42,6 +42,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
         _gemm.StreamRowsAbove = Options.StreamRowsAbove;
         _gemm.PrefetchBlocks = Options.PrefetchBlocks;
         _gemm.SplitPanels = Options.SplitPanels;
+        _gemm.Fp4TwoGroups = Options.Fp4TwoGroups;
         _gemm.Vnni = Options.UsesVnni;
         _gemm.Vnni512 = Options.UsesVnni512;
         _gemm.Bf16Dot = Options.UsesBf16Dot;

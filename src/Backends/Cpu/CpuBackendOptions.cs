@@ -102,6 +102,12 @@ public enum CpuSimd
 /// Measured on the benchmark layer at 1 token, alternating in one process: the routed down
 /// projection 6-10% faster in f32, 18-19% in bf16, 23-25% in fp8 (docs/performance.md).
 /// </param>
+/// <param name="Fp4TwoGroups">
+/// Whether one-row decode of FP4 weights in the quad layout decodes two groups of four rows side by
+/// side in one kernel loop (a gate group with its up group, or two neighbouring groups) instead of
+/// one after the other: the activation chunk is loaded once for eight rows, and the two regions stream
+/// together (default true; <c>ACCEL_CPU_FP4_TWO_GROUPS</c>). The sums are bit for bit the same.
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -111,7 +117,7 @@ public enum CpuSimd
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
     bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8, int IdleNapMilliseconds = 20,
-    int Fp4ActivationBits = 22, bool Fp4Quads = true, bool SplitPanels = true)
+    int Fp4ActivationBits = 22, bool Fp4Quads = true, bool SplitPanels = true, bool Fp4TwoGroups = true)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -133,7 +139,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>, <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
     /// <see cref="IdleNapMilliseconds"/>, <c>ACCEL_CPU_FP4_ACTIVATION_BITS</c> (22, 16 or 8)
     /// <see cref="Fp4ActivationBits"/>, <c>ACCEL_CPU_FP4_QUADS</c> (0/1) <see cref="Fp4Quads"/> and
-    /// <c>ACCEL_CPU_SPLIT_PANELS</c> (0/1) <see cref="SplitPanels"/>. An unset variable keeps the value.
+    /// <c>ACCEL_CPU_SPLIT_PANELS</c> (0/1) <see cref="SplitPanels"/> and <c>ACCEL_CPU_FP4_TWO_GROUPS</c> (0/1)
+    /// <see cref="Fp4TwoGroups"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -155,6 +162,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
             ?? Fp4ActivationBits,
         Fp4Quads = BackendOptionsBinding.Flag(env, "ACCEL_CPU_FP4_QUADS") ?? Fp4Quads,
         SplitPanels = BackendOptionsBinding.Flag(env, "ACCEL_CPU_SPLIT_PANELS") ?? SplitPanels,
+        Fp4TwoGroups = BackendOptionsBinding.Flag(env, "ACCEL_CPU_FP4_TWO_GROUPS") ?? Fp4TwoGroups,
     };
 
     /// <summary><paramref name="bits"/> (or null) if the FP4 decode kernels can keep that many activation bits, else the refusal.</summary>

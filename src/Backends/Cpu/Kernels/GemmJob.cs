@@ -37,9 +37,17 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     /// <summary>Int8 terms per activation in the VNNI FP4 decode kernels, 1-3 (<see cref="CpuBackendOptions.Fp4ActivationBits"/>).</summary>
     public int Fp4Terms { get; set; } = 3;
 
-    // The 512-bit kernels of this op (one and two rows), when its activations are quantized for them.
+    /// <summary>
+    /// Whether one-row decode of quad-layout FP4 weights takes two groups side by side (gate with up,
+    /// or two neighbours) in one kernel loop (<see cref="CpuBackendOptions.Fp4TwoGroups"/>).
+    /// </summary>
+    public bool Fp4TwoGroups { get; set; } = true;
+
+    // The 512-bit kernels of this op (one and two rows, and one row two groups at a time), when its
+    // activations are quantized for them.
     private Fp4Vnni512Kernel? _zmmOne;
     private Fp4Vnni512Kernel? _zmmTwo;
+    private Fp4Vnni512Kernel? _zmmDual;
 
     /// <summary>Whether bf16 decode segments run on <see cref="Bf16.Bf16Kernel"/> (<see cref="CpuBackendOptions.Bf16Dot"/>).</summary>
     public bool Bf16Dot { get; set; }
@@ -83,7 +91,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         _split = null;
         _scaled = null;
         _quantized = null;
-        _zmmOne = _zmmTwo = null;
+        _zmmOne = _zmmTwo = _zmmDual = null;
         _bf16Hi = _bf16Lo = null;
     }
 
@@ -99,7 +107,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
 
         _split = _scaled = null;
         _quantized = null;
-        _zmmOne = _zmmTwo = null;
+        _zmmOne = _zmmTwo = _zmmDual = null;
         _bf16Hi = _bf16Lo = null;
     }
 
@@ -337,7 +345,22 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             count = Math.Min(most, groups - g0);
             int n0 = t.N0 + g0 * step;
             SetGroup(t.Expert, n0, rows);
-            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
+            if (mr == 1 && _zmmDual != null && !Pair && count >= 2)
+            {
+                // Two neighbouring groups side by side, then an odd last group alone.
+                int even = count & ~1;
+                _zmmDual.Run(q, q, rows, Gate.In, tile, even, weightStep, scaleStep);
+                if (even < count)
+                {
+                    SetGroup(t.Expert, n0 + even * step, rows);
+                    _zmmOne!.Run(q, q, rows, Gate.In, tile + even * 4, 1, weightStep, scaleStep);
+                }
+            }
+            else
+            {
+                (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
+            }
+
             for (int g = 0; g < count; g++)
             {
                 StoreTile(t, n0 + g * step, t.M0, mr, tile + g * mr * 4);
@@ -365,7 +388,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         WeightRows4 rows = default;
         float* pair = stackalloc float[8];
         byte* q = _quantized + t.M0 * _quantizedLd;
-        var kernel = mr == 2 ? _zmmTwo! : _zmmOne!;
+        var kernel = mr == 2 ? _zmmTwo! : _zmmDual ?? _zmmOne!;
         long groupBytes = QuadLayout.Rows * Gate.RowBytes, groupScales = QuadLayout.Rows * Gate.ScaleRowBytes;
         for (int count; (count = Math.Min(MaxGroups / 2, (t.N1 - n) / QuadLayout.Rows)) > 0; n += count * QuadLayout.Rows)
         {

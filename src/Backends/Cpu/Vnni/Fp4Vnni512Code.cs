@@ -81,23 +81,46 @@ internal static class Fp4Vnni512Code
     /// <paramref name="prefetch"/> bytes ahead (0: none); <paramref name="permute"/> looks the
     /// nibbles up with <c>vpermb</c> (AVX512_VBMI), three instructions per weight chunk instead of five.
     /// With <paramref name="quads"/> a row's next chunk follows four chunks on
-    /// (<see cref="Kernels.QuadLayout"/>), else the next 64 bytes.
+    /// (<see cref="Kernels.QuadLayout"/>), else the next 64 bytes. With <paramref name="dual"/> (one
+    /// activation row, quads) the groups go two at a time, their chunks decoded side by side in one
+    /// loop: the activation chunk is loaded once for eight weight rows instead of four, and the two
+    /// groups (a gate group and its up group, or two neighbours) stream together instead of one after
+    /// the other. The sums are the same, added in the same order; the group count must be even.
     /// </summary>
-    public static byte[] Emit(int rows, int prefetch, int terms = 3, bool permute = false, bool quads = false)
+    public static byte[] Emit(int rows, int prefetch, int terms = 3, bool permute = false, bool quads = false, bool dual = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, 2);
         ArgumentOutOfRangeException.ThrowIfNegative(prefetch);
         ArgumentOutOfRangeException.ThrowIfLessThan(terms, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(terms, 3);
+        if (dual && (rows != 1 || !quads))
+        {
+            throw new ArgumentException("the two-group form decodes one activation row against quad-layout weights");
+        }
+
         var e = new E();
         int[] saved = rows == 2 ? [E.Rbx, E.Rbp, E.R12, E.R13, E.R14, E.R15] : [E.Rbx, E.Rbp, E.R12, E.R14, E.R15];
         foreach (int reg in saved) { e.Push(reg); }
 
-        for (int n = 0; n < 4; n++)
+        if (dual)
         {
-            e.Load64(WeightRegs[n], E.Rdi, OffW + 8 * n);
-            e.Load64(ScaleRegs[n], E.Rdi, OffS + 8 * n);
+            // Quad rows are 64 bytes apart (their scales 4): one base per group, the second group
+            // one step after the first.
+            e.Load64(E.Rdx, E.Rdi, OffW);
+            e.Load64(E.R10, E.Rdi, OffS);
+            e.Load64(E.Rsi, E.Rdi, OffW);
+            e.AddFromMemory(E.Rsi, E.Rdi, OffWeightStep);
+            e.Load64(E.R11, E.Rdi, OffS);
+            e.AddFromMemory(E.R11, E.Rdi, OffScaleStep);
+        }
+        else
+        {
+            for (int n = 0; n < 4; n++)
+            {
+                e.Load64(WeightRegs[n], E.Rdi, OffW + 8 * n);
+                e.Load64(ScaleRegs[n], E.Rdi, OffS + 8 * n);
+            }
         }
 
         e.Load64(E.R14, E.Rdi, OffConstants);
@@ -112,7 +135,7 @@ internal static class Fp4Vnni512Code
         e.Load64(E.Rcx, E.Rdi, OffChunks);
         e.Zero(E.Rax); // weight byte offset
         e.Zero(E.R14); // scale byte offset
-        for (int a = 0; a < 4 * rows; a++) { e.Pxord(a, a, a); }
+        for (int a = 0; a < (dual ? 8 : 4 * rows); a++) { e.Pxord(a, a, a); }
 
         int loop = e.Position;
         bool held = rows == 1;
@@ -125,9 +148,13 @@ internal static class Fp4Vnni512Code
             e.LoadDqu16(Held + 7, ActivationRegs[0], E.NoIndex, 448);
         }
 
-        for (int n = 0; n < 4; n++)
+        for (int n = 0; n < (dual ? 8 : 4); n++)
         {
-            WeightRow(e, n, rows, prefetch, terms, held, permute);
+            // Two-group form: rows 0-3 of the first group at rdx (scales r10), 4-7 of the second at rsi (r11).
+            var (w, wDisp, sc, sDisp) = dual
+                ? (n < 4 ? E.Rdx : E.Rsi, 64 * (n % 4), n < 4 ? E.R10 : E.R11, 4 * (n % 4))
+                : (WeightRegs[n], 0, ScaleRegs[n], 0);
+            WeightRow(e, n, w, wDisp, sc, sDisp, rows, prefetch, terms, held, permute);
         }
 
         int ways = quads ? Kernels.QuadLayout.Rows : 1;
@@ -138,6 +165,32 @@ internal static class Fp4Vnni512Code
         e.Jnz(loop);
 
         e.Load64(E.Rcx, E.Rdi, OffTile);
+        if (dual)
+        {
+            // Both groups' sums (tile of group 2i, then 2i + 1), and both bases past the pair.
+            e.StoreSums4(0, E.Rcx, 0);
+            e.StoreSums4(4, E.Rcx, 16);
+            e.AddToMemory(E.Rdi, OffTile, 32);
+            foreach (int reg in new[] { E.Rdx, E.Rsi })
+            {
+                e.AddFromMemory(reg, E.Rdi, OffWeightStep);
+                e.AddFromMemory(reg, E.Rdi, OffWeightStep2);
+            }
+
+            foreach (int reg in new[] { E.R10, E.R11 })
+            {
+                e.AddFromMemory(reg, E.Rdi, OffScaleStep);
+                e.AddFromMemory(reg, E.Rdi, OffScaleStep2);
+            }
+
+            e.AddImm(E.R15, -2);
+            e.Jnz(group);
+            e.Vzeroupper();
+            for (int i = saved.Length - 1; i >= 0; i--) { e.Pop(saved[i]); }
+            e.Ret();
+            return e.ToArray();
+        }
+
         for (int r = 0; r < rows; r++) { e.StoreSums4(4 * r, E.Rcx, 16 * r); }
         e.AddToMemory(E.Rdi, OffTile, 16 * rows);
         for (int n = 0; n < 4; n++)
@@ -164,11 +217,15 @@ internal static class Fp4Vnni512Code
         return e.ToArray();
     }
 
-    /// <summary>One 128-column chunk of weight row <paramref name="n"/> against every activation row.</summary>
-    private static void WeightRow(E e, int n, int rows, int prefetch, int terms, bool held, bool permute)
+    /// <summary>
+    /// One 128-column chunk of weight row <paramref name="n"/> (at <paramref name="weights"/> + rax +
+    /// <paramref name="weightDisp"/>, its scales at <paramref name="scales"/> + r14 + <paramref name="scaleDisp"/>)
+    /// against every activation row, into accumulator 4 * row + n.
+    /// </summary>
+    private static void WeightRow(E e, int n, int weights, int weightDisp, int scales, int scaleDisp, int rows, int prefetch, int terms, bool held, bool permute)
     {
-        e.LoadDqu16(Bytes, WeightRegs[n], E.Rax, 0);
-        if (prefetch > 0) { e.Prefetch0(WeightRegs[n], E.Rax, prefetch); }
+        e.LoadDqu16(Bytes, weights, E.Rax, weightDisp);
+        if (prefetch > 0) { e.Prefetch0(weights, E.Rax, weightDisp + prefetch); }
 
         if (permute)
         {
@@ -187,7 +244,7 @@ internal static class Fp4Vnni512Code
             e.Pshufb(Odd, Table, Odd);
         }
 
-        e.Pbroadcastd(Scale, ScaleRegs[n], E.R14, 0);
+        e.Pbroadcastd(Scale, scales, E.R14, scaleDisp);
         e.Pshufb(Scale, Scale, Spread);
         e.Pslld(Scale, Scale, 23);
         for (int r = 0; r < rows; r++)

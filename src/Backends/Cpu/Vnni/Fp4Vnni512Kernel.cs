@@ -20,19 +20,20 @@ internal sealed unsafe class Fp4Vnni512Kernel
     public const int ChunkColumns = 128;
 
     private static readonly Lazy<string?> Unsupported = new(() => Avx512Support.WhyNot("AVX512_VNNI", Avx512Support.HasVnni));
-    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms, bool Quads, bool Permute), Fp4Vnni512Kernel> Cache = new();
+    private static readonly ConcurrentDictionary<(int Rows, int Prefetch, int Terms, bool Quads, bool Permute, bool Dual), Fp4Vnni512Kernel> Cache = new();
     private static readonly Lazy<bool> PermuteSupported = new(() => Unsupported.Value is null && Avx512Support.HasVbmi());
     private static readonly Lazy<nint> SharedConstants = new(MakeConstants);
 
     // No GC transition: the code runs for microseconds, never blocks and never calls back.
     private readonly delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void> _entry;
 
-    private Fp4Vnni512Kernel(int rows, int prefetch, int terms, bool quads, bool permute)
+    private Fp4Vnni512Kernel(int rows, int prefetch, int terms, bool quads, bool permute, bool dual)
     {
         Rows = rows;
         Terms = terms;
         Permutes = permute;
-        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, permute, quads), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
+        Dual = dual;
+        IntPtr code = Avx512Support.MapCode(Fp4Vnni512Code.Emit(rows, prefetch, terms, permute, quads, dual), "AVX512-VNNI", "ACCEL_CPU_VNNI512");
         _entry = (delegate* unmanaged[SuppressGCTransition]<Fp4Vnni512Args*, void>)code;
     }
 
@@ -48,6 +49,9 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// <summary>Whether this kernel looks nibbles up with <c>vpermb</c> (else <c>vpshufb</c> after masking).</summary>
     public bool Permutes { get; }
 
+    /// <summary>Whether the kernel decodes its groups two at a time, side by side (its group counts must be even; see <see cref="Fp4Vnni512Code.Emit"/>).</summary>
+    public bool Dual { get; }
+
     /// <summary>Activation rows per call (1 or 2).</summary>
     public int Rows { get; }
 
@@ -62,10 +66,11 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// (1-3) int8 terms, prefetching the weight rows <paramref name="prefetch"/> bytes ahead (0: none;
     /// rounded down to a multiple of 64), for row-major weights or with <paramref name="quads"/> for
     /// the four-row interleaved layout, with <c>vpermb</c> lookups where <paramref name="permute"/>
-    /// says so (null: where <see cref="CanPermute"/>).
+    /// says so (null: where <see cref="CanPermute"/>); with <paramref name="dual"/> (one row, quads) the
+    /// groups go two at a time, side by side.
     /// </summary>
     /// <exception cref="InvalidOperationException">The kernel is unsupported here, or <paramref name="permute"/> asks for AVX512_VBMI on a processor without it.</exception>
-    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool quads = false, bool? permute = null)
+    public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool quads = false, bool? permute = null, bool dual = false)
     {
         string? why = WhyUnavailable;
         if (why is not null)
@@ -83,9 +88,14 @@ internal sealed unsafe class Fp4Vnni512Kernel
             throw new InvalidOperationException("The vpermb form of the AVX512-VNNI FP4 kernel needs AVX512_VBMI, which this processor lacks.");
         }
 
+        if (dual && (rows != 1 || !quads))
+        {
+            throw new ArgumentException("The two-group FP4 kernel decodes one activation row against quad-layout weights.", nameof(dual));
+        }
+
         int distance = (int)Math.Min(prefetch & ~63, 1 << 30);
-        return Cache.GetOrAdd((rows, distance, terms, quads, permute ?? CanPermute),
-            key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms, key.Quads, key.Permute));
+        return Cache.GetOrAdd((rows, distance, terms, quads, permute ?? CanPermute, dual),
+            key => new Fp4Vnni512Kernel(key.Rows, key.Prefetch, key.Terms, key.Quads, key.Permute, key.Dual));
     }
 
     /// <summary>
@@ -117,6 +127,11 @@ internal sealed unsafe class Fp4Vnni512Kernel
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
+        if (Dual && groups % 2 != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(groups), groups, "the two-group kernel takes an even number of groups");
+        }
+
         var args = new Fp4Vnni512Args
         {
             W0 = w->R0, W1 = w->R1, W2 = w->R2, W3 = w->R3,
