@@ -202,9 +202,9 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
-    /// One-row FP4 decode in the quad layout with two groups side by side (gate beside up, and
-    /// neighbouring groups of the down projection, an odd last group alone) gives bit for bit what
-    /// one group at a time gives, fused and unfused, and agrees with the reference.
+    /// One-row FP4 decode in the quad layout with a gate group beside its up group (fused) gives bit
+    /// for bit what one group at a time gives, and agrees with the reference; unfused products keep
+    /// one group at a time.
     /// </summary>
     [TestCase(256, 48, true)]
     [TestCase(384, 80, false)]

@@ -38,8 +38,8 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     public int Fp4Terms { get; set; } = 3;
 
     /// <summary>
-    /// Whether one-row decode of quad-layout FP4 weights takes two groups side by side (gate with up,
-    /// or two neighbours) in one kernel loop (<see cref="CpuBackendOptions.Fp4TwoGroups"/>).
+    /// Whether one-row decode of a gate/up pair of quad-layout FP4 weights takes a gate group and its
+    /// up group side by side in one kernel loop (<see cref="CpuBackendOptions.Fp4TwoGroups"/>).
     /// </summary>
     public bool Fp4TwoGroups { get; set; } = true;
 
@@ -345,21 +345,7 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             count = Math.Min(most, groups - g0);
             int n0 = t.N0 + g0 * step;
             SetGroup(t.Expert, n0, rows);
-            if (mr == 1 && _zmmDual != null && !Pair && count >= 2)
-            {
-                // Two neighbouring groups side by side, then an odd last group alone.
-                int even = count & ~1;
-                _zmmDual.Run(q, q, rows, Gate.In, tile, even, weightStep, scaleStep);
-                if (even < count)
-                {
-                    SetGroup(t.Expert, n0 + even * step, rows);
-                    _zmmOne!.Run(q, q, rows, Gate.In, tile + even * 4, 1, weightStep, scaleStep);
-                }
-            }
-            else
-            {
-                (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
-            }
+            (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
 
             for (int g = 0; g < count; g++)
             {
