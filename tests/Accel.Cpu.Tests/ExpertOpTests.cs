@@ -202,9 +202,9 @@ public sealed class ExpertOpTests
     }
 
     /// <summary>
-    /// One-row FP4 decode in the quad layout with a gate group beside its up group (fused) gives bit
-    /// for bit what one group at a time gives, and agrees with the reference; unfused products keep
-    /// one group at a time.
+    /// One-row FP4 decode in the quad layout with two groups side by side (a gate group beside its up
+    /// group when fused; group j beside group j + G/2 of each single weight) gives bit for bit what
+    /// one group at a time gives, and agrees with the reference.
     /// </summary>
     [TestCase(256, 48, true)]
     [TestCase(384, 80, false)]

@@ -103,12 +103,13 @@ public enum CpuSimd
 /// projection 6-10% faster in f32, 18-19% in bf16, 23-25% in fp8 (docs/performance.md).
 /// </param>
 /// <param name="Fp4TwoGroups">
-/// Whether one-row decode of a gate/up pair of FP4 weights in the quad layout decodes a gate group and
-/// its up group side by side in one kernel loop instead of one after the other: the activation chunk
-/// is loaded once for eight rows, and the two weights stream together (default true;
+/// Whether one-row decode of FP4 weights in the quad layout decodes two groups of four rows side by
+/// side in one kernel loop instead of one after the other: a gate group beside its up group, and for
+/// a single weight (the down projection) group j beside group j + G/2 of G. The activation chunk is
+/// loaded once for eight rows, and two regions stream together (default true;
 /// <c>ACCEL_CPU_FP4_TWO_GROUPS</c>). The sums are bit for bit the same. Measured at 1 token, cold,
-/// alternating: V4-Flash gate/up 17-24% faster, the benchmark layer's 9-12%. Pairing neighbouring
-/// groups of a single weight (the down projection) was slower on the benchmark layer and is not done.
+/// alternating (docs/performance.md): V4-Flash gate/up 17-24% faster and down 6-8%, the benchmark
+/// layer's gate/up 3-13% and down 7-14%. Neighbouring groups side by side made that down slower.
 /// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these

@@ -166,7 +166,7 @@ internal sealed unsafe partial class GemmJob
         {
             _zmmOne = Fp4Vnni512Kernel.Get(1, DecodePrefetch, Fp4Terms, Gate.Quads);
             _zmmTwo = Fp4Vnni512Kernel.Get(2, DecodePrefetch, Fp4Terms, Gate.Quads);
-            _zmmDual = Gate.Quads && Pair && Fp4TwoGroups ? Fp4Vnni512Kernel.Get(1, DecodePrefetch, Fp4Terms, quads: true, dual: true) : null;
+            _zmmDual = Gate.Quads && Fp4TwoGroups ? Fp4Vnni512Kernel.Get(1, DecodePrefetch, Fp4Terms, quads: true, dual: true) : null;
         }
     }
 

@@ -48,9 +48,29 @@ internal sealed unsafe partial class GemmJob
         }
         else
         {
+            if (FarQuads(m1 - m0, outDim))
+            {
+                // One-row decode of a single FP4 weight in quads: group j beside group j + G/2 (see Fp4TwoGroups).
+                int half = outDim / 2, width = Math.Max(QuadLayout.Rows, nChunk / QuadLayout.Rows * QuadLayout.Rows);
+                for (int n = 0; n < half; n += width)
+                {
+                    Add(new GemmTask(expert, m0, m1, n, Math.Min(half, n + width), Far: n + half));
+                }
+
+                return;
+            }
+
             AddTiles(expert, m0, m1, outDim, nChunk, mChunk);
         }
     }
+
+    /// <summary>
+    /// Whether one-row tiles of a single quad-layout FP4 weight pair group j with group j + G/2 (G
+    /// groups of four outputs), decoded side by side by the two-group kernel, so a thread streams two
+    /// regions of the weight at once.
+    /// </summary>
+    private bool FarQuads(int rows, int outDim) =>
+        Fp4TwoGroups && !Pair && !Portable && Gate.Quads && rows == 1 && outDim % (2 * QuadLayout.Rows) == 0;
 
     /// <summary>
     /// Whether a decode tile of a single weight pairs panel j with panel j + P/2 (P panels per

@@ -38,8 +38,9 @@ internal sealed unsafe partial class GemmJob : ParallelJob
     public int Fp4Terms { get; set; } = 3;
 
     /// <summary>
-    /// Whether one-row decode of a gate/up pair of quad-layout FP4 weights takes a gate group and its
-    /// up group side by side in one kernel loop (<see cref="CpuBackendOptions.Fp4TwoGroups"/>).
+    /// Whether one-row decode of quad-layout FP4 weights takes two groups side by side in one kernel
+    /// loop: a gate group and its up group, or group j and group j + G/2 of a single weight
+    /// (<see cref="CpuBackendOptions.Fp4TwoGroups"/>).
     /// </summary>
     public bool Fp4TwoGroups { get; set; } = true;
 
@@ -183,6 +184,27 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             return;
         }
 
+        if (t.Far >= 0)
+        {
+            // A tile of two distant column ranges: side by side on the two-group kernel, else one range after the other.
+            if (_zmmDual != null)
+            {
+                FarQuadGroups(t);
+                return;
+            }
+
+            ExecuteRows(t with { Far = -1 }, worker);
+            ExecuteRows(t with { N0 = t.Far, N1 = t.Far + t.N1 - t.N0, Far = -1 }, worker);
+            return;
+        }
+
+        ExecuteRows(t, worker);
+    }
+
+    /// <summary>Runs a row-kernel tile (not panels, not AMX, one column range).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ExecuteRows(in GemmTask t, int worker)
+    {
         if (Portable || (Gate.Quads && _zmmOne == null))
         {
             // Quad-layout weights decode on the 512-bit VNNI kernel or on panels; a tile neither
@@ -402,6 +424,32 @@ internal sealed unsafe partial class GemmJob : ParallelJob
         }
 
         return n;
+    }
+
+    /// <summary>
+    /// A one-row quad-layout tile with a far range (<see cref="FarQuads"/>): group j of [N0, N1) and
+    /// group j of [Far, ...) go side by side through the two-group kernel, then both are stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void FarQuadGroups(in GemmTask t)
+    {
+        WeightRows4 rows = default;
+        float* tile = stackalloc float[MaxGroups * 8];
+        byte* q = _quantized + t.M0 * _quantizedLd;
+        var far = t with { N0 = t.Far, N1 = t.Far + t.N1 - t.N0 };
+        long toFar = Gate.Row(t.Expert, t.Far) - Gate.Row(t.Expert, t.N0), toFarScales = Gate.ScaleRow(t.Expert, t.Far) - Gate.ScaleRow(t.Expert, t.N0);
+        long groupBytes = QuadLayout.Rows * Gate.RowBytes, groupScales = QuadLayout.Rows * Gate.ScaleRowBytes;
+        for (int n = t.N0, count; (count = Math.Min(MaxGroups / 2, (t.N1 - n) / QuadLayout.Rows)) > 0; n += count * QuadLayout.Rows)
+        {
+            SetFour(Gate, t.Expert, n, &rows);
+            _zmmDual!.Run(q, q, &rows, Gate.In, tile, 2 * count, toFar, toFarScales, groupBytes - toFar, groupScales - toFarScales);
+            for (int i = 0; i < count; i++)
+            {
+                int near = n + QuadLayout.Rows * i;
+                StoreTile(t, near, t.M0, 1, tile + 8 * i);
+                StoreTile(far, near - t.N0 + t.Far, t.M0, 1, tile + 8 * i + 4);
+            }
+        }
     }
 
     /// <summary>Groups per call of <see cref="Fp4Groups"/> (its tile buffer holds two rows of four per group).</summary>
