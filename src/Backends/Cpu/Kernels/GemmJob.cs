@@ -368,7 +368,6 @@ internal sealed unsafe partial class GemmJob : ParallelJob
             int n0 = t.N0 + g0 * step;
             SetGroup(t.Expert, n0, rows);
             (mr == 2 ? _zmmTwo! : _zmmOne!).Run(q, q + _quantizedLd, rows, Gate.In, tile, count, weightStep, scaleStep);
-
             for (int g = 0; g < count; g++)
             {
                 StoreTile(t, n0 + g * step, t.M0, mr, tile + g * mr * 4);
