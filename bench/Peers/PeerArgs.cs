@@ -17,10 +17,10 @@ internal sealed record PeerArgs(
     double? PeakGflops, double? BandwidthGbps, string? Json, string? Plot, bool Hot, bool Moments)
 {
     /// <summary>
-    /// Parses <paramref name="args"/>; on a bad command line (or <c>--help</c>) writes the reason
-    /// or the help to <paramref name="output"/> and returns null with the exit code to end with.
+    /// Parses <paramref name="args"/>; on a bad command line writes the reason to <paramref name="errors"/>,
+    /// on <c>--help</c> the help to <paramref name="output"/>, and returns null with the exit code to end with.
     /// </summary>
-    public static PeerArgs? Parse(string[] args, TextWriter output, out int exitCode)
+    public static PeerArgs? Parse(string[] args, TextWriter output, TextWriter errors, out int exitCode)
     {
         var tokens = new Option<int[]>("--tokens")
         {
@@ -64,10 +64,10 @@ internal sealed record PeerArgs(
         {
             foreach (var e in parse.Errors)
             {
-                output.WriteLine(e.Message);
+                errors.WriteLine(e.Message);
             }
 
-            output.WriteLine("Run with --help for the options.");
+            errors.WriteLine("Run with --help for the options.");
             exitCode = 2;
             return null;
         }

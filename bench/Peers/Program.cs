@@ -47,7 +47,7 @@ internal static class Program
     {
         try
         {
-            var a = PeerArgs.Parse(args, Console.Error, out int exitCode);
+            var a = PeerArgs.Parse(args, Console.Out, Console.Error, out int exitCode);
             return a is null ? exitCode : Run(a);
         }
         catch (Exception e) when (e is ArgumentException or InsufficientMemoryException)
