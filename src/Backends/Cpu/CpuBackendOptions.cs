@@ -141,7 +141,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <see cref="Vnni"/>, <c>ACCEL_CPU_VNNI512</c> (0/1) <see cref="Vnni512"/>, <c>ACCEL_CPU_BF16</c> (0/1) <see cref="Bf16Dot"/>
     /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>, <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
     /// <see cref="IdleNapMilliseconds"/>, <c>ACCEL_CPU_FP4_ACTIVATION_BITS</c> (22, 16 or 8)
-    /// <see cref="Fp4ActivationBits"/>, <c>ACCEL_CPU_FP4_QUADS</c> (0/1) <see cref="Fp4Quads"/> and
+    /// <see cref="Fp4ActivationBits"/>, <c>ACCEL_CPU_FP4_QUADS</c> (0/1) <see cref="Fp4Quads"/>,
     /// <c>ACCEL_CPU_SPLIT_PANELS</c> (0/1) <see cref="SplitPanels"/> and <c>ACCEL_CPU_FP4_TWO_GROUPS</c> (0/1)
     /// <see cref="Fp4TwoGroups"/>. An unset variable keeps the value.
     /// </summary>

@@ -27,13 +27,7 @@ internal sealed unsafe partial class GemmJob
             if (SplitPanels && !Pair && m1 - m0 <= 2 && panels % 2 == 0 && panels >= 4)
             {
                 // Decode of a single weight: panel j beside panel j + P/2 (see SplitPanels).
-                for (int j = 0; j < panels / 2; j++)
-                {
-                    int n = j * PanelLayout.Width;
-                    Add(new GemmTask(expert, m0, m1, n, n + PanelLayout.Width, Panel: true, Block: first,
-                        Far: n + panels / 2 * PanelLayout.Width));
-                }
-
+                AddSplitTiles(new GemmTask(expert, m0, m1, 0, 0, Panel: true, Block: first), outDim, PanelLayout.Width);
                 return;
             }
 
@@ -51,12 +45,7 @@ internal sealed unsafe partial class GemmJob
             if (FarQuads(m1 - m0, outDim))
             {
                 // One-row decode of a single FP4 weight in quads: group j beside group j + G/2 (see Fp4TwoGroups).
-                int half = outDim / 2, width = Math.Max(QuadLayout.Rows, nChunk / QuadLayout.Rows * QuadLayout.Rows);
-                for (int n = 0; n < half; n += width)
-                {
-                    Add(new GemmTask(expert, m0, m1, n, Math.Min(half, n + width), Far: n + half));
-                }
-
+                AddSplitTiles(new GemmTask(expert, m0, m1, 0, 0), outDim, Math.Max(QuadLayout.Rows, nChunk / QuadLayout.Rows * QuadLayout.Rows));
                 return;
             }
 
@@ -65,12 +54,17 @@ internal sealed unsafe partial class GemmJob
     }
 
     /// <summary>
-    /// Whether one-row tiles of a single quad-layout FP4 weight pair group j with group j + G/2 (G
-    /// groups of four outputs), decoded side by side by the two-group kernel, so a thread streams two
-    /// regions of the weight at once.
+    /// Tiles like <paramref name="tile"/> over columns [n, n + width) of the first half of
+    /// <paramref name="outDim"/>, each with its partner range at n + outDim / 2 (<see cref="GemmTask.Far"/>).
     /// </summary>
-    private bool FarQuads(int rows, int outDim) =>
-        Fp4TwoGroups && !Pair && !Portable && Gate.Quads && rows == 1 && outDim % (2 * QuadLayout.Rows) == 0;
+    private void AddSplitTiles(GemmTask tile, int outDim, int width)
+    {
+        int half = outDim / 2;
+        for (int n = 0; n < half; n += width)
+        {
+            Add(tile with { N0 = n, N1 = Math.Min(half, n + width), Far = n + half });
+        }
+    }
 
     /// <summary>
     /// Whether a decode tile of a single weight pairs panel j with panel j + P/2 (P panels per

@@ -89,8 +89,8 @@ internal static class Fp4Vnni512Code
     /// (<see cref="Kernels.QuadLayout"/>), else the next 64 bytes. With <paramref name="dual"/> (one
     /// activation row, quads) the groups go two at a time, their chunks decoded side by side in one
     /// loop: the activation chunk is loaded once for eight weight rows instead of four, and the two
-    /// groups (a gate group and its up group, or two neighbours) stream together instead of one after
-    /// the other. The sums are the same, added in the same order; the group count must be even.
+    /// groups (a gate group and its up group, or group j and group j + G/2 of one weight) stream
+    /// together instead of one after the other. The sums are the same, added in the same order; the group count must be even.
     /// </summary>
     public static byte[] Emit(int rows, int prefetch, int terms = 3, bool permute = false, bool quads = false, bool dual = false)
     {
@@ -101,7 +101,7 @@ internal static class Fp4Vnni512Code
         ArgumentOutOfRangeException.ThrowIfGreaterThan(terms, 3);
         if (dual && (rows != 1 || !quads))
         {
-            throw new ArgumentException("the two-group form decodes one activation row against quad-layout weights");
+            throw new ArgumentException("The two-group FP4 kernel decodes one activation row against quad-layout weights.", nameof(dual));
         }
 
         var e = new E();
@@ -169,51 +169,43 @@ internal static class Fp4Vnni512Code
         e.Dec(E.Rcx);
         e.Jnz(loop);
 
+        // The sums (tile[g * rows * 4 + r * 4 + n]; the two-group form writes group 2i, then 2i + 1).
         e.Load64(E.Rcx, E.Rdi, OffTile);
+        int sums = dual ? 2 : rows;
+        for (int s = 0; s < sums; s++) { e.StoreSums4(4 * s, E.Rcx, 16 * s); }
+        e.AddToMemory(E.Rdi, OffTile, 16 * sums);
         if (dual)
         {
-            // Both groups' sums (tile of group 2i, then 2i + 1), and both bases past the pair.
-            e.StoreSums4(0, E.Rcx, 0);
-            e.StoreSums4(4, E.Rcx, 16);
-            e.AddToMemory(E.Rdi, OffTile, 32);
-            foreach (int reg in new[] { E.Rdx, E.Rsi })
+            // Both bases past the pair of groups: both steps.
+            foreach (var (reg, first, second) in new[] { (E.Rdx, OffWeightStep, OffWeightStep2), (E.Rsi, OffWeightStep, OffWeightStep2),
+                (E.R10, OffScaleStep, OffScaleStep2), (E.R11, OffScaleStep, OffScaleStep2) })
             {
-                e.AddFromMemory(reg, E.Rdi, OffWeightStep);
-                e.AddFromMemory(reg, E.Rdi, OffWeightStep2);
-            }
-
-            foreach (int reg in new[] { E.R10, E.R11 })
-            {
-                e.AddFromMemory(reg, E.Rdi, OffScaleStep);
-                e.AddFromMemory(reg, E.Rdi, OffScaleStep2);
+                e.AddFromMemory(reg, E.Rdi, first);
+                e.AddFromMemory(reg, E.Rdi, second);
             }
 
             e.AddImm(E.R15, -2);
-            e.Jnz(group);
-            e.Vzeroupper();
-            for (int i = saved.Length - 1; i >= 0; i--) { e.Pop(saved[i]); }
-            e.Ret();
-            return e.ToArray();
         }
-
-        for (int r = 0; r < rows; r++) { e.StoreSums4(4 * r, E.Rcx, 16 * r); }
-        e.AddToMemory(E.Rdi, OffTile, 16 * rows);
-        for (int n = 0; n < 4; n++)
+        else
         {
-            e.AddFromMemory(WeightRegs[n], E.Rdi, OffWeightStep);
-            e.AddFromMemory(ScaleRegs[n], E.Rdi, OffScaleStep);
+            for (int n = 0; n < 4; n++)
+            {
+                e.AddFromMemory(WeightRegs[n], E.Rdi, OffWeightStep);
+                e.AddFromMemory(ScaleRegs[n], E.Rdi, OffScaleStep);
+            }
+
+            // The next group takes the other steps (rax and rcx are free until the next group starts).
+            foreach (var (first, second) in new[] { (OffWeightStep, OffWeightStep2), (OffScaleStep, OffScaleStep2) })
+            {
+                e.Load64(E.Rax, E.Rdi, first);
+                e.Load64(E.Rcx, E.Rdi, second);
+                e.Store64(E.Rdi, first, E.Rcx);
+                e.Store64(E.Rdi, second, E.Rax);
+            }
+
+            e.Dec(E.R15);
         }
 
-        // The next group takes the other steps (rax and rcx are free until the next group starts).
-        foreach (var (first, second) in new[] { (OffWeightStep, OffWeightStep2), (OffScaleStep, OffScaleStep2) })
-        {
-            e.Load64(E.Rax, E.Rdi, first);
-            e.Load64(E.Rcx, E.Rdi, second);
-            e.Store64(E.Rdi, first, E.Rcx);
-            e.Store64(E.Rdi, second, E.Rax);
-        }
-
-        e.Dec(E.R15);
         e.Jnz(group);
 
         e.Vzeroupper();

@@ -70,6 +70,7 @@ internal sealed unsafe class Fp4Vnni512Kernel
     /// groups go two at a time, side by side.
     /// </summary>
     /// <exception cref="InvalidOperationException">The kernel is unsupported here, or <paramref name="permute"/> asks for AVX512_VBMI on a processor without it.</exception>
+    /// <exception cref="ArgumentException"><paramref name="dual"/> with two rows or without quads.</exception>
     public static Fp4Vnni512Kernel Get(int rows, nint prefetch, int terms = 3, bool quads = false, bool? permute = null, bool dual = false)
     {
         string? why = WhyUnavailable;
@@ -86,11 +87,6 @@ internal sealed unsafe class Fp4Vnni512Kernel
         if (permute == true && !CanPermute)
         {
             throw new InvalidOperationException("The vpermb form of the AVX512-VNNI FP4 kernel needs AVX512_VBMI, which this processor lacks.");
-        }
-
-        if (dual && (rows != 1 || !quads))
-        {
-            throw new ArgumentException("The two-group FP4 kernel decodes one activation row against quad-layout weights.", nameof(dual));
         }
 
         int distance = (int)Math.Min(prefetch & ~63, 1 << 30);
