@@ -39,13 +39,6 @@ internal unsafe interface IWeightFormat
         throw new NotSupportedException("only a factored weight format has raw weights apart from its scale");
 }
 
-/// <summary>Constants shared by the formats (literals only: see <see cref="ConstantVectors"/>).</summary>
-internal static class DecodeTables
-{
-    /// <summary>2^60, used to rescale fp8 bit patterns without overflow.</summary>
-    public const float TwoPow60 = 1.152921504606846976e18f;
-}
-
 /// <summary>fp32 weights.</summary>
 internal readonly unsafe struct F32Format : IWeightFormat
 {
@@ -118,7 +111,7 @@ internal readonly unsafe struct Fp8F32ScaleFormat : IWeightFormat
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Scale(byte* scaleRow, int k) =>
-        Vector512.Create(((float*)scaleRow)[k >> 7] * DecodeTables.TwoPow60);
+        Vector512.Create(((float*)scaleRow)[k >> 7] * Fp8.TwoPow60);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Decode(row + k) * scale;
@@ -136,7 +129,7 @@ internal readonly unsafe struct Fp8E8ScaleFormat : IWeightFormat
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Scale(byte* scaleRow, int k) =>
-        Vector512.Create(NumericFormats.UE8M0ToF32(scaleRow[k >> 7]) * DecodeTables.TwoPow60);
+        Vector512.Create(NumericFormats.UE8M0ToF32(scaleRow[k >> 7]) * Fp8.TwoPow60);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Load(byte* row, int k, Vector512<float> scale) => Fp8.Decode(row + k) * scale;
@@ -196,7 +189,7 @@ internal static unsafe class Fp8
 {
     /// <summary>16 e4m3 codes as fp32 times 2^-60 (the caller multiplies by scale * 2^60).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Decode(byte* p) => Bits(p) * Vector512.Create(DecodeTables.TwoPow60);
+    public static Vector512<float> Decode(byte* p) => Bits(p) * Vector512.Create(Fp8.TwoPow60);
 
     /// <summary>16 e4m3 codes as fp32 times 2^-120 (sign, exponent and mantissa moved into place; exact, subnormals included).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -208,6 +201,9 @@ internal static unsafe class Fp8
 
     /// <summary>The factor (2^90) by which activations are pre-multiplied for the one-multiply fp8 decoders.</summary>
     public const float XScale = 1.2379400392853803e27f;
+
+    /// <summary>2^60, used to rescale fp8 bit patterns without overflow.</summary>
+    public const float TwoPow60 = 1.152921504606846976e18f;
 
     /// <summary>2^30, the part of 2^120 that the one-multiply decoders fold into the block scale.</summary>
     public const float TwoPow30 = 1073741824f;
