@@ -98,10 +98,19 @@ public sealed class OptionsTests
     [TestCase("ACCEL_CPU_FP4_TWO_GROUPS", null, true)]
     [TestCase("ACCEL_CPU_FP4_TWO_GROUPS", "0", false)]
     [TestCase("ACCEL_CPU_FP4_TWO_GROUPS", "true", true)]
-    public void The_decode_stream_variables_reach_the_options(string variable, string? value, bool expected)
+    [TestCase("ACCEL_CPU_AVOID_CALLER", null, true)]
+    [TestCase("ACCEL_CPU_AVOID_CALLER", "0", false)]
+    [TestCase("ACCEL_CPU_AVOID_CALLER", "1", true)]
+    public void The_switch_variables_reach_the_options(string variable, string? value, bool expected)
     {
         var o = new CpuBackendOptions().WithEnvironment(new Env(new() { [variable] = value }));
-        Assert.That(variable == "ACCEL_CPU_SPLIT_PANELS" ? o.SplitPanels : o.Fp4TwoGroups, Is.EqualTo(expected));
+        bool actual = variable switch
+        {
+            "ACCEL_CPU_SPLIT_PANELS" => o.SplitPanels,
+            "ACCEL_CPU_FP4_TWO_GROUPS" => o.Fp4TwoGroups,
+            _ => o.AvoidCaller,
+        };
+        Assert.That(actual, Is.EqualTo(expected));
     }
 
     [TestCase("ACCEL_CPU_FP4_PANEL_ROWS", null, 8)]

@@ -71,6 +71,67 @@ public sealed class WorkerPoolTests
         Assert.That(disposing.Wait(TimeSpan.FromSeconds(10)), Is.True, "Dispose did not return: a worker kept napping or sleeping");
     }
 
+    [TestCase(2)]
+    [TestCase(3)]
+    public void Workers_kept_off_the_callers_processor_run_every_item_once(int threads)
+    {
+        using var pool = new WorkerPool(threads, 0, avoidCaller: true);
+        var job = new CountingJob();
+        for (int round = 0; round < 5; round++)
+        {
+            Thread.Sleep(round % 2 * 30);
+            job.Prepare(300, threads);
+            pool.Run(job);
+            Assert.That(job.Runs, Is.All.EqualTo(1), $"round {round}");
+        }
+    }
+
+    [Test]
+    public void A_placed_worker_may_run_anywhere_but_the_callers_processor()
+    {
+        var allowed = CallerPlacement.AffinityOf(0);
+        if (!OperatingSystem.IsLinux() || allowed is null || allowed.Count < 2)
+        {
+            Assert.Ignore("Needs Linux and at least two processors allowed to this process.");
+        }
+
+        var placement = CallerPlacement.Create(1);
+        Assert.That(placement, Is.Not.Null);
+        using var registered = new ManualResetEventSlim();
+        using var done = new ManualResetEventSlim();
+        int tid = 0;
+        var worker = new Thread(() =>
+        {
+            tid = CallerPlacement.CurrentThreadId();
+            placement!.Register(1, tid);
+            registered.Set();
+            done.Wait();
+        });
+        worker.Start();
+        try
+        {
+            registered.Wait();
+            Assert.That(placement!.Avoided, Is.EqualTo(-1));
+            placement.Apply();
+            int avoided = placement.Avoided;
+            Assert.That(avoided, Is.GreaterThanOrEqualTo(0), "the affinity call was refused");
+            Assert.That(CallerPlacement.AffinityOf(tid), Is.EquivalentTo(allowed!.Where(c => c != avoided)));
+        }
+        finally
+        {
+            done.Set();
+            worker.Join();
+        }
+    }
+
+    [Test]
+    public void No_placement_when_the_workers_would_crowd_fewer_processors()
+    {
+        int allowed = CallerPlacement.AffinityOf(0)?.Count ?? 0;
+        Assert.That(CallerPlacement.Create(Math.Max(allowed, 1)), Is.Null);
+        Assert.That(CallerPlacement.Create(0), Is.Null);
+    }
+
     [Test]
     public void A_thread_alone_takes_every_range()
     {

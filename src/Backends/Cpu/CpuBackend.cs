@@ -32,7 +32,7 @@ public sealed unsafe partial class CpuBackend : BackendBase
     {
         Options = options ?? new CpuBackendOptions();
         _gemm.Fp4Terms = Options.Fp4Terms; // first: refuses bad activation bits before any worker thread starts
-        _pool = new WorkerPool(Options.EffectiveThreads, Options.IdleNapMilliseconds);
+        _pool = new WorkerPool(Options.EffectiveThreads, Options.IdleNapMilliseconds, Options.AvoidCaller);
         _portable = !Options.UsesAvx512;
         _gemm.AmxEnabled = Options.UsesAmx;
         _gemm.AmxMinRows = Options.AmxMinRows;

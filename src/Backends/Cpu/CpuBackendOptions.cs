@@ -111,6 +111,15 @@ public enum CpuSimd
 /// alternating (docs/performance.md): V4-Flash gate/up 17-24% faster and down 6-8%, the benchmark
 /// layer's gate/up 3-13% and down 7-14%. Neighbouring groups side by side made that down slower.
 /// </param>
+/// <param name="AvoidCaller">
+/// Whether the workers are kept off the processor the calling thread runs on (Linux, when the process
+/// may use more processors than there are workers): before each op the pool asks where the caller
+/// is and, when that changed, sets the workers' affinity to the other processors (default true;
+/// <c>ACCEL_CPU_AVOID_CALLER</c>). The caller takes part in every op, so a worker woken onto its
+/// processor waits for the whole op. Measured on the 2-vCPU machine of docs/performance.md
+/// (benchmark layer, bf16, 1 token, after idle spells): without it, the worker took no tile at all in
+/// about a third of the runs, which then took 1.9 times as long.
+/// </param>
 /// <remarks>
 /// At the composition root (<c>accel.AddCpu()</c>) the options come from, lowest precedence first, these
 /// defaults, the configuration section <c>Accel:Backends:Cpu</c>, the environment variables named above
@@ -120,7 +129,8 @@ public enum CpuSimd
 public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.Auto, bool Fuse = true, bool Amx = true,
     int AmxMinRows = 64, bool AmxFp32 = false, int PanelPrefetchBytes = 2048, int StreamRowsAbove = 24, int PrefetchBlocks = 2,
     bool Vnni = true, bool Bf16Dot = false, bool Vnni512 = true, int Fp4PanelRows = 8, int IdleNapMilliseconds = 20,
-    int Fp4ActivationBits = 22, bool Fp4Quads = true, bool SplitPanels = true, bool Fp4TwoGroups = true)
+    int Fp4ActivationBits = 22, bool Fp4Quads = true, bool SplitPanels = true, bool Fp4TwoGroups = true,
+    bool AvoidCaller = true)
 {
     /// <summary>The defaults.</summary>
     public CpuBackendOptions() : this(Threads: 0) { }
@@ -142,8 +152,8 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
     /// <c>ACCEL_CPU_FP4_PANEL_ROWS</c> (N &gt;= 0) <see cref="Fp4PanelRows"/>, <c>ACCEL_CPU_NAP_MS</c> (N &gt;= 0)
     /// <see cref="IdleNapMilliseconds"/>, <c>ACCEL_CPU_FP4_ACTIVATION_BITS</c> (22, 16 or 8)
     /// <see cref="Fp4ActivationBits"/>, <c>ACCEL_CPU_FP4_QUADS</c> (0/1) <see cref="Fp4Quads"/>,
-    /// <c>ACCEL_CPU_SPLIT_PANELS</c> (0/1) <see cref="SplitPanels"/> and <c>ACCEL_CPU_FP4_TWO_GROUPS</c> (0/1)
-    /// <see cref="Fp4TwoGroups"/>. An unset variable keeps the value.
+    /// <c>ACCEL_CPU_SPLIT_PANELS</c> (0/1) <see cref="SplitPanels"/>, <c>ACCEL_CPU_FP4_TWO_GROUPS</c> (0/1)
+    /// <see cref="Fp4TwoGroups"/> and <c>ACCEL_CPU_AVOID_CALLER</c> (0/1) <see cref="AvoidCaller"/>. An unset variable keeps the value.
     /// </summary>
     /// <param name="env">Where the variables are read.</param>
     /// <returns>The options with the variables applied.</returns>
@@ -166,6 +176,7 @@ public sealed record CpuBackendOptions(int Threads = 0, CpuSimd Simd = CpuSimd.A
         Fp4Quads = BackendOptionsBinding.Flag(env, "ACCEL_CPU_FP4_QUADS") ?? Fp4Quads,
         SplitPanels = BackendOptionsBinding.Flag(env, "ACCEL_CPU_SPLIT_PANELS") ?? SplitPanels,
         Fp4TwoGroups = BackendOptionsBinding.Flag(env, "ACCEL_CPU_FP4_TWO_GROUPS") ?? Fp4TwoGroups,
+        AvoidCaller = BackendOptionsBinding.Flag(env, "ACCEL_CPU_AVOID_CALLER") ?? AvoidCaller,
     };
 
     /// <summary><paramref name="bits"/> (or null) if the FP4 decode kernels can keep that many activation bits, else the refusal.</summary>

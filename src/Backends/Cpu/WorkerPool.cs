@@ -71,6 +71,7 @@ internal sealed class WorkerPool : IDisposable
 {
     private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
     private readonly long _napTicks;
+    private readonly CallerPlacement? _placement;
     private readonly Thread[] _threads;
     private readonly object _lock = new();
     private ParallelJob? _job;
@@ -82,9 +83,10 @@ internal sealed class WorkerPool : IDisposable
     private volatile bool _stop;
     private ExceptionDispatchInfo? _error;
 
-    public WorkerPool(int threads, double napMilliseconds = 0)
+    public WorkerPool(int threads, double napMilliseconds = 0, bool avoidCaller = false)
     {
         Threads = Math.Max(1, threads);
+        _placement = avoidCaller ? CallerPlacement.Create(Threads - 1) : null;
         _napTicks = Naps.Available ? (long)(Math.Max(0, napMilliseconds) * Stopwatch.Frequency / 1000) : 0;
         _threads = new Thread[Threads - 1];
         for (int i = 0; i < _threads.Length; i++)
@@ -112,6 +114,7 @@ internal sealed class WorkerPool : IDisposable
             return;
         }
 
+        _placement?.Apply();
         _job = job;
         _error = null;
         Volatile.Write(ref _joined, 0);
@@ -162,6 +165,7 @@ internal sealed class WorkerPool : IDisposable
     private void Loop(int worker)
     {
         int seen = 0;
+        _placement?.Register(worker, CallerPlacement.CurrentThreadId());
         if (_napTicks > 0)
         {
             Naps.Prepare();

@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+
+namespace Accel.Backends.Cpu;
+
+/// <summary>
+/// Keeps a pool's workers off the processor its caller runs on (Linux). The caller takes part in
+/// every job, so a worker woken onto the caller's processor cannot run until the caller stops: a
+/// whole op then runs on one thread. On a virtual machine whose idle processors halt, the kernel's
+/// wake-up placement does this often (it may count a halted processor as busy): on the 2-vCPU
+/// machine of docs/performance.md, a third of the benchmark layer's 1-token runs after an idle spell
+/// had the worker take no tile at all. Before each job the pool asks which processor the caller is
+/// on and, when that changed, sets every worker's affinity to the process's processors less that one.
+/// </summary>
+internal sealed unsafe partial class CallerPlacement
+{
+    private const int MaskWords = 16; // 1024 processors
+    private readonly ulong[] _allowed = new ulong[MaskWords];
+    private readonly int[] _threadIds;
+    private int _avoided = -1;
+
+    private CallerPlacement(int workers) => _threadIds = new int[workers];
+
+    /// <summary>
+    /// A placement for <paramref name="workers"/> workers, or null where it does not apply: not Linux,
+    /// no affinity calls, or fewer than <paramref name="workers"/> + 1 processors allowed (the workers
+    /// would then crowd onto fewer processors than they are).
+    /// </summary>
+    public static CallerPlacement? Create(int workers)
+    {
+        if (!OperatingSystem.IsLinux() || workers < 1)
+        {
+            return null;
+        }
+
+        var p = new CallerPlacement(workers);
+        try
+        {
+            fixed (ulong* m = p._allowed)
+            {
+                if (GetAffinity(0, MaskWords * sizeof(ulong), m) != 0)
+                {
+                    return null;
+                }
+            }
+
+            _ = GetCpu();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+
+        int allowed = 0;
+        foreach (ulong word in p._allowed)
+        {
+            allowed += System.Numerics.BitOperations.PopCount(word);
+        }
+
+        return allowed > workers ? p : null;
+    }
+
+    /// <summary>The processor last kept free for the caller (-1 before the first job, or after a refused call).</summary>
+    public int Avoided => _avoided;
+
+    /// <summary>Records the thread id of worker <paramref name="index"/> (1-based); 0 leaves that worker where the kernel puts it.</summary>
+    public void Register(int index, int threadId) => Volatile.Write(ref _threadIds[index - 1], threadId);
+
+    /// <summary>The operating system's id of the calling thread (0 where unknown).</summary>
+    public static int CurrentThreadId()
+    {
+        try
+        {
+            return GetThreadId();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The processors thread <paramref name="threadId"/> may run on (0 for the caller), or null if the call fails.</summary>
+    public static IReadOnlyList<int>? AffinityOf(int threadId)
+    {
+        ulong* mask = stackalloc ulong[MaskWords];
+        if (GetAffinity(threadId, MaskWords * sizeof(ulong), mask) != 0)
+        {
+            return null;
+        }
+
+        var cpus = new List<int>();
+        for (int cpu = 0; cpu < MaskWords * 64; cpu++)
+        {
+            if ((mask[cpu >> 6] & (1UL << (cpu & 63))) != 0)
+            {
+                cpus.Add(cpu);
+            }
+        }
+
+        return cpus;
+    }
+
+    /// <summary>Moves the workers off the caller's processor when the caller has moved since the last job.</summary>
+    public void Apply()
+    {
+        int cpu = GetCpu();
+        if (cpu == _avoided || cpu < 0 || cpu >= MaskWords * 64)
+        {
+            return;
+        }
+
+        ulong* mask = stackalloc ulong[MaskWords];
+        for (int i = 0; i < MaskWords; i++)
+        {
+            mask[i] = _allowed[i];
+        }
+
+        mask[cpu >> 6] &= ~(1UL << (cpu & 63));
+        bool all = true;
+        foreach (ref int id in _threadIds.AsSpan())
+        {
+            int tid = Volatile.Read(ref id);
+            all &= tid != 0 && SetAffinity(tid, MaskWords * sizeof(ulong), mask) == 0;
+        }
+
+        // A worker not started yet (or a refused call) is tried again at the next job.
+        _avoided = all ? cpu : -1;
+    }
+
+    [LibraryImport("libc", EntryPoint = "sched_getaffinity")]
+    private static partial int GetAffinity(int pid, nuint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity")]
+    private static partial int SetAffinity(int pid, nuint size, ulong* mask);
+
+    [LibraryImport("libc", EntryPoint = "sched_getcpu")]
+    private static partial int GetCpu();
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    private static partial int GetThreadId();
+}
