@@ -4,6 +4,14 @@ using Accel.Types;
 namespace Accel.Peers;
 
 /// <summary>The ggml engines of a run and the Accel format each one is matched with.</summary>
+/// <summary>
+/// How the ggml peer runs: <paramref name="Threads"/> threads, weights repacked for the processor
+/// (<paramref name="Repack"/>), the thread pool's polling level (<paramref name="Poll"/>, 0..100) and
+/// whether its workers are kept off the caller's processor before each graph (<paramref name="Apart"/>),
+/// as the cpu backend's pool keeps its own (<c>CpuBackendOptions.AvoidCaller</c>).
+/// </summary>
+internal sealed record GgmlSettings(int Threads, bool Repack, int Poll, bool Apart);
+
 internal static class GgmlEngines
 {
     /// <summary>Every format, in the order the engines are listed.</summary>
@@ -37,7 +45,7 @@ internal static class GgmlEngines
     /// <paramref name="weightsOf"/>); a format that fails is reported in <paramref name="skipped"/>.
     /// Throws when the libraries cannot be loaded at all.
     /// </summary>
-    public static List<Engine> Create(MoeConfig config, int threads, bool repack, int poll,
+    public static List<Engine> Create(MoeConfig config, GgmlSettings settings,
         IEnumerable<(string Name, GgmlFormat Format, SyntheticFormat Accel, string AccelName)> formats,
         Func<SyntheticFormat, Dictionary<string, HostTensor>> weightsOf, List<string> skipped)
     {
@@ -57,7 +65,7 @@ internal static class GgmlEngines
         {
             try
             {
-                var peer = new GgmlPeer(config, weightsOf(f.Accel), threads, f.Format, repack, poll);
+                var peer = new GgmlPeer(config, weightsOf(f.Accel), settings, f.Format);
                 engines.Add(new Engine($"ggml-{f.Name}", (x, t) => peer.Run(x, t), peer, peer.Note));
                 Program.Log($"ggml-{f.Name}: {peer.Note}");
             }

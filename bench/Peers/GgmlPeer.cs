@@ -10,7 +10,10 @@ namespace Accel.Peers;
 /// weights repacked where ggml repacks them), one graph per token count built on
 /// first use and reused (its intermediates placed by a graph allocator), computed with
 /// ggml_backend_graph_compute on a persistent thread pool of <c>threads</c> threads (polling level
-/// <c>poll</c>, 0..100: how long its workers spin for the next graph before they sleep).
+/// <c>poll</c>, 0..100: how long its workers spin for the next graph before they sleep). With
+/// <see cref="GgmlSettings.Apart"/> the pool's workers are found as the threads that
+/// ggml_threadpool_new started, and before each graph they are kept off the caller's processor
+/// exactly as Accel's cpu backend keeps its workers (the same code).
 /// </summary>
 internal sealed unsafe class GgmlPeer : IDisposable
 {
@@ -22,10 +25,12 @@ internal sealed unsafe class GgmlPeer : IDisposable
     private readonly GgmlWeightStore _store;
     private readonly GgmlMoeWeights _w;
     private readonly OutputBuffers _outputs;
+    private Accel.Backends.Cpu.CallerPlacement? _placement;
     private readonly Dictionary<int, (IntPtr Ctx, IntPtr Graph, IntPtr Alloc, IntPtr X, IntPtr Out)> _graphs = [];
 
-    public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, int threads, GgmlFormat format, bool repack, int poll)
+    public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, GgmlSettings settings, GgmlFormat format)
     {
+        int threads = settings.Threads;
         Library = Shared.Value;
         _g = Library.Api;
         _c = c;
@@ -40,11 +45,13 @@ internal sealed unsafe class GgmlPeer : IDisposable
         _g.CpuSetThreads(_backend, threads);
         var p = stackalloc byte[GgmlLayout.ThreadpoolParamsBytes];
         _g.ThreadpoolParamsInit(p, threads);
-        *(uint*)(p + GgmlLayout.ThreadpoolPollOffset) = (uint)poll; // 0: workers sleep between graphs instead of spinning beside the other engines
+        *(uint*)(p + GgmlLayout.ThreadpoolPollOffset) = (uint)settings.Poll; // 0: workers sleep between graphs instead of spinning beside the other engines
+        var before = ThreadIds();
         _threadpool = _g.ThreadpoolNew(p);
+        string placed = settings.Apart ? Place(ThreadIds().Except(before).ToArray(), threads - 1) : "workers placed by the kernel";
         _g.CpuSetThreadpool(_backend, _threadpool);
 
-        _store = new GgmlWeightStore(_g, _backend, repack);
+        _store = new GgmlWeightStore(_g, _backend, settings.Repack);
         static long[] Ne(HostTensor t) => [.. t.Shape.Reverse()];
         var router = _store.Add(N.Router, GgmlType.F32, Ne(w[N.Router]), GgmlWeights.Bytes(w[N.Router].ToF32()).ToArray());
         var bias = w.TryGetValue(N.RouterBias, out var b)
@@ -74,8 +81,57 @@ internal sealed unsafe class GgmlPeer : IDisposable
         string repacked = _store.Repacked.Count > 0 ? $"repacked (CPU_REPACK): {string.Join(", ", _store.Repacked)}"
             : _store.HasRepack ? "no weight repacked" : "repacking off";
         Note = $"{Library.Describe()}; routed {Name(types[N.Experts("gate")])}" +
-            (c.SharedWidth > 0 ? $", shared {Name(types[N.Shared("gate")])}" : "") + $"; {repacked}" +
+            (c.SharedWidth > 0 ? $", shared {Name(types[N.Shared("gate")])}" : "") + $"; {repacked}; {placed}" +
             (MxfpChecked > 0 ? $"; MXFP4 conversion checked exact on {MxfpChecked} values through ggml's to_float" : "");
+    }
+
+    /// <summary>Keeps the pool's workers (the threads ggml_threadpool_new started) off the caller's processor; says what was done.</summary>
+    private string Place(int[] started, int workers)
+    {
+        if (started.Length != workers)
+        {
+            return $"workers placed by the kernel ({started.Length} new threads found for {workers} workers)";
+        }
+
+        _placement = Accel.Backends.Cpu.CallerPlacement.Create(workers);
+        if (_placement is null)
+        {
+            return "workers placed by the kernel (no affinity calls, or too few processors)";
+        }
+
+        for (int i = 0; i < workers; i++)
+        {
+            _placement.Register(i + 1, started[i]);
+        }
+
+        return "workers kept off the caller's processor";
+    }
+
+    /// <summary>The ids of this process's threads, less the runtime's own (named .NET ...); empty where /proc is absent.</summary>
+    private static HashSet<int> ThreadIds()
+    {
+        var ids = new HashSet<int>();
+        if (!Directory.Exists("/proc/self/task"))
+        {
+            return ids;
+        }
+
+        foreach (var dir in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(dir), out int id) && !File.ReadAllText(Path.Combine(dir, "comm")).StartsWith(".NET", StringComparison.Ordinal))
+                {
+                    ids.Add(id);
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended while it was listed.
+            }
+        }
+
+        return ids;
     }
 
     /// <summary>Loads the libraries once per process (the first call's failure is the answer for all).</summary>
@@ -102,6 +158,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
         }
 
         GgmlWeights.UploadF32(_g, graph.X, x);
+        _placement?.Apply();
         int status = _g.GraphCompute(_backend, graph.Graph);
         if (status != 0)
         {

@@ -13,7 +13,7 @@ namespace Accel.Peers;
 internal sealed record PeerArgs(
     IReadOnlyList<int> Tokens, string Preset, int Rounds, int Runs, int Warmup, int Threads,
     int Hidden, int ExpertWidth, int Experts, int TopK, int SharedExperts, int Groups, int TopKGroups,
-    string? Peers, string? Extra, string? GgmlFormats, bool GgmlRepack, int GgmlPoll,
+    string? Peers, string? Extra, string? GgmlFormats, bool GgmlRepack, int GgmlPoll, bool GgmlApart,
     double? PeakGflops, double? BandwidthGbps, string? Json, string? Plot, bool Hot, bool Moments)
 {
     /// <summary>
@@ -47,6 +47,12 @@ internal sealed record PeerArgs(
         var repack = new Option<string>("--ggml-repack") { Description = "Let ggml repack its weights for this processor: on or off.", DefaultValueFactory = _ => "on" };
         repack.AcceptOnlyFromAmong("on", "off");
         var poll = Whole("--ggml-poll", "ggml's thread-pool polling level (0: sleep between graphs).", 0, 0);
+        var apart = new Option<string>("--ggml-apart")
+        {
+            Description = "Keep ggml's workers off the caller's processor, as Accel's cpu backend keeps its own (Linux): on or off.",
+            DefaultValueFactory = _ => "on",
+        };
+        apart.AcceptOnlyFromAmong("on", "off");
         var peak = Positive("--peak-gflops", "Nominal compute peak of the second roofline, GFLOP/s.");
         var bandwidth = Positive("--bandwidth-gbps", "Nominal memory bandwidth of the second roofline, GB/s.");
         var json = new Option<string?>("--json") { Description = "Write the results to this JSON file." };
@@ -54,7 +60,7 @@ internal sealed record PeerArgs(
         var hot = new Option<bool>("--hot") { Description = "Keep the caches warm between runs (default: evicted before every run)." };
         var moments = new Option<bool>("--moments") { Description = "Measure the read bandwidth of every eviction and hold each run to it." };
         var root = new RootCommand("Times Accel's CPU backend against ONNX Runtime, TorchSharp and ggml on the same MoE layer.");
-        foreach (Option o in new Option[] { tokens, preset, rounds, runs, warmup, threads, hidden, width, experts, topK, shared, groups, topGroups, peers, extra, ggmlFormats, repack, poll, peak, bandwidth, json, plot, hot, moments })
+        foreach (Option o in new Option[] { tokens, preset, rounds, runs, warmup, threads, hidden, width, experts, topK, shared, groups, topGroups, peers, extra, ggmlFormats, repack, poll, apart, peak, bandwidth, json, plot, hot, moments })
         {
             root.Options.Add(o);
         }
@@ -82,7 +88,7 @@ internal sealed record PeerArgs(
         return new PeerArgs([.. parse.GetValue(tokens)!], parse.GetValue(preset)!, parse.GetValue(rounds), parse.GetValue(runs), parse.GetValue(warmup),
             parse.GetValue(threads), parse.GetValue(hidden), parse.GetValue(width), parse.GetValue(experts), parse.GetValue(topK), parse.GetValue(shared),
             parse.GetValue(groups), parse.GetValue(topGroups), parse.GetValue(peers), parse.GetValue(extra), parse.GetValue(ggmlFormats),
-            parse.GetValue(repack) == "on", parse.GetValue(poll), parse.GetValue(peak), parse.GetValue(bandwidth), parse.GetValue(json),
+            parse.GetValue(repack) == "on", parse.GetValue(poll), parse.GetValue(apart) == "on", parse.GetValue(peak), parse.GetValue(bandwidth), parse.GetValue(json),
             parse.GetValue(plot), parse.GetValue(hot), parse.GetValue(moments));
     }
 

@@ -75,7 +75,7 @@ internal static class Program
                 if (peer == "ggml")
                 {
                     var formats = GgmlEngines.Parse(a.GgmlFormats ?? layer.DefaultGgmlFormats);
-                    engines.AddRange(GgmlEngines.Create(layer.Config, o.Threads, a.GgmlRepack, a.GgmlPoll, formats, layer.Weights, skipped));
+                    engines.AddRange(GgmlEngines.Create(layer.Config, new GgmlSettings(o.Threads, a.GgmlRepack, a.GgmlPoll, a.GgmlApart), formats, layer.Weights, skipped));
                     extras.AddRange(formats.Select(f => f.AccelName).Where(f => !extras.Contains(f)));
                     continue;
                 }
