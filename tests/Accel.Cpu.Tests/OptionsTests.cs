@@ -79,6 +79,18 @@ public sealed class OptionsTests
             : o.UsesVnni512 ? "FP4 decode on avx512-vnni" : o.UsesVnni ? "FP4 decode on avx-vnni" : "FP4 decode on fp32 FMA"));
     }
 
+    [TestCase(1, true, "pool: 1 thread (the caller)")]
+    [TestCase(2, false, "pool: 2 threads, workers placed by the kernel (ACCEL_CPU_AVOID_CALLER=0)")]
+    [TestCase(2, true, null)]
+    public void The_device_note_says_where_the_workers_run(int threads, bool avoidCaller, string? expected)
+    {
+        var note = CpuProvider.Describe(new CpuBackendOptions(threads) with { AvoidCaller = avoidCaller }).Note;
+        int allowed = CallerPlacement.AffinityOf(0)?.Count ?? 0;
+        expected ??= allowed > 1 ? "pool: 2 threads, workers kept off the caller's processor"
+            : "pool: 2 threads, workers placed by the kernel (no affinity calls here, or no more processors than workers)";
+        Assert.That(note, Does.EndWith(expected));
+    }
+
     [TestCase(null, null, true)]
     [TestCase("0", null, false)]
     [TestCase("1", "0", false)]

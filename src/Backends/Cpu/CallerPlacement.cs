@@ -78,11 +78,18 @@ internal sealed unsafe partial class CallerPlacement
         }
     }
 
-    /// <summary>The processors thread <paramref name="threadId"/> may run on (0 for the caller), or null if the call fails.</summary>
+    /// <summary>The processors thread <paramref name="threadId"/> may run on (0 for the caller), or null where that cannot be asked.</summary>
     public static IReadOnlyList<int>? AffinityOf(int threadId)
     {
         ulong* mask = stackalloc ulong[MaskWords];
-        if (GetAffinity(threadId, MaskWords * sizeof(ulong), mask) != 0)
+        try
+        {
+            if (!OperatingSystem.IsLinux() || GetAffinity(threadId, MaskWords * sizeof(ulong), mask) != 0)
+            {
+                return null;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             return null;
         }

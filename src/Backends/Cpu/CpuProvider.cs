@@ -36,7 +36,22 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
     {
         ArgumentNullException.ThrowIfNull(options);
         return new DeviceDescriptor(DeviceId, DeviceId, Processor.Value, DeviceKind.Cpu, null, DeviceStatus.Present,
-            $"{Environment.ProcessorCount} logical processors; SIMD: {Features()}; kernels: {Kernels(options)}", AutoRank.NativeCpu);
+            $"{Environment.ProcessorCount} logical processors; SIMD: {Features()}; kernels: {Kernels(options)}; pool: {Pool(options)}", AutoRank.NativeCpu);
+    }
+
+    /// <summary>The thread pool a backend with <paramref name="o"/> runs, and where its workers may run.</summary>
+    private static string Pool(CpuBackendOptions o)
+    {
+        int threads = o.EffectiveThreads;
+        if (threads == 1)
+        {
+            return "1 thread (the caller)";
+        }
+
+        string placement = !o.AvoidCaller ? "workers placed by the kernel (ACCEL_CPU_AVOID_CALLER=0)"
+            : CallerPlacement.Create(threads - 1) is not null ? "workers kept off the caller's processor"
+            : "workers placed by the kernel (no affinity calls here, or no more processors than workers)";
+        return $"{threads} threads, {placement}";
     }
 
     /// <summary>The SIMD features the kernels can use here, e.g. <c>avx512f avx512bw fma</c>.</summary>
