@@ -125,6 +125,40 @@ public sealed class WorkerPoolTests
     }
 
     [Test]
+    public void A_refused_move_stops_the_placement()
+    {
+        var placement = CallerPlacement.Create(1);
+        if (placement is null)
+        {
+            Assert.Ignore("Needs Linux and at least two processors allowed to this process.");
+        }
+
+        placement.Register(1, int.MaxValue); // no such thread: the kernel refuses to move it
+        placement.Apply();
+        Assert.That((placement.Refused, placement.Avoided), Is.EqualTo((true, -1)));
+        using var registered = new ManualResetEventSlim();
+        using var done = new ManualResetEventSlim();
+        var worker = new Thread(() =>
+        {
+            placement.Register(1, CallerPlacement.CurrentThreadId());
+            registered.Set();
+            done.Wait();
+        });
+        worker.Start();
+        try
+        {
+            registered.Wait();
+            placement.Apply();
+            Assert.That((placement.Refused, placement.Avoided), Is.EqualTo((true, -1)), "a refused placement must not try again");
+        }
+        finally
+        {
+            done.Set();
+            worker.Join();
+        }
+    }
+
+    [Test]
     public void No_placement_when_the_workers_would_crowd_fewer_processors()
     {
         int allowed = CallerPlacement.AffinityOf(0)?.Count ?? 0;

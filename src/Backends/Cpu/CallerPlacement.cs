@@ -59,8 +59,15 @@ internal sealed unsafe partial class CallerPlacement
         return allowed > workers ? p : null;
     }
 
-    /// <summary>The processor last kept free for the caller (-1 before the first job, or after a refused call).</summary>
+    /// <summary>The processor last kept free for the caller (-1 before the first job, while a worker has not started, or once refused).</summary>
     public int Avoided => _avoided;
+
+    /// <summary>
+    /// Whether the kernel refused to move a worker (a thread gone, a processor set changed under the
+    /// process): the placement then stops trying, so no op pays for failing system calls, and the
+    /// workers stay where they are.
+    /// </summary>
+    public bool Refused { get; private set; }
 
     /// <summary>Records the thread id of worker <paramref name="index"/> (1-based); 0 leaves that worker where the kernel puts it.</summary>
     public void Register(int index, int threadId) => Volatile.Write(ref _threadIds[index - 1], threadId);
@@ -109,6 +116,11 @@ internal sealed unsafe partial class CallerPlacement
     /// <summary>Moves the workers off the caller's processor when the caller has moved since the last job.</summary>
     public void Apply()
     {
+        if (Refused)
+        {
+            return;
+        }
+
         int cpu = GetCpu();
         if (cpu == _avoided || cpu < 0 || cpu >= MaskWords * 64)
         {
@@ -126,10 +138,18 @@ internal sealed unsafe partial class CallerPlacement
         foreach (ref int id in _threadIds.AsSpan())
         {
             int tid = Volatile.Read(ref id);
-            all &= tid != 0 && SetAffinity(tid, MaskWords * sizeof(ulong), mask) == 0;
+            if (tid == 0)
+            {
+                all = false; // not started yet: tried again at the next job
+            }
+            else if (SetAffinity(tid, MaskWords * sizeof(ulong), mask) != 0)
+            {
+                Refused = true;
+                _avoided = -1;
+                return;
+            }
         }
 
-        // A worker not started yet (or a refused call) is tried again at the next job.
         _avoided = all ? cpu : -1;
     }
 
