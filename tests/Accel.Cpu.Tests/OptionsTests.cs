@@ -80,7 +80,7 @@ public sealed class OptionsTests
     }
 
     [TestCase(1, true, "pool: 1 thread (the caller)")]
-    [TestCase(2, false, "pool: 2 threads, workers placed by the kernel (ACCEL_CPU_AVOID_CALLER=0)")]
+    [TestCase(2, false, "pool: 2 threads, workers placed by the kernel (AvoidCaller off)")]
     [TestCase(2, true, null)]
     public void The_device_note_says_where_the_workers_run(int threads, bool avoidCaller, string? expected)
     {

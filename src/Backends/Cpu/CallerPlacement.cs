@@ -4,12 +4,12 @@ namespace Accel.Backends.Cpu;
 
 /// <summary>
 /// Keeps a pool's workers off the processor its caller runs on (Linux). The caller takes part in
-/// every job, so a worker woken onto the caller's processor cannot run until the caller stops: a
-/// whole op then runs on one thread. On a virtual machine whose idle processors halt, the kernel's
-/// wake-up placement does this often (it may count a halted processor as busy): on the 2-vCPU
-/// machine of docs/performance.md, a third of the benchmark layer's 1-token runs after an idle spell
-/// had the worker take no tile at all. Before each job the pool asks which processor the caller is
-/// on and, when that changed, sets every worker's affinity to the process's processors less that one.
+/// every job, so a worker that the kernel wakes onto the caller's processor cannot run until the
+/// caller stops, and a whole op then runs on one thread. On the 2-vCPU virtual machine of
+/// docs/performance.md the worker took no tile at all in 12 of 30 of the benchmark layer's
+/// 1-token runs after an idle spell (those runs took 1.7-2.9 ms against 1.05-1.7). Before each job
+/// the pool asks which processor the caller is on and, when that changed, sets every worker's
+/// affinity to the process's processors less that one.
 /// </summary>
 internal sealed unsafe partial class CallerPlacement
 {
@@ -27,27 +27,18 @@ internal sealed unsafe partial class CallerPlacement
     /// </summary>
     public static CallerPlacement? Create(int workers)
     {
-        if (!OperatingSystem.IsLinux() || workers < 1)
+        if (workers < 1)
         {
             return null;
         }
 
         var p = new CallerPlacement(workers);
-        try
+        fixed (ulong* mask = p._allowed)
         {
-            fixed (ulong* m = p._allowed)
+            if (!TryGetAffinity(0, mask) || !CanAskCpu())
             {
-                if (GetAffinity(0, MaskWords * sizeof(ulong), m) != 0)
-                {
-                    return null;
-                }
+                return null;
             }
-
-            _ = GetCpu();
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            return null;
         }
 
         int allowed = 0;
@@ -89,14 +80,7 @@ internal sealed unsafe partial class CallerPlacement
     public static IReadOnlyList<int>? AffinityOf(int threadId)
     {
         ulong* mask = stackalloc ulong[MaskWords];
-        try
-        {
-            if (!OperatingSystem.IsLinux() || GetAffinity(threadId, MaskWords * sizeof(ulong), mask) != 0)
-            {
-                return null;
-            }
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        if (!TryGetAffinity(threadId, mask))
         {
             return null;
         }
@@ -111,6 +95,32 @@ internal sealed unsafe partial class CallerPlacement
         }
 
         return cpus;
+    }
+
+    /// <summary>Reads the affinity mask of thread <paramref name="threadId"/> (0: the caller); false off Linux or when the call fails or is missing.</summary>
+    private static bool TryGetAffinity(int threadId, ulong* mask)
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() && GetAffinity(threadId, MaskWords * sizeof(ulong), mask) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether <c>sched_getcpu</c> can be called here.</summary>
+    private static bool CanAskCpu()
+    {
+        try
+        {
+            return GetCpu() >= 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Moves the workers off the caller's processor when the caller has moved since the last job.</summary>

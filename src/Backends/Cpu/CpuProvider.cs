@@ -48,7 +48,7 @@ public sealed class CpuProvider(CpuBackendOptions? options = null) : IBackendPro
             return "1 thread (the caller)";
         }
 
-        string placement = !o.AvoidCaller ? "workers placed by the kernel (ACCEL_CPU_AVOID_CALLER=0)"
+        string placement = !o.AvoidCaller ? "workers placed by the kernel (AvoidCaller off)"
             : CallerPlacement.Create(threads - 1) is not null ? "workers kept off the caller's processor"
             : "workers placed by the kernel (no affinity calls here, or no more processors than workers)";
         return $"{threads} threads, {placement}";
