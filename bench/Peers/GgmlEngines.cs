@@ -3,7 +3,6 @@ using Accel.Types;
 
 namespace Accel.Peers;
 
-/// <summary>The ggml engines of a run and the Accel format each one is matched with.</summary>
 /// <summary>
 /// How the ggml peer runs: <paramref name="Threads"/> threads, weights repacked for the processor
 /// (<paramref name="Repack"/>), the thread pool's polling level (<paramref name="Poll"/>, 0..100) and
@@ -12,6 +11,7 @@ namespace Accel.Peers;
 /// </summary>
 internal sealed record GgmlSettings(int Threads, bool Repack, int Poll, bool Apart);
 
+/// <summary>The ggml engines of a run and the Accel format each one is matched with.</summary>
 internal static class GgmlEngines
 {
     /// <summary>Every format, in the order the engines are listed.</summary>

@@ -25,7 +25,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
     private readonly GgmlWeightStore _store;
     private readonly GgmlMoeWeights _w;
     private readonly OutputBuffers _outputs;
-    private Accel.Backends.Cpu.CallerPlacement? _placement;
+    private readonly Accel.Backends.Cpu.CallerPlacement? _placement;
     private readonly Dictionary<int, (IntPtr Ctx, IntPtr Graph, IntPtr Alloc, IntPtr X, IntPtr Out)> _graphs = [];
 
     public GgmlPeer(MoeConfig c, IReadOnlyDictionary<string, HostTensor> w, GgmlSettings settings, GgmlFormat format)
@@ -48,7 +48,7 @@ internal sealed unsafe class GgmlPeer : IDisposable
         *(uint*)(p + GgmlLayout.ThreadpoolPollOffset) = (uint)settings.Poll; // 0: workers sleep between graphs instead of spinning beside the other engines
         var before = ThreadIds();
         _threadpool = _g.ThreadpoolNew(p);
-        string placed = settings.Apart ? Place(ThreadIds().Except(before).ToArray(), threads - 1) : "workers placed by the kernel";
+        (_placement, string placed) = settings.Apart ? Place(ThreadIds().Except(before).ToArray(), threads - 1) : (null, "workers placed by the kernel");
         _g.CpuSetThreadpool(_backend, _threadpool);
 
         _store = new GgmlWeightStore(_g, _backend, settings.Repack);
@@ -85,26 +85,26 @@ internal sealed unsafe class GgmlPeer : IDisposable
             (MxfpChecked > 0 ? $"; MXFP4 conversion checked exact on {MxfpChecked} values through ggml's to_float" : "");
     }
 
-    /// <summary>Keeps the pool's workers (the threads ggml_threadpool_new started) off the caller's processor; says what was done.</summary>
-    private string Place(int[] started, int workers)
+    /// <summary>A placement that keeps the pool's workers (the threads ggml_threadpool_new started) off the caller's processor, or null; and what was done.</summary>
+    private static (Accel.Backends.Cpu.CallerPlacement? Placement, string Note) Place(int[] started, int workers)
     {
         if (started.Length != workers)
         {
-            return $"workers placed by the kernel ({started.Length} new threads found for {workers} workers)";
+            return (null, $"workers placed by the kernel ({started.Length} new threads found for {workers} workers)");
         }
 
-        _placement = Accel.Backends.Cpu.CallerPlacement.Create(workers);
-        if (_placement is null)
+        var placement = Accel.Backends.Cpu.CallerPlacement.Create(workers);
+        if (placement is null)
         {
-            return "workers placed by the kernel (no affinity calls, or too few processors)";
+            return (null, "workers placed by the kernel (no affinity calls, or too few processors)");
         }
 
         for (int i = 0; i < workers; i++)
         {
-            _placement.Register(i + 1, started[i]);
+            placement.Register(i + 1, started[i]);
         }
 
-        return "workers kept off the caller's processor";
+        return (placement, "workers kept off the caller's processor");
     }
 
     /// <summary>The ids of this process's threads, less the runtime's own (named .NET ...); empty where /proc is absent.</summary>
